@@ -1,0 +1,103 @@
+"""The ``mnemoscope`` command line: each command composes library calls, nothing more."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Measure memorization in supervised and self-supervised training of image encoders.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+@app.command()
+def datasets() -> None:
+    """List every dataset, whether it is available here, and its sizes."""
+    from mnemoscope import data
+
+    table = Table("name", "available", "train", "test", "image", "classes", "where / how to get it")
+    for entry in data.catalog():
+        table.add_row(
+            entry.name,
+            "[green]yes[/green]" if entry.available else "[red]no[/red]",
+            _maybe(entry.train_size),
+            _maybe(entry.test_size),
+            "x".join(map(str, entry.image_shape)) if entry.image_shape else "-",
+            _maybe(entry.num_classes),
+            entry.location,
+            # Data comes from files on disk: never let rich read it as markup.
+        )
+    console.print(table)
+
+
+@app.command("models")
+def list_models(
+    in_channels: int = typer.Option(3, help="input channels to count parameters for"),
+    image_size: int = typer.Option(32, help="input size to count parameters for"),
+) -> None:
+    """List the architectures with their parameter counts and taps."""
+    from mnemoscope import models
+
+    table = Table("name", "encoder params", "embedding", "taps", "description")
+    for entry in models.catalog(in_channels=in_channels, image_size=image_size):
+        table.add_row(
+            entry["name"],
+            f"{entry['encoder_params']:,}",
+            str(entry["embedding_dim"]),
+            ", ".join(entry["taps"]),
+            entry["description"],
+        )
+    console.print(table)
+
+
+@app.command()
+def train(
+    config_path: Path = typer.Argument(..., help="YAML file of a training config"),
+    out: Path = typer.Option(Path("runs"), "--out", help="directory that holds run directories"),
+    seeds: str = typer.Option("", help="comma-separated seeds overriding the config's seed"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    """Train one network per seed (resumes partial runs, skips finished ones)."""
+    from mnemoscope.training import TrainConfig
+    from mnemoscope.training import train as train_run
+
+    config = _load_config(config_path, TrainConfig)
+    seed_list = [int(seed) for seed in seeds.split(",") if seed.strip()] or [config.seed]
+    for seed in seed_list:
+        result = train_run(config.model_copy(update={"seed": seed}), out, quiet=quiet)
+        console.print(f"run directory: {result.run.path}", markup=False, highlight=False)
+
+
+def _load_config(path: Path, model: type):
+    """Read a YAML config (safe_load only) and validate it, naming the key of any mistake."""
+    if not path.exists():
+        raise typer.BadParameter(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise typer.BadParameter(f"{path} is not valid YAML: {error}") from error
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        lines = [f"{path}: invalid config"]
+        for problem in error.errors():
+            key = ".".join(str(part) for part in problem["loc"])
+            lines.append(f"  {key} = {problem.get('input')!r}: {problem['msg']}")
+        console.print("\n".join(lines), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _maybe(value) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,116 @@
+"""``Network``: input normalization -> encoder -> projector, with named taps.
+
+The encoder-projector pair of paper 003 (section 2, fig. 2a): ``f(x) = g(h(x))`` where ``h``
+is the encoder (its output is the ``embedding``) and ``g`` the projector (an MLP with one
+hidden layer, or a single linear layer for a supervised classifier). Memorization
+measurements read activations at several depths (paper 003 fig. 2a probes every stage and
+the projector's hidden layer), so ``features`` returns any set of taps from a single pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from lightly.models.modules.heads import ProjectionHead
+from torch import Tensor, nn
+
+from mnemoscope.models.encoder import Encoder
+from mnemoscope.models.normalization import InputNormalization
+
+
+class Network(nn.Module):
+    """Normalization, encoder and projector; build one with ``mnemoscope.models.build``.
+
+    Attributes:
+        normalize: ``InputNormalization`` holding ``mean``/``std`` buffers.
+        encoder: the backbone ``h``; ``embed(x)`` is its output.
+        projector: lightly ``ProjectionHead`` ``g``; ``forward(x)`` is its output.
+        tap_names: every name ``features`` accepts, in computation order.
+        embedding_dim: width of the ``embedding`` tap.
+        num_outputs: width of the output (number of classes, or projection dim).
+        projector_hidden: width of the projector's hidden layer, None without one.
+        arch: the model name given to ``build``.
+        config: the ``build`` keyword arguments; ``build(**net.config)`` rebuilds the
+            architecture (JSON-serializable, for checkpoint metadata).
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        projector: ProjectionHead,
+        *,
+        mean: Sequence[float],
+        std: Sequence[float],
+        arch: str,
+        config: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self.normalize = InputNormalization(mean, std)
+        self.encoder = encoder
+        self.projector = projector
+        self.arch = arch
+        self.config = dict(config)
+        self.embedding_dim = encoder.embedding_dim
+        self.num_outputs: int = projector.layers[-1].out_features
+        # The projector's last layer is the output Linear; anything before it is the hidden layer.
+        hidden = len(projector.layers) > 1
+        self.projector_hidden: int | None = projector.layers[0].out_features if hidden else None
+        self.tap_names: tuple[str, ...] = (
+            encoder.tap_names + (("projector_hidden",) if hidden else ()) + ("output",)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Images in [0, 1], ``[B, C, H, W]`` -> logits or projections ``[B, num_outputs]``."""
+        return self.projector(self.encoder(self.normalize(x)))
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Images in [0, 1] -> encoder output ``[B, embedding_dim]`` (the ``embedding`` tap)."""
+        return self.encoder(self.normalize(x))
+
+    def features(self, x: Tensor, taps: Sequence[str]) -> dict[str, Tensor]:
+        """Flattened ``[B, D]`` activations for each name in ``taps``, from one forward pass.
+
+        The pass stops right after the last requested tap, so asking only for ``embedding``
+        never runs the projector. Activations are returned as computed (e.g. bfloat16 under
+        autocast), in the order of ``taps``.
+        """
+        if isinstance(taps, str):
+            raise TypeError(f"taps must be a sequence of tap names, not a string: use [{taps!r}]")
+        self._check_taps(taps)
+        wanted = set(taps)
+        found: dict[str, Tensor] = {}
+        if wanted:
+            for name, activation in self._forward_taps(x):
+                if name in wanted:
+                    found[name] = activation.flatten(1)
+                    if len(found) == len(wanted):
+                        break  # closing the generator skips the rest of the network
+        return {name: found[name] for name in taps}
+
+    def _check_taps(self, taps: Sequence[str]) -> None:
+        for name in taps:
+            if name in self.tap_names:
+                continue
+            if name == "projector_hidden":
+                raise ValueError(
+                    f"tap 'projector_hidden' needs a projector with a hidden layer, but this "
+                    f"{self.arch!r} network was built with projector_hidden=None (its projector "
+                    f"is a single linear layer); taps: {', '.join(self.tap_names)}"
+                )
+            raise ValueError(
+                f"unknown tap {name!r} for model {self.arch!r}; "
+                f"its taps are: {', '.join(self.tap_names)}"
+            )
+
+    def _forward_taps(self, x: Tensor) -> Iterator[tuple[str, Tensor]]:
+        """The whole network as a lazy sequence of ``(tap_name, activation)``."""
+        for name, activation in self.encoder.forward_taps(self.normalize(x)):
+            yield name, activation
+        hidden = activation  # the encoder yields "embedding" last
+        layers = self.projector.layers
+        if self.projector_hidden is not None:
+            for layer in layers[:-1]:
+                hidden = layer(hidden)
+            yield "projector_hidden", hidden
+        yield "output", layers[-1](hidden)

@@ -1,0 +1,204 @@
+"""The run store: one directory layout for everything a run writes.
+
+    RUN_DIR/
+      config.yaml          the validated config that produced the run
+      meta.json            versions, git commit, device, seeds, start/end times
+      arrays/NAME.npy      raw arrays (memory-mappable)
+      tables/NAME.parquet  tables, with a CSV twin for people and spreadsheets
+      tables/NAME.csv
+      figures/NAME.png     figures
+      checkpoints/NAME.safetensors
+      COMPLETE             written last: a run without it is partial
+
+Every file is written atomically (temporary file in the same directory, fsync, rename), so a
+process killed at any instant leaves either the old file or the new one, never half of one, and a
+run only counts as complete once ``COMPLETE`` exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+import yaml
+
+COMPLETE_MARKER = "COMPLETE"
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write ``path`` through ``write(file)`` so that readers never see a partial file.
+
+    The bytes go to a temporary file beside ``path`` (same filesystem, so the final
+    ``os.replace`` is atomic), are flushed to disk, and only then renamed over ``path``.
+    If ``write`` raises, the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda file: file.write(text.encode("utf-8")))
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RunDir:
+    """A run directory. Creating the object creates nothing; the first write does."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    # -- config and meta -------------------------------------------------------------------
+    def write_config(self, config: Mapping[str, Any]) -> Path:
+        text = yaml.safe_dump(_plain(config), sort_keys=False)
+        return atomic_write_text(self.path / "config.yaml", text)
+
+    def read_config(self) -> dict[str, Any]:
+        return yaml.safe_load((self.path / "config.yaml").read_text()) or {}
+
+    def read_meta(self) -> dict[str, Any]:
+        meta_path = self.path / "meta.json"
+        return json.loads(meta_path.read_text()) if meta_path.exists() else {}
+
+    def update_meta(self, **fields: Any) -> dict[str, Any]:
+        """Merge ``fields`` into ``meta.json`` (read, update, atomic rewrite)."""
+        meta = self.read_meta() | _plain(fields)
+        atomic_write_text(self.path / "meta.json", json.dumps(meta, indent=2, sort_keys=True))
+        return meta
+
+    # -- arrays ----------------------------------------------------------------------------
+    def array_path(self, name: str) -> Path:
+        return self.path / "arrays" / f"{_check_name(name)}.npy"
+
+    def save_array(self, name: str, array: np.ndarray | torch.Tensor) -> Path:
+        if isinstance(array, torch.Tensor):
+            array = array.detach().cpu().numpy()
+        return atomic_write(self.array_path(name), lambda file: np.save(file, array))
+
+    def load_array(self, name: str, mmap: bool = True) -> np.ndarray:
+        # allow_pickle=False: a run directory may come from someone else.
+        return np.load(self.array_path(name), mmap_mode="r" if mmap else None, allow_pickle=False)
+
+    def has_array(self, name: str) -> bool:
+        return self.array_path(name).exists()
+
+    # -- tables ----------------------------------------------------------------------------
+    def save_table(self, name: str, table: Any) -> Path:
+        """Write a pandas DataFrame as ``tables/NAME.parquet`` and ``tables/NAME.csv``."""
+        parquet = self.path / "tables" / f"{_check_name(name)}.parquet"
+        atomic_write(parquet, lambda file: table.to_parquet(file, index=False))
+        atomic_write(parquet.with_suffix(".csv"), lambda f: f.write(table.to_csv(index=False).encode()))
+        return parquet
+
+    def load_table(self, name: str) -> Any:
+        import pandas as pd
+
+        return pd.read_parquet(self.path / "tables" / f"{_check_name(name)}.parquet")
+
+    # -- figures ---------------------------------------------------------------------------
+    def save_figure(self, name: str, figure: Any, dpi: int = 110) -> Path:
+        path = self.path / "figures" / f"{_check_name(name)}.png"
+        return atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=dpi))
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def checkpoint_path(self, name: str) -> Path:
+        return self.path / "checkpoints" / f"{_check_name(name)}.safetensors"
+
+    def save_checkpoint(
+        self, name: str, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None
+    ) -> Path:
+        from safetensors.torch import save
+
+        # safetensors refuses shared or non-contiguous storage; checkpoints own their bytes.
+        owned = {key: value.detach().cpu().contiguous().clone() for key, value in tensors.items()}
+        data = save(owned, metadata=dict(metadata or {}))
+        return atomic_write(self.checkpoint_path(name), lambda file: file.write(data))
+
+    def load_checkpoint(self, name: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+        return load_safetensors(self.checkpoint_path(name))
+
+    # -- completion ------------------------------------------------------------------------
+    @property
+    def is_complete(self) -> bool:
+        return (self.path / COMPLETE_MARKER).exists()
+
+    def mark_complete(self) -> None:
+        """Write the completion marker. Call it after every other file of the run exists."""
+        atomic_write_text(self.path / COMPLETE_MARKER, now_iso() + "\n")
+
+    @contextlib.contextmanager
+    def timed(self, key: str) -> Iterator[None]:
+        """Record start and end times (and seconds) of a block under ``meta.json[key]``."""
+        start = datetime.now(timezone.utc)
+        self.update_meta(**{key: {"start": start.isoformat(timespec="seconds")}})
+        yield
+        end = datetime.now(timezone.utc)
+        self.update_meta(
+            **{
+                key: {
+                    "start": start.isoformat(timespec="seconds"),
+                    "end": end.isoformat(timespec="seconds"),
+                    "seconds": round((end - start).total_seconds(), 3),
+                }
+            }
+        )
+
+
+def load_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Load tensors and string metadata from a safetensors file (never unpickles)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    with safe_open(str(path), framework="pt") as file:
+        tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
+        metadata = dict(file.metadata() or {})
+    return tensors, metadata
+
+
+def _check_name(name: str) -> str:
+    # Names become file names: refuse anything that could escape the run directory.
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"invalid artefact name {name!r}: use a plain file name without '/'")
+    return name
+
+
+def _plain(value: Any) -> Any:
+    """Turn tuples, paths, numpy scalars and tensors into YAML/JSON-safe plain values."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return value

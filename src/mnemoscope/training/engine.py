@@ -1,0 +1,379 @@
+"""Train one network: a pure, idempotent function of its config that owns one run directory.
+
+``train(config, root)`` writes ``root/<objective>-s<seed>-<config hash>/``. A complete run is
+returned untouched, a partial one resumes from its last checkpoint, and a fresh one starts.
+Nothing here is global: the unit a distributed backend fans out is exactly one call.
+
+Determinism: the seed is split into two streams, one for the initial weights (drawn inside
+``torch.random.fork_rng`` so the caller's global RNG is left alone) and one generator that
+draws data order and every augmentation. The generator's state is checkpointed with the
+weights, optimizer and scheduler at the end of every epoch, so a run killed at any point and
+started again finishes with the same weights, bit for bit, as one that was never stopped.
+
+Measurement hooks: ``hooks[name](model, epoch)`` is called with the network in eval mode, under
+``torch.no_grad`` and in fp32, at every epoch of ``config.measure_at`` (0 = initialization;
+fractions are measured mid-epoch at the nearest step). Hooks return a dict of arrays, stored in
+``measurements/``; they never see the training generator, so they cannot change training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+
+from mnemoscope import augment, data, models
+from mnemoscope.environment import autocast_dtype, pick_device, run_environment
+from mnemoscope.store import RunDir, atomic_write, load_safetensors, now_iso
+from mnemoscope.training.checkpoint import TrainState, load_state, save_state
+from mnemoscope.training.config import TrainConfig
+from mnemoscope.training.objectives import DEFAULT_AUGMENT, Objective, build_objective
+
+Hook = Callable[[nn.Module, float], Mapping[str, Any] | None]
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    """A finished run: its directory and how to read what it produced."""
+
+    run: RunDir
+    config: TrainConfig
+
+    def model(self, which: str = "final") -> models.Network:
+        return load_network(self.run.checkpoint_path(which))
+
+    def measurements(self) -> dict[float, dict[str, np.ndarray]]:
+        return read_measurements(self.run)
+
+    def metrics(self) -> Any:
+        return self.run.load_table("metrics")
+
+
+def load_network(path: str | Path, device: str | torch.device = "cpu") -> models.Network:
+    """Rebuild a network from a weights checkpoint written by ``train`` (safetensors only)."""
+    import json
+
+    tensors, metadata = load_safetensors(path)
+    if "network" not in metadata:
+        raise ValueError(f"{path} has no 'network' metadata: not a mnemoscope weights checkpoint")
+    network = models.build(**json.loads(metadata["network"]))
+    network.load_state_dict(tensors)
+    return network.to(device).eval()
+
+
+def read_measurements(run: RunDir) -> dict[float, dict[str, np.ndarray]]:
+    """All stored measurements of a run: {epoch: {"hook/array": values}}."""
+    results: dict[float, dict[str, np.ndarray]] = {}
+    for path in sorted((run.path / "measurements").glob("epoch-*.safetensors")):
+        tensors, metadata = load_safetensors(path)
+        results[float(metadata["epoch"])] = {key: value.numpy() for key, value in tensors.items()}
+    return dict(sorted(results.items()))
+
+
+@dataclass
+class _Prepared:
+    """What a run needs before its first step, derived from the config and the dataset."""
+
+    images: torch.Tensor  # uint8 [N, C, H, W] on the device: the training subset
+    objective: Objective
+    network_config: dict[str, Any]
+    device: torch.device
+
+
+def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _Prepared:
+    """Check the config against its dataset and build the objective; refuse bad input early."""
+    if bundle is None:
+        bundle = data.load(config.data.name, **config.data.options)
+    train_set = bundle.train
+    size = len(train_set)
+    if config.data.subset is None:
+        subset = torch.arange(size)
+    else:
+        subset = torch.tensor(config.data.subset, dtype=torch.long)
+        if int(subset.max()) >= size:
+            raise ValueError(
+                f"data.subset index {int(subset.max())} is out of range: the training set of "
+                f"{config.data.name!r} has {size} images (indices 0..{size - 1})"
+            )
+    if config.batch_size > len(subset):
+        raise ValueError(
+            f"batch_size {config.batch_size} is larger than the training subset "
+            f"({len(subset)} images): use at most {len(subset)}"
+        )
+    if bundle.num_classes < 2 and config.objective.name != "simclr":
+        raise ValueError(f"dataset {config.data.name!r} has {bundle.num_classes} class; need >= 2")
+    device = pick_device(config.device)
+    images = train_set.images[subset]
+    height = images.shape[-1]
+    preset = config.augment.name if config.augment else DEFAULT_AUGMENT[config.objective.name]
+    params = config.augment.params if config.augment else {}
+    augmentation = augment.get(preset, size=height, **params)
+    objective = build_objective(
+        config.objective,
+        train_labels=train_set.labels,
+        subset=subset,
+        num_classes=bundle.num_classes,
+        output_dim=config.model.output_dim,
+        augmentation=augmentation,
+        device=device,
+    )
+    # Normalization statistics of the whole training set: the same for every run on it.
+    pixels = train_set.images.float().div(255).transpose(0, 1).flatten(1)
+    network_config = dict(
+        name=config.model.name,
+        in_channels=images.shape[1],
+        num_outputs=objective.num_outputs,
+        projector_hidden=config.model.projector_hidden,
+        projector_norm=config.model.projector_norm,
+        image_size=height,
+        mean=pixels.mean(dim=1).tolist(),
+        std=pixels.std(dim=1).clamp_min(1e-3).tolist(),
+        **config.model.options,
+    )
+    return _Prepared(images.to(device), objective, network_config, device)
+
+
+def train(
+    config: TrainConfig,
+    root: str | Path,
+    hooks: Mapping[str, Hook] | None = None,
+    *,
+    bundle: data.DatasetBundle | None = None,
+    progress: Progress | None = None,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train (or finish, or just return) the run of ``config`` under ``root``.
+
+    ``bundle`` may pass the already loaded dataset named by ``config.data`` (studies load it
+    once for many runs). ``progress`` adds this run as a task to a caller's rich progress
+    display; without one, a progress bar of its own is shown unless ``quiet``.
+    """
+    hooks = dict(hooks or {})
+    if config.measure_at and not hooks:
+        raise ValueError("config.measure_at lists epochs but no measurement hooks were given")
+    run = RunDir(Path(root) / config.run_name)
+    result = TrainResult(run, config)
+    if run.is_complete:
+        return result
+    prepared = prepare(config, bundle)
+    run.write_config(config.model_dump(mode="json"))
+    run.update_meta(
+        config_key=config.key(),
+        seed=config.seed,
+        environment=run_environment(prepared.device),
+        started=run.read_meta().get("started", now_iso()),
+    )
+    with _progress_display(progress, quiet) as display:
+        _train_loop(config, prepared, run, hooks, display)
+    run.update_meta(finished=now_iso())
+    run.mark_complete()
+    return result
+
+
+def _train_loop(
+    config: TrainConfig,
+    prepared: _Prepared,
+    run: RunDir,
+    hooks: dict[str, Hook],
+    display: Progress | None,
+) -> None:
+    device, images, objective = prepared.device, prepared.images, prepared.objective
+    init_seed, data_seed = np.random.SeedSequence(config.seed).generate_state(2, dtype=np.uint64)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(int(init_seed))
+        network = models.build(**prepared.network_config)
+    network.to(device)
+    if config.channels_last:
+        network.to(memory_format=torch.channels_last)
+    generator = torch.Generator().manual_seed(int(data_seed))
+
+    count = len(images)
+    steps_per_epoch = math.ceil(count / config.batch_size)
+    optimizer = _optimizer(config, network)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+        if config.optim.schedule == "cosine"
+        else None
+    )
+    state_key = config.key()
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if run.checkpoint_path("last").exists():
+        state = load_state(run, "last", state_key)
+        network.load_state_dict(state.model)
+        optimizer.load_state_dict(state.optimizer)
+        if scheduler is not None:
+            scheduler.load_state_dict(state.scheduler)
+        generator.set_state(state.generator)
+        start_epoch, history = state.epoch, state.history
+
+    step_fn = torch.compile(network) if config.compile else network
+    amp_dtype = autocast_dtype(device, config.precision)
+    measure_steps = _measure_steps(config.measure_at, steps_per_epoch)
+    task = display.add_task(config.run_name, total=config.epochs, completed=start_epoch, loss="-",
+                            speed="-") if display else None  # fmt: skip
+
+    def measure(epoch: float) -> float:
+        started = time.perf_counter()
+        _measure(network, hooks, epoch, run)
+        return time.perf_counter() - started
+
+    if start_epoch == 0 and 0 in measure_steps:
+        measure(0.0)
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        network.train()
+        started, measure_seconds = time.perf_counter(), 0.0
+        loss_sum = torch.zeros((), device=device)
+        correct, seen = 0, 0
+        order = torch.randperm(count, generator=generator)
+        for step in range(steps_per_epoch):
+            positions = order[step * config.batch_size : (step + 1) * config.batch_size]
+            # A lone image cannot form a batch (BatchNorm, SimCLR's negatives): skip it.
+            if len(positions) >= 2:
+                output = _train_step(config, objective, step_fn, images, positions, generator,
+                                     amp_dtype, device)  # fmt: skip
+                if not torch.isfinite(output.loss):
+                    raise NonFiniteLossError(
+                        f"non-finite loss {output.loss.item()} at epoch {epoch}, step {step + 1} "
+                        f"of {steps_per_epoch}; the last good checkpoint (epoch {epoch - 1}) is "
+                        f"kept in {run.checkpoint_path('last')}"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                output.loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += output.loss.detach() * len(positions)
+                seen += len(positions)
+                correct += output.correct or 0
+            point = measure_steps.get(_grid_key(epoch - 1 + (step + 1) / steps_per_epoch))
+            if point is not None:
+                measure_seconds += measure(point)
+        seconds = time.perf_counter() - started
+        record = {
+            "epoch": epoch,
+            "loss": float(loss_sum) / max(seen, 1),
+            "train_accuracy": correct / seen if objective_counts_correct(config) else None,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+            "measure_seconds": measure_seconds,
+            "images_per_s": seen / max(seconds - measure_seconds, 1e-9),
+        }
+        history.append(record)
+        if epoch in config.save_epochs:
+            _save_weights(run, f"epoch-{epoch:04d}", network, prepared.network_config)
+        save_state(run, "last", TrainState(epoch, network.state_dict(), optimizer.state_dict(),
+                   scheduler.state_dict() if scheduler else None, generator.get_state(), history),
+                   state_key)  # fmt: skip
+        _save_history(run, history)
+        if display is not None:
+            display.update(task, completed=epoch, loss=f"{record['loss']:.4f}",
+                           speed=f"{record['images_per_s']:,.0f} img/s")  # fmt: skip
+    _save_weights(run, "final", network, prepared.network_config)
+
+
+def _train_step(config, objective, network, images, positions, generator, amp_dtype, device):
+    batch = images[positions.to(device)]
+    if config.channels_last:
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    return objective.step(_autocast(network, device, amp_dtype), batch, positions, generator)
+
+
+def _autocast(network: nn.Module, device: torch.device, dtype: torch.dtype | None):
+    """The network's forward under autocast; augmentation and losses stay outside, in fp32."""
+    if dtype is None:
+        return network
+
+    def forward(images: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device.type, dtype=dtype):
+            return network(images)
+
+    return forward
+
+
+def objective_counts_correct(config: TrainConfig) -> bool:
+    objective = config.objective
+    return objective.name != "simclr" and getattr(objective, "mixup_alpha", None) is None
+
+
+def _optimizer(config: TrainConfig, network: nn.Module) -> torch.optim.Optimizer:
+    optim = config.optim
+    params = network.parameters()
+    if optim.name == "sgd":
+        return torch.optim.SGD(params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+    if optim.name == "adamw":
+        return torch.optim.AdamW(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
+    return torch.optim.Adam(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
+
+
+def _measure_steps(points: list[float], steps_per_epoch: int) -> dict[float, float]:
+    """Map each measurement epoch to the training progress (in epochs, on the step grid) at
+    which it is taken: {grid point: requested epoch}. 0 means before the first step."""
+    grid: dict[float, float] = {}
+    for point in points:
+        step = round(point * steps_per_epoch)
+        grid[step / steps_per_epoch if step else 0] = point
+    return {_grid_key(key): value for key, value in grid.items()}
+
+
+def _grid_key(epoch: float) -> float:
+    # Float epochs from two computations must meet in one dict: round away the noise.
+    return round(epoch, 9)
+
+
+def _measure(network: nn.Module, hooks: Mapping[str, Hook], epoch: float, run: RunDir) -> None:
+    from safetensors.torch import save
+
+    was_training = network.training
+    network.eval()
+    tensors: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for name, hook in hooks.items():
+            for key, value in (hook(network, epoch) or {}).items():
+                tensors[f"{name}/{key}"] = torch.as_tensor(np.asarray(value)).contiguous()
+    network.train(was_training)
+    payload = save(tensors, metadata={"epoch": repr(float(epoch))})
+    atomic_write(run.path / "measurements" / f"epoch-{epoch:010.4f}.safetensors", lambda f: f.write(payload))
+
+
+def _save_weights(run: RunDir, name: str, network: nn.Module, network_config: dict[str, Any]) -> None:
+    import json
+
+    run.save_checkpoint(name, network.state_dict(), {"network": json.dumps(network_config)})
+
+
+def _save_history(run: RunDir, history: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    run.save_table("metrics", pd.DataFrame(history))
+
+
+@contextlib.contextmanager
+def _progress_display(progress: Progress | None, quiet: bool) -> Iterator[Progress | None]:
+    if progress is not None or quiet:
+        yield progress
+        return
+    own = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[speed]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with own:
+        yield own

@@ -1,0 +1,54 @@
+"""SimCLR's contrastive objective with a per-example NT-Xent loss (paper 001 section 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnemoscope.training.objectives.base import StepOutput
+
+Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def nt_xent_per_example(z0: torch.Tensor, z1: torch.Tensor, temperature: float) -> torch.Tensor:
+    """NT-Xent loss of each image of the batch, averaged over its two views.
+
+    With z = normalize([z0; z1]) (2B rows), s_ij = z_i . z_j / tau and p(i) the partner view of i,
+
+        l_i = -log( exp(s_{i,p(i)}) / sum_{j != i} exp(s_ij) ),    loss(b) = (l_b + l_{b+B}) / 2.
+
+    The mean over the batch equals ``lightly.loss.NTXentLoss(temperature)(z0, z1)``, which
+    only returns that mean; studies need the per-image values. Computed in fp32.
+    """
+    batch = z0.shape[0]
+    z = F.normalize(torch.cat([z0, z1]).float(), dim=1)
+    similarity = z @ z.T / temperature
+    # A view is never its own negative: mask the diagonal out of the softmax.
+    similarity.fill_diagonal_(float("-inf"))
+    partner = torch.cat([torch.arange(batch, 2 * batch), torch.arange(batch)]).to(z.device)
+    losses = F.cross_entropy(similarity, partner, reduction="none")
+    return (losses[:batch] + losses[batch:]) / 2
+
+
+class SimCLR:
+    """Two augmented views per image through one network, NT-Xent on the outputs."""
+
+    name = "simclr"
+
+    def __init__(self, output_dim: int, augmentation: Augmentation, temperature: float = 0.07):
+        self.num_outputs = output_dim
+        self.augmentation = augmentation
+        self.temperature = temperature
+
+    def step(
+        self, model: nn.Module, images: torch.Tensor, positions: torch.Tensor, generator: torch.Generator
+    ) -> StepOutput:
+        view0 = self.augmentation(images, generator)
+        view1 = self.augmentation(images, generator)
+        # One forward pass over both views: BatchNorm sees all 2B views, as in SimCLR.
+        z0, z1 = model(torch.cat([view0, view1])).chunk(2)
+        losses = nt_xent_per_example(z0, z1, self.temperature)
+        return StepOutput(losses.mean(), losses.detach(), correct=None)

@@ -1,0 +1,104 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mnemoscope.store import RunDir, atomic_write, atomic_write_text
+
+
+def test_atomic_write_failure_leaves_old_file_and_no_temporaries(tmp_path):
+    target = tmp_path / "result.txt"
+    atomic_write_text(target, "finished work")
+
+    def half_then_crash(file):
+        file.write(b"half of the new")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, half_then_crash)
+    assert target.read_text() == "finished work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.txt"]
+
+
+def test_sigkill_during_write_never_leaves_a_partial_file(tmp_path):
+    # A child writes a large array slowly through atomic_write and is SIGKILLed mid-write.
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from mnemoscope.store import atomic_write
+        def slow(file):
+            for _ in range(200):
+                file.write(b"x" * 100_000)
+                file.flush()
+                print("wrote", flush=True)
+                time.sleep(0.01)
+        atomic_write({str(tmp_path / "big.bin")!r}, slow)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert child.stdout.readline().strip() == b"wrote"  # it is inside the write now
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert not (tmp_path / "big.bin").exists()
+    # Only a dot-prefixed temporary can remain, which no reader mistakes for the result.
+    assert all(path.name.startswith(".big.bin.") for path in tmp_path.iterdir())
+
+
+def test_run_is_complete_only_after_marker(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.write_config({"seed": 3, "sizes": (1, 2)})
+    run.save_array("scores", np.arange(5, dtype=np.float32))
+    assert not run.is_complete
+    run.mark_complete()
+    assert run.is_complete
+    assert run.read_config() == {"seed": 3, "sizes": [1, 2]}
+
+
+def test_arrays_round_trip_and_memory_map(tmp_path):
+    run = RunDir(tmp_path)
+    values = np.random.default_rng(0).random((3, 4)).astype(np.float16)
+    run.save_array("values", values)
+    loaded = run.load_array("values")
+    assert isinstance(loaded, np.memmap)
+    np.testing.assert_array_equal(loaded, values)
+    run.save_array("from_tensor", torch.arange(3))
+    np.testing.assert_array_equal(run.load_array("from_tensor", mmap=False), [0, 1, 2])
+
+
+def test_tables_written_as_parquet_and_csv(tmp_path):
+    run = RunDir(tmp_path)
+    table = pd.DataFrame({"epoch": [0, 1], "loss": [2.5, 1.25]})
+    run.save_table("metrics", table)
+    pd.testing.assert_frame_equal(run.load_table("metrics"), table)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tables" / "metrics.csv"), table)
+
+
+def test_checkpoint_round_trip_with_metadata(tmp_path):
+    run = RunDir(tmp_path)
+    base = torch.arange(6.0)
+    tensors = {"a": base[::2], "b": base.view(2, 3)}  # shared, non-contiguous storage
+    run.save_checkpoint("last", tensors, {"epoch": "4"})
+    loaded, metadata = run.load_checkpoint("last")
+    assert metadata == {"epoch": "4"}
+    torch.testing.assert_close(loaded["a"], torch.tensor([0.0, 2.0, 4.0]))
+    torch.testing.assert_close(loaded["b"], base.view(2, 3))
+
+
+def test_meta_updates_merge(tmp_path):
+    run = RunDir(tmp_path)
+    run.update_meta(seed=1)
+    run.update_meta(device="cpu")
+    assert json.loads((tmp_path / "meta.json").read_text()) == {"device": "cpu", "seed": 1}
+
+
+@pytest.mark.parametrize("name", ["../escape", "", ".hidden", "a/b"])
+def test_artefact_names_cannot_escape_the_run(tmp_path, name):
+    with pytest.raises(ValueError, match="invalid artefact name"):
+        RunDir(tmp_path).save_array(name, np.zeros(1))

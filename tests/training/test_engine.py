@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import torch
+
+from mnemoscope.training import NonFiniteLossError, train
+from mnemoscope.training.objectives import StepOutput
+from tests.training.configs import tiny_config
+
+
+def _weights(result):
+    return result.model().state_dict()
+
+
+def _assert_same_weights(first, second):
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key
+
+
+def test_same_config_gives_bitwise_identical_weights(tmp_path, fmnist):
+    config = tiny_config()
+    first = train(config, tmp_path / "a", bundle=fmnist, quiet=True)
+    second = train(config, tmp_path / "b", bundle=fmnist, quiet=True)
+    _assert_same_weights(_weights(first), _weights(second))
+    other = train(tiny_config(seed=1), tmp_path / "a", bundle=fmnist, quiet=True)
+    first_weights, other_weights = _weights(first), _weights(other)
+    assert not all(torch.equal(first_weights[key], other_weights[key]) for key in first_weights)
+
+
+def test_measurements_do_not_change_training_and_see_eval_mode(tmp_path, fmnist):
+    seen = []
+
+    def probe(model, epoch):
+        seen.append((epoch, model.training, torch.is_grad_enabled()))
+        torch.rand(3)  # a hook may use the global RNG: training must not notice
+        images = fmnist.train.images[:8].float() / 255
+        return {"logits": model(images), "epoch": np.array([epoch])}
+
+    config = tiny_config(measure_at=[0, 0.5, 1, 2], measure={"probe": 1})
+    measured = train(config, tmp_path, {"probe": probe}, bundle=fmnist, quiet=True)
+    plain = train(tiny_config(), tmp_path, bundle=fmnist, quiet=True)
+    _assert_same_weights(_weights(measured), _weights(plain))
+    assert seen == [(0.0, False, False), (0.5, False, False), (1.0, False, False), (2.0, False, False)]
+    stored = measured.measurements()
+    assert list(stored) == [0.0, 0.5, 1.0, 2.0]
+    assert stored[2.0]["probe/logits"].shape == (8, 10)
+    # The last measurement saw the final weights.
+    final_logits = measured.model()(fmnist.train.images[:8].float() / 255).detach().numpy()
+    np.testing.assert_allclose(stored[2.0]["probe/logits"], final_logits, rtol=1e-5, atol=1e-5)
+
+
+def test_complete_run_is_skipped_and_metrics_recorded(tmp_path, fmnist):
+    config = tiny_config()
+    result = train(config, tmp_path, bundle=fmnist, quiet=True)
+    final = result.run.checkpoint_path("final")
+    stamp = final.stat().st_mtime_ns
+    again = train(config, tmp_path, bundle=fmnist, quiet=True)
+    assert again.run.path == result.run.path and final.stat().st_mtime_ns == stamp
+    metrics = result.metrics()
+    assert list(metrics["epoch"]) == [1, 2]
+    assert (metrics["images_per_s"] > 0).all()
+    meta = result.run.read_meta()
+    assert meta["config_key"] == config.key() and meta["environment"]["versions"]["torch"]
+    assert result.run.read_config()["seed"] == 0
+
+
+def test_supervised_learns_and_random_labels_and_simclr_lower_their_loss(tmp_path, fmnist):
+    supervised = train(tiny_config(epochs=4), tmp_path, bundle=fmnist, quiet=True).metrics()
+    assert supervised["train_accuracy"].iloc[-1] > 0.6
+    noise = tiny_config(epochs=6, objective={"name": "random_labels"}, optim={"lr": 3e-3})
+    random_loss = train(noise, tmp_path, bundle=fmnist, quiet=True).metrics()["loss"]
+    assert random_loss.iloc[-1] < random_loss.iloc[0]
+    simclr = tiny_config(epochs=4, objective={"name": "simclr", "temperature": 0.2},
+                         augment={"name": "simclr", "params": {"crop_scale": [0.3, 1.0]}})  # fmt: skip
+    simclr_loss = train(simclr, tmp_path, bundle=fmnist, quiet=True).metrics()["loss"]
+    assert simclr_loss.iloc[-1] < simclr_loss.iloc[0]
+
+
+def test_bad_subset_and_batch_refused_before_training(tmp_path, fmnist):
+    with pytest.raises(ValueError, match="batch_size 512 is larger than the training subset"):
+        train(tiny_config(batch_size=512), tmp_path, bundle=fmnist, quiet=True)
+    with pytest.raises(ValueError, match="index 99999 is out of range"):
+        train(tiny_config(data={"subset": [0, 99999]}), tmp_path, bundle=fmnist, quiet=True)
+    assert not any(tmp_path.iterdir())
+
+
+def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_checkpoint(tmp_path, fmnist, monkeypatch):
+    from mnemoscope.training import engine
+
+    real_build = engine.build_objective
+
+    def poisoned(*args, **kwargs):
+        objective = real_build(*args, **kwargs)
+        real_step, calls = objective.step, []
+
+        def step(*step_args):
+            calls.append(1)
+            output = real_step(*step_args)
+            if len(calls) == 6:  # epoch 2, step 2 (4 steps per epoch)
+                return StepOutput(output.loss * float("nan"), output.per_example)
+            return output
+
+        objective.step = step
+        return objective
+
+    monkeypatch.setattr(engine, "build_objective", poisoned)
+    config = tiny_config(epochs=3)
+    with pytest.raises(NonFiniteLossError, match="epoch 2, step 2 of 4"):
+        train(config, tmp_path, bundle=fmnist, quiet=True)
+    from mnemoscope.store import RunDir
+
+    run = RunDir(tmp_path / config.run_name)
+    assert not run.is_complete
+    _, metadata = run.load_checkpoint("last")
+    assert metadata["epoch"] == "1"

@@ -58,7 +58,9 @@ class PILImages(Dataset):
         return self.transform(self.images[index])
 
 
-def baseline_images_per_s(config: TrainConfig, images: torch.Tensor, network, epochs: int = 1) -> float:
+def baseline_images_per_s(
+    config: TrainConfig, images: torch.Tensor, network, epochs: int = 1
+) -> float:
     size, channels = images.shape[-1], images.shape[1]
     transform = SimCLRTransform(
         input_size=size, normalize={"mean": [0.5] * channels, "std": [0.5] * channels},
@@ -106,11 +108,12 @@ def main() -> None:
         flops = train_flops_per_image(network, tuple(prepared.images.shape[1:]))
         theirs = baseline_images_per_s(config, bundle.train.images[:images], network)
         precision = "bf16" if _uses_bf16(config) else "fp32"
+        ours_gflops, theirs_gflops = ours * flops / 1e9, theirs * flops / 1e9
         print(
-            f"{name:14s} mnemoscope {ours:8.0f} img/s ({precision}, "
-            f"{ours * flops / 1e9:6.1f} GFLOP/s = {ours * flops / 1e9 / peaks[precision]:5.1%} of peak)"
-            f" | lightly+DataLoader {theirs:7.0f} img/s (fp32, {theirs * flops / 1e9:6.1f} GFLOP/s = "
-            f"{theirs * flops / 1e9 / peaks['fp32']:5.1%} of peak) | ratio {ours / theirs:5.1f}x"
+            f"{name:14s} mnemoscope {ours:8.0f} img/s ({precision}, {ours_gflops:6.1f} GFLOP/s = "
+            f"{ours_gflops / peaks[precision]:5.1%} of peak) | lightly+DataLoader {theirs:7.0f} "
+            f"img/s (fp32, {theirs_gflops:6.1f} GFLOP/s = {theirs_gflops / peaks['fp32']:5.1%} "
+            f"of peak) | ratio {ours / theirs:5.1f}x"
         )
 
 

@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     help="Measure memorization in supervised and self-supervised training of image encoders.",
@@ -23,7 +24,7 @@ def datasets() -> None:
     """List every dataset, whether it is available here, and its sizes."""
     from mnemoscope import data
 
-    table = Table("name", "available", "train", "test", "image", "classes", "where / how to get it")
+    table = Table("name", "available", "train", "test", "image", "classes", "where", "note")
     for entry in data.catalog():
         table.add_row(
             entry.name,
@@ -32,8 +33,9 @@ def datasets() -> None:
             _maybe(entry.test_size),
             "x".join(map(str, entry.image_shape)) if entry.image_shape else "-",
             _maybe(entry.num_classes),
-            entry.location,
-            # Data comes from files on disk: never let rich read it as markup.
+            # Paths and notes come from the file system: Text() keeps rich from parsing markup.
+            Text(entry.location or "-"),
+            Text(entry.note),
         )
     console.print(table)
 
@@ -69,14 +71,29 @@ def train(
     from mnemoscope.training import TrainConfig
     from mnemoscope.training import train as train_run
 
-    config = _load_config(config_path, TrainConfig)
+    config = _load_config(config_path, TrainConfig.model_validate)
     seed_list = [int(seed) for seed in seeds.split(",") if seed.strip()] or [config.seed]
     for seed in seed_list:
         result = train_run(config.model_copy(update={"seed": seed}), out, quiet=quiet)
         console.print(f"run directory: {result.run.path}", markup=False, highlight=False)
 
 
-def _load_config(path: Path, model: type):
+@app.command()
+def run(
+    config_path: Path = typer.Argument(..., help="YAML file of a study config (key 'study')"),
+    out: Path | None = typer.Option(None, "--out", help="run directory (default runs/<study>)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+) -> None:
+    """Run a study (profiles, sslmem, benign...) from its config; finished trainings are reused."""
+    from mnemoscope import studies
+
+    config = _load_config(config_path, studies.load_config)
+    _, run_study = studies.get(config.study)
+    result = run_study(config, out or Path("runs") / config.study, quiet=quiet)
+    console.print(f"run directory: {result.path}", markup=False, highlight=False)
+
+
+def _load_config(path: Path, validate):
     """Read a YAML config (safe_load only) and validate it, naming the key of any mistake."""
     if not path.exists():
         raise typer.BadParameter(f"config file {path} does not exist")
@@ -85,8 +102,11 @@ def _load_config(path: Path, model: type):
     except yaml.YAMLError as error:
         raise typer.BadParameter(f"{path} is not valid YAML: {error}") from error
     try:
-        return model.model_validate(raw)
-    except ValidationError as error:
+        return validate(raw)
+    except ValueError as error:
+        if not isinstance(error, ValidationError):
+            console.print(f"{path}: {error}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
         lines = [f"{path}: invalid config"]
         for problem in error.errors():
             key = ".".join(str(part) for part in problem["loc"])

@@ -112,7 +112,9 @@ class RunDir:
         """Write a pandas DataFrame as ``tables/NAME.parquet`` and ``tables/NAME.csv``."""
         parquet = self.path / "tables" / f"{_check_name(name)}.parquet"
         atomic_write(parquet, lambda file: table.to_parquet(file, index=False))
-        atomic_write(parquet.with_suffix(".csv"), lambda f: f.write(table.to_csv(index=False).encode()))
+        atomic_write(
+            parquet.with_suffix(".csv"), lambda f: f.write(table.to_csv(index=False).encode())
+        )
         return parquet
 
     def load_table(self, name: str) -> Any:
@@ -130,7 +132,10 @@ class RunDir:
         return self.path / "checkpoints" / f"{_check_name(name)}.safetensors"
 
     def save_checkpoint(
-        self, name: str, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None
+        self,
+        name: str,
+        tensors: Mapping[str, torch.Tensor],
+        metadata: Mapping[str, str] | None = None,
     ) -> Path:
         from safetensors.torch import save
 

@@ -1,11 +1,20 @@
 import torch
 
 from mnemoscope.store import RunDir
-from mnemoscope.training.checkpoint import TrainState, join_tensors, load_state, save_state, split_tensors
+from mnemoscope.training.checkpoint import (
+    TrainState,
+    join_tensors,
+    load_state,
+    save_state,
+    split_tensors,
+)
 
 
 def test_split_and_join_keep_integer_keys_and_tensors():
-    tree = {"state": {0: {"step": torch.tensor(3.0), "exp_avg": torch.ones(2)}}, "groups": [{"lr": 0.1}]}
+    tree = {
+        "state": {0: {"step": torch.tensor(3.0), "exp_avg": torch.ones(2)}},
+        "groups": [{"lr": 0.1}],
+    }
     tensors: dict[str, torch.Tensor] = {}
     remainder = split_tensors(tree, "optimizer", tensors)
     assert set(tensors) == {"optimizer/state/0/step", "optimizer/state/0/exp_avg"}
@@ -30,7 +39,9 @@ def test_optimizer_state_round_trips_through_a_checkpoint(tmp_path):
     loaded = load_state(run, "last", config_key="abc")
     fresh = torch.optim.Adam(torch.nn.Linear(3, 2).parameters(), lr=0.01)
     fresh.load_state_dict(loaded.optimizer)
-    assert torch.equal(fresh.state_dict()["state"][0]["exp_avg"], optimizer.state_dict()["state"][0]["exp_avg"])
+    assert torch.equal(
+        fresh.state_dict()["state"][0]["exp_avg"], optimizer.state_dict()["state"][0]["exp_avg"]
+    )
     assert loaded.scheduler == scheduler.state_dict()
     restored = torch.Generator()
     restored.set_state(loaded.generator)

@@ -40,7 +40,12 @@ def test_measurements_do_not_change_training_and_see_eval_mode(tmp_path, fmnist)
     measured = train(config, tmp_path, {"probe": probe}, bundle=fmnist, quiet=True)
     plain = train(tiny_config(), tmp_path, bundle=fmnist, quiet=True)
     _assert_same_weights(_weights(measured), _weights(plain))
-    assert seen == [(0.0, False, False), (0.5, False, False), (1.0, False, False), (2.0, False, False)]
+    assert seen == [
+        (0.0, False, False),
+        (0.5, False, False),
+        (1.0, False, False),
+        (2.0, False, False),
+    ]
     stored = measured.measurements()
     assert list(stored) == [0.0, 0.5, 1.0, 2.0]
     assert stored[2.0]["probe/logits"].shape == (8, 10)
@@ -70,8 +75,11 @@ def test_supervised_learns_and_random_labels_and_simclr_lower_their_loss(tmp_pat
     noise = tiny_config(epochs=6, objective={"name": "random_labels"}, optim={"lr": 3e-3})
     random_loss = train(noise, tmp_path, bundle=fmnist, quiet=True).metrics()["loss"]
     assert random_loss.iloc[-1] < random_loss.iloc[0]
-    simclr = tiny_config(epochs=4, objective={"name": "simclr", "temperature": 0.2},
-                         augment={"name": "simclr", "params": {"crop_scale": [0.3, 1.0]}})  # fmt: skip
+    simclr = tiny_config(
+        epochs=4,
+        objective={"name": "simclr", "temperature": 0.2},
+        augment={"name": "simclr", "params": {"crop_scale": [0.3, 1.0]}},
+    )
     simclr_loss = train(simclr, tmp_path, bundle=fmnist, quiet=True).metrics()["loss"]
     assert simclr_loss.iloc[-1] < simclr_loss.iloc[0]
 
@@ -84,7 +92,9 @@ def test_bad_subset_and_batch_refused_before_training(tmp_path, fmnist):
     assert not any(tmp_path.iterdir())
 
 
-def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_checkpoint(tmp_path, fmnist, monkeypatch):
+def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_checkpoint(
+    tmp_path, fmnist, monkeypatch
+):
     from mnemoscope.training import engine
 
     real_build = engine.build_objective
@@ -113,3 +123,10 @@ def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_checkpoint(tmp_pa
     assert not run.is_complete
     _, metadata = run.load_checkpoint("last")
     assert metadata["epoch"] == "1"
+
+
+def test_a_derived_training_set_must_be_passed_not_loaded(tmp_path, fmnist):
+    config = tiny_config(data={"derived": {"bank_views": 4}})
+    with pytest.raises(ValueError, match="pass it as train"):
+        train(config, tmp_path, quiet=True)
+    assert config.key() != tiny_config().key()

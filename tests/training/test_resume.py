@@ -16,13 +16,24 @@ from tests.training.configs import tiny_config
 
 
 def _start(config_path, out):
-    command = [sys.executable, "-m", "mnemoscope", "train", str(config_path), "--out", str(out), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "mnemoscope",
+        "train",
+        str(config_path),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 @pytest.mark.parametrize("kill_after", ["first-checkpoint", "mid-run"])
 def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_after):
-    config = tiny_config(epochs=4, data={"subset": list(range(512))}, measure_at=[], save_epochs=[2])
+    config = tiny_config(
+        epochs=4, data={"subset": list(range(512))}, measure_at=[], save_epochs=[2]
+    )
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     run = RunDir(tmp_path / "killed" / config.run_name)
@@ -49,4 +60,6 @@ def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_af
     assert killed_weights.keys() == reference_weights.keys()
     for key in reference_weights:
         assert torch.equal(killed_weights[key], reference_weights[key]), key
-    assert list(reference.metrics()["epoch"]) == list(RunDir(run.path).load_table("metrics")["epoch"])
+    assert list(reference.metrics()["epoch"]) == list(
+        RunDir(run.path).load_table("metrics")["epoch"]
+    )

@@ -26,11 +26,14 @@ def split_tensors(tree: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> A
     if isinstance(tree, dict):
         return {
             "__dict__": [
-                [key, split_tensors(value, f"{prefix}/{key}", tensors)] for key, value in tree.items()
+                [key, split_tensors(value, f"{prefix}/{key}", tensors)]
+                for key, value in tree.items()
             ]
         }
     if isinstance(tree, list | tuple):
-        return [split_tensors(value, f"{prefix}/{index}", tensors) for index, value in enumerate(tree)]
+        return [
+            split_tensors(value, f"{prefix}/{index}", tensors) for index, value in enumerate(tree)
+        ]
     if tree is None or isinstance(tree, bool | int | float | str):
         return tree
     raise TypeError(f"cannot checkpoint a {type(tree).__name__} at {prefix!r}")
@@ -80,10 +83,11 @@ def save_state(run: RunDir, name: str, state: TrainState, config_key: str) -> No
 
 def load_state(run: RunDir, name: str, config_key: str) -> TrainState:
     tensors, metadata = run.load_checkpoint(name)
-    if metadata.get("config_key") != config_key:
+    found = metadata.get("config_key")
+    if found != config_key:
         raise ValueError(
-            f"checkpoint {run.checkpoint_path(name)} belongs to config {metadata.get('config_key')!r},"
-            f" not {config_key!r}: refusing to resume from it"
+            f"checkpoint {run.checkpoint_path(name)} belongs to config {found!r}, "
+            f"not {config_key!r}: refusing to resume from it"
         )
     tree = join_tensors(json.loads(metadata["state"]), tensors)
     return TrainState(

@@ -25,10 +25,16 @@ class StrictModel(BaseModel):
 class DataConfig(StrictModel):
     name: str = Field("fmnist-mini", description="dataset name (see `mnemoscope datasets`)")
     options: dict[str, Any] = Field(
-        default_factory=dict, description="options passed to mnemoscope.data.load (size, channels, path...)"
+        default_factory=dict,
+        description="options passed to mnemoscope.data.load (size, channels, path...)",
     )
     subset: list[int] | None = Field(
         None, description="indices into the training set to train on; None = all of it"
+    )
+    derived: dict[str, Any] = Field(
+        default_factory=dict,
+        description="description of a training set a study builds itself (augmentation banks, "
+        "i.i.d. augmentations) and passes to train(bundle=...); part of the run key",
     )
 
     @field_validator("subset")
@@ -55,7 +61,9 @@ class ModelConfig(StrictModel):
         "batchnorm", description="normalization in the projector (paper 003 table 6: none)"
     )
     output_dim: int = Field(
-        128, ge=1, description="output size for embedding objectives such as SimCLR (paper 001: 128)"
+        128,
+        ge=1,
+        description="output size for embedding objectives such as SimCLR (paper 001: 128)",
     )
     options: dict[str, Any] = Field(default_factory=dict, description="architecture options")
 
@@ -88,7 +96,9 @@ class SupervisedObjective(StrictModel):
 
     name: Literal["supervised"] = "supervised"
     loss: Literal["ce", "mse"] = Field("ce", description="cross-entropy or MSE on one-hot targets")
-    mixup_alpha: float | None = Field(None, gt=0, description="mixup Beta(alpha, alpha); None = off")
+    mixup_alpha: float | None = Field(
+        None, gt=0, description="mixup Beta(alpha, alpha); None = off"
+    )
 
 
 class RandomLabelsObjective(StrictModel):
@@ -107,7 +117,9 @@ class RandomLabelsObjective(StrictModel):
     )
     per_sample: bool = Field(False, description="every training example its own class")
     loss: Literal["ce", "mse"] = Field("ce", description="paper 003 uses mse on one-hot targets")
-    mixup_alpha: float | None = Field(None, gt=0, description="mixup Beta(alpha, alpha); None = off")
+    mixup_alpha: float | None = Field(
+        None, gt=0, description="mixup Beta(alpha, alpha); None = off"
+    )
 
     @model_validator(mode="after")
     def _per_sample_excludes_noise(self) -> RandomLabelsObjective:
@@ -133,12 +145,17 @@ ObjectiveConfig = Annotated[
 
 class OptimConfig(StrictModel):
     name: Literal["adam", "adamw", "sgd"] = Field(
-        "adam", description="paper 001: adam for SimCLR, sgd (momentum 0.9) otherwise; paper 003: adam"
+        "adam",
+        description="paper 001: adam for SimCLR, sgd (momentum 0.9) otherwise; paper 003: adam",
     )
-    lr: float = Field(1e-3, gt=0, description="initial learning rate (paper 001: 3e-4; paper 003: 4e-3)")
+    lr: float = Field(
+        1e-3, gt=0, description="initial learning rate (paper 001: 3e-4; paper 003: 4e-3)"
+    )
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (paper 001: 0.9)")
     betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas (paper 003)")
-    weight_decay: float = Field(0.0, ge=0, description="weight decay (paper 001: 1e-4; paper 003: 0)")
+    weight_decay: float = Field(
+        0.0, ge=0, description="weight decay (paper 001: 1e-4; paper 003: 0)"
+    )
     schedule: Literal["cosine", "none"] = Field(
         "cosine", description="per-step cosine annealing to 0 (paper 001) or constant (paper 003)"
     )

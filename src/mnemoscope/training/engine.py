@@ -18,21 +18,21 @@ fractions are measured mid-epoch at the nearest step). Hooks return a dict of ar
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 from torch import nn
 
 from mnemoscope import augment, data, models
 from mnemoscope.environment import autocast_dtype, pick_device, run_environment
+from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, atomic_write, load_safetensors, now_iso
 from mnemoscope.training.checkpoint import TrainState, load_state, save_state
 from mnemoscope.training.config import TrainConfig
@@ -96,6 +96,11 @@ class _Prepared:
 def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _Prepared:
     """Check the config against its dataset and build the objective; refuse bad input early."""
     if bundle is None:
+        if config.data.derived:
+            raise ValueError(
+                f"data.derived = {config.data.derived!r} describes a training set that a study "
+                "builds: pass it as train(..., bundle=...), it cannot be loaded by name"
+            )
         bundle = data.load(config.data.name, **config.data.options)
     train_set = bundle.train
     size = len(train_set)
@@ -176,7 +181,7 @@ def train(
         environment=run_environment(prepared.device),
         started=run.read_meta().get("started", now_iso()),
     )
-    with _progress_display(progress, quiet) as display:
+    with progress_display(progress, quiet) as display:
         _train_loop(config, prepared, run, hooks, display)
     run.update_meta(finished=now_iso())
     run.mark_complete()
@@ -223,8 +228,7 @@ def _train_loop(
     step_fn = torch.compile(network) if config.compile else network
     amp_dtype = autocast_dtype(device, config.precision)
     measure_steps = _measure_steps(config.measure_at, steps_per_epoch)
-    task = display.add_task(config.run_name, total=config.epochs, completed=start_epoch, loss="-",
-                            speed="-") if display else None  # fmt: skip
+    task = add_task(display, config.run_name, total=config.epochs, completed=start_epoch)
 
     def measure(epoch: float) -> float:
         started = time.perf_counter()
@@ -280,7 +284,7 @@ def _train_loop(
                    state_key)  # fmt: skip
         _save_history(run, history)
         if display is not None:
-            display.update(task, completed=epoch, loss=f"{record['loss']:.4f}",
+            display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",
                            speed=f"{record['images_per_s']:,.0f} img/s")  # fmt: skip
     _save_weights(run, "final", network, prepared.network_config)
 
@@ -313,9 +317,13 @@ def _optimizer(config: TrainConfig, network: nn.Module) -> torch.optim.Optimizer
     optim = config.optim
     params = network.parameters()
     if optim.name == "sgd":
-        return torch.optim.SGD(params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+        return torch.optim.SGD(
+            params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
+        )
     if optim.name == "adamw":
-        return torch.optim.AdamW(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
+        return torch.optim.AdamW(
+            params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay
+        )
     return torch.optim.Adam(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
 
 
@@ -346,10 +354,14 @@ def _measure(network: nn.Module, hooks: Mapping[str, Hook], epoch: float, run: R
                 tensors[f"{name}/{key}"] = torch.as_tensor(np.asarray(value)).contiguous()
     network.train(was_training)
     payload = save(tensors, metadata={"epoch": repr(float(epoch))})
-    atomic_write(run.path / "measurements" / f"epoch-{epoch:010.4f}.safetensors", lambda f: f.write(payload))
+    atomic_write(
+        run.path / "measurements" / f"epoch-{epoch:010.4f}.safetensors", lambda f: f.write(payload)
+    )
 
 
-def _save_weights(run: RunDir, name: str, network: nn.Module, network_config: dict[str, Any]) -> None:
+def _save_weights(
+    run: RunDir, name: str, network: nn.Module, network_config: dict[str, Any]
+) -> None:
     import json
 
     run.save_checkpoint(name, network.state_dict(), {"network": json.dumps(network_config)})
@@ -361,19 +373,18 @@ def _save_history(run: RunDir, history: list[dict[str, Any]]) -> None:
     run.save_table("metrics", pd.DataFrame(history))
 
 
-@contextlib.contextmanager
-def _progress_display(progress: Progress | None, quiet: bool) -> Iterator[Progress | None]:
-    if progress is not None or quiet:
-        yield progress
-        return
-    own = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("epoch {task.completed}/{task.total}"),
-        TextColumn("loss {task.fields[loss]}"),
-        TextColumn("{task.fields[speed]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with own:
-        yield own
+def train_many(
+    configs: list[TrainConfig],
+    root: str | Path,
+    hooks: Mapping[str, Hook] | None = None,
+    *,
+    bundle: data.DatasetBundle | None = None,
+    progress: Progress | None = None,
+    quiet: bool = False,
+) -> list[TrainResult]:
+    """Train several runs one after the other (e.g. N seeds of a paradigm). Each run is an
+    independent ``train`` call: this is the loop a distributed backend replaces."""
+    return [
+        train(config, root, hooks, bundle=bundle, progress=progress, quiet=quiet)
+        for config in configs
+    ]

@@ -63,7 +63,9 @@ def _random_labels(config, train_labels, subset, num_classes, output_dim, augmen
                 f"num_classes={classes} differs from the dataset's {num_classes} classes, so "
                 f"label_noise={config.label_noise} would mix incompatible labels: use 1.0"
             )
-        labels = random_labels(train_labels, classes, noise=config.label_noise, seed=config.label_seed)
+        labels = random_labels(
+            train_labels, classes, noise=config.label_noise, seed=config.label_seed
+        )
         targets = labels[subset]
     return Classification(
         "random_labels", targets.to(device), classes, augmentation, config.loss, config.mixup_alpha

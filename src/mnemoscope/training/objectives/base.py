@@ -31,7 +31,11 @@ class Objective(Protocol):
     num_outputs: int
 
     def step(
-        self, model: nn.Module, images: torch.Tensor, positions: torch.Tensor, generator: torch.Generator
+        self,
+        model: nn.Module,
+        images: torch.Tensor,
+        positions: torch.Tensor,
+        generator: torch.Generator,
     ) -> StepOutput:
         """Augment ``images`` (uint8 batch), run the model and return the loss.
 

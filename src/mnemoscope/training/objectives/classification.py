@@ -57,7 +57,11 @@ class Classification:
         self.mixup_alpha = mixup_alpha
 
     def step(
-        self, model: nn.Module, images: torch.Tensor, positions: torch.Tensor, generator: torch.Generator
+        self,
+        model: nn.Module,
+        images: torch.Tensor,
+        positions: torch.Tensor,
+        generator: torch.Generator,
     ) -> StepOutput:
         views = self.augmentation(images, generator)
         targets = self.targets[positions.to(self.targets.device)].to(images.device)

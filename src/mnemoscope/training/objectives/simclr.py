@@ -44,7 +44,11 @@ class SimCLR:
         self.temperature = temperature
 
     def step(
-        self, model: nn.Module, images: torch.Tensor, positions: torch.Tensor, generator: torch.Generator
+        self,
+        model: nn.Module,
+        images: torch.Tensor,
+        positions: torch.Tensor,
+        generator: torch.Generator,
     ) -> StepOutput:
         view0 = self.augmentation(images, generator)
         view1 = self.augmentation(images, generator)

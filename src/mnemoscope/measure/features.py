@@ -1,0 +1,47 @@
+"""Features of a network on a set of images, in eval mode and fp32, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def as_float_images(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [0, 1]; float input must already be in [0, 1]."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255)
+    if not images.is_floating_point():
+        raise TypeError(f"images must be uint8 or float in [0, 1], got dtype {images.dtype}")
+    return images.float()
+
+
+@torch.no_grad()
+def extract_features(
+    network: nn.Module,
+    images: torch.Tensor,
+    taps: Sequence[str],
+    *,
+    batch_size: int = 512,
+    device: torch.device | str | None = None,
+) -> dict[str, torch.Tensor]:
+    """``network.features`` for every tap over ``images`` (uint8 or [0, 1] float), on CPU fp32.
+
+    The network is put in eval mode for the call (BatchNorm uses running statistics, so a
+    feature never depends on the other images of its batch) and restored afterwards.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size {batch_size} < 1")
+    device = torch.device(device) if device is not None else next(network.parameters()).device
+    was_training = network.training
+    network.eval()
+    chunks: dict[str, list[torch.Tensor]] = {tap: [] for tap in taps}
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = as_float_images(images[start : start + batch_size].to(device))
+            for tap, values in network.features(batch, list(taps)).items():
+                chunks[tap].append(values.float().cpu())
+    finally:
+        network.train(was_training)
+    return {tap: torch.cat(values) for tap, values in chunks.items()}

@@ -20,6 +20,36 @@ console = Console()
 
 
 @app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", help="run directory of the demo"),
+    quick: bool = typer.Option(False, "--quick", help="the quick configs (under 5 minutes)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+) -> None:
+    """Run the three studies at demo scale on the embedded dataset and build the HTML report."""
+    from mnemoscope.demo import headlines, run_demo
+
+    report = run_demo(out, quick=quick, quiet=quiet)
+    for study, lines in headlines(out).items():
+        console.print(f"[bold]{study}[/bold]")
+        for line in lines:
+            console.print(Text(f"  - {line}"))
+    console.print(Text(f"report: {report}"), style="bold green")
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="a study or demo run directory")) -> None:
+    """Build the self-contained HTML report of a run directory (finished or not)."""
+    from mnemoscope.reports import build_report
+
+    try:
+        path = build_report(run_dir)
+    except (FileNotFoundError, ValueError) as error:
+        console.print(Text(str(error)), style="red")
+        raise typer.Exit(2) from None
+    console.print(Text(f"report: {path}"), style="bold green")
+
+
+@app.command()
 def datasets() -> None:
     """List every dataset, whether it is available here, and its sizes."""
     from mnemoscope import data

@@ -1,0 +1,61 @@
+"""The main job: the three studies at demo scale on the embedded dataset, then the report.
+
+``mnemoscope demo`` runs ``configs/{study}-demo.yaml`` (``--quick``: ``{study}-quick.yaml``) for
+each study into ``OUT/{study}``, writes ``OUT/report.html`` and prints the headline findings.
+Everything is resumable: a second run over the same ``OUT`` reuses finished trainings.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.progress import Progress
+
+from mnemoscope import studies
+from mnemoscope.environment import pick_device, run_environment
+from mnemoscope.progress import add_task, progress_display
+from mnemoscope.reports import build_report, collect
+from mnemoscope.store import RunDir, now_iso
+
+DEMO_STUDIES = ("profiles", "sslmem", "benign")
+
+
+def packaged_config(study: str, scale: str) -> dict[str, Any]:
+    """The YAML config ``{study}-{scale}.yaml`` shipped inside the package (``configs/``)."""
+    resource = importlib.resources.files("mnemoscope") / "configs" / f"{study}-{scale}.yaml"
+    if not resource.is_file():
+        raise FileNotFoundError(f"no packaged config {study}-{scale}.yaml in mnemoscope/configs")
+    return yaml.safe_load(resource.read_text())
+
+
+def run_demo(
+    out: str | Path,
+    *,
+    quick: bool = False,
+    progress: Progress | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Run every demo study into ``out`` and return the path of the HTML report."""
+    out = Path(out)
+    scale = "quick" if quick else "demo"
+    configs = {name: studies.load_config(packaged_config(name, scale)) for name in DEMO_STUDIES}
+    run = RunDir(out)
+    run.write_config({"demo": scale, "studies": list(DEMO_STUDIES)})
+    run.update_meta(started=now_iso(), finished=None, environment=run_environment(pick_device()))
+    with progress_display(progress, quiet) as display:
+        overall = add_task(display, f"mnemoscope demo ({scale})", total=len(DEMO_STUDIES))
+        for name, config in configs.items():
+            _, run_study = studies.get(name)
+            run_study(config, out / name, progress=display, quiet=quiet)
+            if display is not None:
+                display.advance(overall)
+    run.update_meta(finished=now_iso())
+    return build_report(out)
+
+
+def headlines(out: str | Path) -> dict[str, list[str]]:
+    """The headline findings of each study of a finished (or partial) demo directory."""
+    return {study.name: study.headlines for study in collect(out)}

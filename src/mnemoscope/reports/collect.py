@@ -1,0 +1,100 @@
+"""Gather what a run directory holds, finished or not, for the report.
+
+A run directory is either one study's (its ``config.yaml`` has a ``study`` key) or a demo's,
+whose sub-directories are studies. Nothing here assumes a study finished: whatever exists is
+collected and whatever is missing is listed, so a report of a half-done run is still useful.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mnemoscope.store import COMPLETE_MARKER
+
+
+@dataclass
+class StudyOutputs:
+    """Everything the report shows about one study run directory."""
+
+    name: str
+    path: Path
+    complete: bool
+    config_text: str | None
+    meta: dict[str, Any]
+    summary: dict[str, Any]
+    figures: list[Path]
+    tables: list[Path]
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def headlines(self) -> list[str]:
+        return [str(line) for line in self.summary.get("headlines", [])]
+
+
+def collect(run_dir: str | Path) -> list[StudyOutputs]:
+    """The studies under ``run_dir`` (itself, or its sub-directories), in a stable order."""
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"run directory {root} does not exist")
+    if _study_name(root) is not None:
+        return [_collect_study(root)]
+    studies = [_collect_study(child) for child in sorted(root.iterdir()) if _study_name(child)]
+    if not studies:
+        raise ValueError(
+            f"{root} holds no study: expected a config.yaml with a 'study' key in it or in one of "
+            "its sub-directories (run `mnemoscope run CONFIG.yaml` or `mnemoscope demo` first)"
+        )
+    return studies
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError:
+        return {}  # a torn file cannot exist (writes are atomic), but a user may edit one
+
+
+def _study_name(path: Path) -> str | None:
+    config_path = path / "config.yaml"
+    if not config_path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(config_path.read_text())
+    except yaml.YAMLError:
+        return None
+    return config.get("study") if isinstance(config, dict) else None
+
+
+def _collect_study(path: Path) -> StudyOutputs:
+    complete = (path / COMPLETE_MARKER).exists()
+    summary = read_json(path / "summary.json")
+    figures = sorted((path / "figures").glob("*.png"))
+    tables = sorted((path / "tables").glob("*.csv"))
+    tables += [
+        p for p in sorted((path / "tables").glob("*.parquet")) if not p.with_suffix(".csv").exists()
+    ]
+    missing = []
+    if not complete:
+        missing.append("the study has not finished (no COMPLETE marker): results may be partial")
+    if not summary:
+        missing.append("summary.json (headline findings)")
+    if not figures:
+        missing.append("figures/*.png")
+    if not tables:
+        missing.append("tables/*")
+    return StudyOutputs(
+        name=_study_name(path) or path.name,
+        path=path,
+        complete=complete,
+        config_text=(path / "config.yaml").read_text(),
+        meta=read_json(path / "meta.json"),
+        summary=summary,
+        figures=figures,
+        tables=tables,
+        missing=missing,
+    )

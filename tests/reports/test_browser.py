@@ -1,0 +1,50 @@
+"""Open the report in a real headless Chromium: no console errors, every figure decoded."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mnemoscope.reports import build_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("CI"):
+    raise RuntimeError("CI must install Debian's chromium (see .ci/run) for the browser test")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium here (CI installs it)")
+
+ARTIFACTS = Path(os.environ.get("MNEMOSCOPE_ARTIFACTS", "artifacts"))
+
+
+def test_report_loads_cleanly_in_chromium(study_dir):
+    from playwright.sync_api import sync_playwright
+
+    report = build_report(study_dir)
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        page = browser.new_page()
+        page.on(
+            "console",
+            lambda message: errors.append(message.text) if message.type == "error" else None,
+        )
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        sizes = page.eval_on_selector_all(
+            "figure img", "images => images.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+        )
+        pwned = page.evaluate("window.__pwned")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert len(sizes) == 2 and all(
+        done and width > 0 and height > 0 for done, width, height in sizes
+    )
+    assert pwned is None  # the hostile class name was shown, not run
+    assert (ARTIFACTS / "report.png").stat().st_size > 1000

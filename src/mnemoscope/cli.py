@@ -16,7 +16,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+# soft_wrap: messages hold paths and values a user copies; never break them with newlines.
+console = Console(soft_wrap=True)
 
 
 @app.command()
@@ -47,6 +48,28 @@ def report(run_dir: Path = typer.Argument(..., help="a study or demo run directo
         console.print(Text(str(error)), style="red")
         raise typer.Exit(2) from None
     console.print(Text(f"report: {path}"), style="bold green")
+
+
+@app.command("config-schema")
+def config_schema(
+    name: str = typer.Argument("all", help="'train', a study name, or 'all'"),
+) -> None:
+    """Print every config key with its type, default and description (Markdown)."""
+    from mnemoscope import studies
+    from mnemoscope.config_docs import markdown
+    from mnemoscope.training import TrainConfig
+
+    names = ["train", *studies.names()] if name == "all" else [name]
+    for entry in names:
+        if entry == "train":
+            typer.echo(markdown(TrainConfig, "train (`mnemoscope train CONFIG.yaml`)"))
+            continue
+        try:
+            config_class, _ = studies.get(entry)
+        except (ValueError, ImportError) as error:
+            console.print(Text(f"{entry}: {error}"), style="red")
+            raise typer.Exit(2) from None
+        typer.echo(markdown(config_class, f"study: {entry} (`mnemoscope run CONFIG.yaml`)"))
 
 
 @app.command()

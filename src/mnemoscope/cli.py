@@ -146,6 +146,40 @@ def run(
     console.print(f"run directory: {result.path}", markup=False, highlight=False)
 
 
+@app.command("sslmem-score")
+def sslmem_score(
+    f: list[Path] = typer.Option(..., "--f", help="checkpoint of an encoder f (repeat for K)"),
+    g: list[Path] = typer.Option(..., "--g", help="checkpoint of an encoder g (repeat for K)"),
+    out: Path = typer.Option(..., "--out", help="directory for tables/sslmem_scores.*"),
+    dataset: str = typer.Option("fmnist-mini", help="dataset of the images to score"),
+    split: str = typer.Option("train", help="train or test"),
+    start: int = typer.Option(0, help="first image of the split"),
+    count: int | None = typer.Option(None, help="number of images (default: to the end)"),
+    augment: str = typer.Option("simclr", help="measurement augmentation preset"),
+    pairs: int = typer.Option(5, help="augmentation pairs per image (paper: 5)"),
+    reference: str = typer.Option("views", help="views (paper) or clean (authors' code)"),
+    distance: str = typer.Option("l2", help="l2 (paper) or angular"),
+    tap: str = typer.Option("auto", help="representation tap (auto = embedding / ViT tokens)"),
+    seed: int = typer.Option(0, help="seed of the views"),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps"),
+) -> None:
+    """SSLMem scores (paper 002, eq. 2) of dataset images for checkpointed encoders f and g."""
+    from mnemoscope.sslmem import score_dataset
+
+    try:
+        table = score_dataset(f, g, out, dataset=dataset, split=split, start=start, count=count,
+                              augment=augment, pairs=pairs, reference=reference, distance=distance,
+                              tap=tap, seed=seed, device=device)  # fmt: skip
+    except ValueError as error:
+        console.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"{len(table)} images, mean score {table['score_raw'].mean():+.5f} (raw), "
+        f"{table['score_norm'].mean():+.4f} (normalized); table: {out / 'tables'}",
+        markup=False, highlight=False,
+    )  # fmt: skip
+
+
 def _load_config(path: Path, validate):
     """Read a YAML config (safe_load only) and validate it, naming the key of any mistake."""
     if not path.exists():

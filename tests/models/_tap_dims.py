@@ -4,7 +4,8 @@ A tap's width is channels x height x width of the activation, or tokens x embed 
 """
 
 CONVNET_WIDTHS = {"convnet-tiny": (16, 32, 64, 128), "convnet-small": (32, 64, 128, 256)}
-RESNET_EXPANSION = {"resnet18": 1, "resnet50": 4}  # BasicBlock vs Bottleneck
+# BasicBlock vs Bottleneck (the wide ResNet widens inside its bottlenecks, not their outputs)
+RESNET_EXPANSION = {"resnet18": 1, "resnet50": 4, "wide-resnet50-2": 4}
 VIT_TINY_DIM = 192
 
 

@@ -8,7 +8,14 @@ from ._tap_dims import tap_dims
 
 
 def test_names():
-    assert models.names() == ["convnet-tiny", "convnet-small", "resnet18", "resnet50", "vit-tiny"]
+    assert models.names() == [
+        "convnet-tiny",
+        "convnet-small",
+        "resnet18",
+        "resnet50",
+        "vit-tiny",
+        "wide-resnet50-2",
+    ]
 
 
 def test_unknown_model_lists_known_names():

@@ -74,3 +74,26 @@ def test_layer_taps_are_torchvision_layer_outputs():
 def test_bad_cifar_stem_value_is_named():
     with pytest.raises(ValueError, match="cifar_stem.*'yes'"):
         models.build("resnet18", cifar_stem="yes")
+
+
+def test_wide_resnet_is_torchvisions_with_the_cifar_stem_and_resnet50_taps():
+    net = models.build("wide-resnet50-2").eval()
+    reference = torchvision.models.wide_resnet50_2(weights=None)
+    expected = (
+        sum(p.numel() for p in reference.parameters())
+        - sum(p.numel() for p in reference.fc.parameters())
+        - reference.conv1.weight.numel()
+        + 64 * 3 * 3 * 3
+    )
+    assert sum(p.numel() for p in net.encoder.parameters()) == expected
+    # Twice ResNet-50's inner bottleneck width (64 -> 128 in layer1), same block outputs.
+    block = net.encoder.resnet.layer1[0]
+    assert (block.conv2.in_channels, block.conv3.out_channels) == (128, 256)
+    assert net.encoder.resnet.conv1.kernel_size == (3, 3)
+    with torch.no_grad():
+        features = net.features(torch.rand(2, 3, 16, 16), ["layer2", "embedding"])
+    dims = tap_dims("wide-resnet50-2", image_size=16)
+    assert {k: v.shape[1] for k, v in features.items()} == {
+        "layer2": dims["layer2"],
+        "embedding": 2048,
+    }

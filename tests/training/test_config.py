@@ -25,7 +25,7 @@ def test_defaults_are_valid_and_key_depends_on_every_choice():
         ({"optim": {"lr": 0}}, "optim.lr"),
         ({"objective": {"name": "random_labels", "label_noise": 1.5}}, "label_noise"),
         ({"objective": {"name": "random_labels", "num_classes": 1}}, "num_classes"),
-        ({"objective": {"name": "byol"}}, "'byol'"),
+        ({"objective": {"name": "swav"}}, "'swav'"),
         ({"model": {"name": "resnet9000"}}, "unknown model 'resnet9000'"),
         ({"augment": {"name": "sepia"}}, "unknown augmentation 'sepia'"),
         ({"epochs": 2, "measure_at": [3]}, "measure_at epoch 3 is after the last epoch"),
@@ -36,3 +36,46 @@ def test_defaults_are_valid_and_key_depends_on_every_choice():
 )
 def test_bad_values_are_refused_naming_key_and_value(overrides, expected):
     assert expected in _error(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"objective": {"name": "mae", "mask_ratio": 1.0}}, "mask_ratio"),
+        (
+            {"objective": {"name": "mae", "decoder_dim": 100, "decoder_heads": 16}},
+            "decoder_heads 16",
+        ),
+        (
+            {"objective": {"name": "mae"}, "model": {"name": "resnet18"}},
+            "use model.name 'vit-tiny'",
+        ),
+        ({"objective": {"name": "dino", "teacher_temp": 0}}, "teacher_temp"),
+        ({"objective": {"name": "dino", "head_norm": "layernorm"}}, "head_norm"),
+        ({"objective": {"name": "byol", "momentum": 1.5}}, "momentum"),
+        ({"objective": {"name": "vicreg", "lambda": 25}}, "lambda"),
+        ({"objective": {"name": "simsiam", "predictor_hidden": 0}}, "predictor_hidden"),
+        ({"objective": {"name": "barlowtwins", "redundancy_weight": -1}}, "redundancy_weight"),
+        ({"optim": {"name": "lamb"}}, "'lamb'"),
+        ({"epochs": 2, "optim": {"warmup_epochs": 3}}, "warmup_epochs 3 is longer than training"),
+    ],
+)
+def test_bad_method_options_are_refused_naming_them(overrides, expected):
+    assert expected in _error(**overrides)
+
+
+def test_keys_of_configs_without_the_new_options_are_unchanged():
+    """Runs stored before the regularizer and warm-up existed keep their directories: the key
+    is still the hash of the config without them."""
+    import hashlib
+    import json
+
+    config = TrainConfig(seed=3, objective={"name": "simclr"}, measure_at=[0, 1])
+    dump = config.model_dump(mode="json")
+    for key in ("alignment_lambda", "alignment_tap", "alignment_normalize", "probe"):
+        del dump[key]
+    del dump["optim"]["warmup_epochs"]
+    canonical = json.dumps(dump, sort_keys=True, separators=(",", ":"))
+    assert config.key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    assert TrainConfig(optim={"warmup_epochs": 1}).key() != TrainConfig().key()
+    assert TrainConfig(objective={"name": "dino"}).run_name.startswith("dino-s0-")

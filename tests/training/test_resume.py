@@ -13,6 +13,7 @@ import yaml
 from mnemoscope.store import RunDir
 from mnemoscope.training import train
 from tests.training.configs import tiny_config
+from tests.training.test_methods import method_config
 
 
 def _start(config_path, out):
@@ -29,22 +30,20 @@ def _start(config_path, out):
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-@pytest.mark.parametrize("kill_after", ["first-checkpoint", "mid-run"])
-def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_after):
-    config = tiny_config(
-        epochs=4, data={"subset": list(range(512))}, measure_at=[], save_epochs=[2]
-    )
+def _kill_and_restart(tmp_path, config, kill_after):
+    """Train ``config`` in a child process, SIGKILL it as soon as its first checkpoint exists
+    ("first-checkpoint") or its epoch-2 weights do ("mid-run": it is then writing epoch 2's
+    state or training epoch 3), start it again to the end, and return its run directory."""
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     run = RunDir(tmp_path / "killed" / config.run_name)
 
     child = _start(config_path, tmp_path / "killed")
     deadline = time.monotonic() + 120
-    target = run.checkpoint_path("last")
+    # A fixed sleep after the first checkpoint raced an idle machine, which finished first.
+    target = run.checkpoint_path("last" if kill_after == "first-checkpoint" else "epoch-0002")
     while not target.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    if kill_after == "mid-run":
-        time.sleep(0.3)
     assert child.poll() is None, child.stderr.read().decode()
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
@@ -53,6 +52,15 @@ def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_af
     restarted = _start(config_path, tmp_path / "killed")
     assert restarted.wait(timeout=300) == 0, restarted.stderr.read().decode()
     assert run.is_complete
+    return run
+
+
+@pytest.mark.parametrize("kill_after", ["first-checkpoint", "mid-run"])
+def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_after):
+    config = tiny_config(
+        epochs=4, data={"subset": list(range(512))}, measure_at=[], save_epochs=[2]
+    )
+    run = _kill_and_restart(tmp_path, config, kill_after)
 
     reference = train(config, tmp_path / "reference", bundle=fmnist, quiet=True)
     killed_weights, _ = run.load_checkpoint("final")
@@ -63,3 +71,22 @@ def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_af
     assert list(reference.metrics()["epoch"]) == list(
         RunDir(run.path).load_table("metrics")["epoch"]
     )
+
+
+def test_sigkilled_dino_resumes_its_teacher_center_and_schedules_exactly(tmp_path, fmnist):
+    # DINO is the most stateful method: an EMA teacher, the loss's center, a momentum and a
+    # temperature scheduled by step and epoch, a last layer frozen for the first epoch (and
+    # here a learning-rate warm-up, a chained scheduler).
+    config = method_config(
+        "dino", objective={"warmup_teacher_temp_epochs": 2}, epochs=3,
+        data={"subset": list(range(512))}, optim={"warmup_epochs": 1.5},
+    )  # fmt: skip
+    run = _kill_and_restart(tmp_path, config, "first-checkpoint")
+    reference = train(config, tmp_path / "reference", bundle=fmnist, quiet=True)
+    killed_state, _ = run.load_checkpoint("last")
+    reference_state, _ = reference.run.load_checkpoint("last")
+    assert killed_state.keys() == reference_state.keys()
+    assert any(key.startswith("objective/teacher.") for key in reference_state)
+    assert "objective/loss.center" in reference_state
+    for key in reference_state:  # network, objective, optimizer, scheduler and generator
+        assert torch.equal(killed_state[key], reference_state[key]), key

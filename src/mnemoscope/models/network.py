@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lightly.models.modules.heads import ProjectionHead
+import torch.nn.functional as F
+from lightly.models.modules.heads import DINOProjectionHead, ProjectionHead
 from torch import Tensor, nn
 
 from mnemoscope.models.encoder import Encoder
 from mnemoscope.models.normalization import InputNormalization
+from mnemoscope.models.projector import projector_dims
 
 
 class Network(nn.Module):
@@ -25,11 +27,13 @@ class Network(nn.Module):
     Attributes:
         normalize: ``InputNormalization`` holding ``mean``/``std`` buffers.
         encoder: the backbone ``h``; ``embed(x)`` is its output.
-        projector: lightly ``ProjectionHead`` ``g``; ``forward(x)`` is its output.
+        projector: lightly ``ProjectionHead`` ``g`` (an MLP, or DINO's head); ``forward(x)`` is
+            its output.
         tap_names: every name ``features`` accepts, in computation order.
         embedding_dim: width of the ``embedding`` tap.
         num_outputs: width of the output (number of classes, or projection dim).
-        projector_hidden: width of the projector's hidden layer, None without one.
+        projector_hidden: width of the projector's hidden layer (DINO head: its bottleneck),
+            None without one.
         arch: the model name given to ``build``.
         config: the ``build`` keyword arguments; ``build(**net.config)`` rebuilds the
             architecture (JSON-serializable, for checkpoint metadata).
@@ -52,10 +56,10 @@ class Network(nn.Module):
         self.arch = arch
         self.config = dict(config)
         self.embedding_dim = encoder.embedding_dim
-        self.num_outputs: int = projector.layers[-1].out_features
-        # The projector's last layer is the output Linear; anything before it is the hidden layer.
-        hidden = len(projector.layers) > 1
-        self.projector_hidden: int | None = projector.layers[0].out_features if hidden else None
+        hidden_width, outputs = projector_dims(projector)
+        self.num_outputs: int = outputs
+        self.projector_hidden: int | None = hidden_width
+        hidden = hidden_width is not None
         self.tap_names: tuple[str, ...] = (
             encoder.tap_names + (("projector_hidden",) if hidden else ()) + ("output",)
         )
@@ -108,6 +112,12 @@ class Network(nn.Module):
         for name, activation in self.encoder.forward_taps(self.normalize(x)):
             yield name, activation
         hidden = activation  # the encoder yields "embedding" last
+        if isinstance(self.projector, DINOProjectionHead):
+            # DINOProjectionHead.forward, split at its l2-normalized bottleneck.
+            hidden = F.normalize(self.projector.layers(hidden), dim=-1, p=2)
+            yield "projector_hidden", hidden
+            yield "output", self.projector.last_layer(hidden)
+            return
         layers = self.projector.layers
         if self.projector_hidden is not None:
             for layer in layers[:-1]:

@@ -17,8 +17,13 @@ import torch
 from mnemoscope.models.convnet import convnet_small, convnet_tiny
 from mnemoscope.models.encoder import Encoder
 from mnemoscope.models.network import Network
-from mnemoscope.models.projector import PROJECTOR_NORMS, build_projector
-from mnemoscope.models.resnet import resnet18, resnet50
+from mnemoscope.models.projector import (
+    PROJECTOR_KINDS,
+    PROJECTOR_NORMS,
+    build_dino_head,
+    build_projector,
+)
+from mnemoscope.models.resnet import resnet18, resnet50, wide_resnet50_2
 from mnemoscope.models.vit import vit_tiny
 
 
@@ -48,6 +53,10 @@ MODELS: dict[str, ModelEntry] = {
     "vit-tiny": ModelEntry(
         vit_tiny, "timm ViT-Tiny (192 wide, 12 blocks, 3 heads; paper 002); option patch_size"
     ),
+    "wide-resnet50-2": ModelEntry(
+        wide_resnet50_2,
+        "torchvision Wide ResNet-50-2 (bottlenecks twice as wide), CIFAR stem; option cifar_stem",
+    ),
 }
 
 # Taps the projector adds after the encoder's (with the default one-hidden-layer projector).
@@ -69,6 +78,8 @@ def build(
     image_size: int = 32,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
+    projector: str = "mlp",
+    projector_bottleneck: int = 256,
     **arch_options: Any,
 ) -> Network:
     """A randomly initialized ``Network``: normalization -> encoder ``name`` -> projector.
@@ -84,6 +95,10 @@ def build(
             by the convolutional models, which take any size.
         mean, std: per-channel input statistics the network normalizes with
             (default 0.5 and 0.5 per channel, mapping [0, 1] to [-1, 1]).
+        projector: "mlp" (the projector above) or "dino" (lightly's DINO head: 3-layer MLP
+            of width ``projector_hidden``, l2-normalized ``projector_bottleneck``, weight-normed
+            layer to ``num_outputs``; see ``mnemoscope.models.projector``).
+        projector_bottleneck: the DINO head's bottleneck width (DINO: 256); "dino" only.
         **arch_options: model specific, e.g. ``cifar_stem`` (ResNets), ``patch_size`` (ViT).
 
     Raises:
@@ -97,6 +112,8 @@ def build(
         _check_int("projector_hidden", projector_hidden, minimum=0)
     if projector_norm not in PROJECTOR_NORMS:
         raise ValueError(f"projector_norm must be one of {PROJECTOR_NORMS}, got {projector_norm!r}")
+    if projector not in PROJECTOR_KINDS:
+        raise ValueError(f"projector must be one of {PROJECTOR_KINDS}, got {projector!r}")
     mean = _channel_stats("mean", mean, in_channels)
     std = _channel_stats("std", std, in_channels)
     defaults = entry.option_defaults()
@@ -109,9 +126,18 @@ def build(
     options = {**defaults, **arch_options}
 
     encoder = entry.make_encoder(in_channels, image_size, **options)
-    projector = build_projector(
-        encoder.embedding_dim, num_outputs, projector_hidden or None, projector_norm
-    )
+    if projector == "dino":
+        head = build_dino_head(
+            encoder.embedding_dim, num_outputs, projector_hidden, projector_norm,
+            projector_bottleneck,
+        )  # fmt: skip
+        # Only non-default heads are named in the config: mlp networks keep their old config.
+        head_config = {"projector": projector, "projector_bottleneck": projector_bottleneck}
+    else:
+        head = build_projector(
+            encoder.embedding_dim, num_outputs, projector_hidden or None, projector_norm
+        )
+        head_config = {}
     config = {
         "name": name,
         "in_channels": in_channels,
@@ -121,9 +147,10 @@ def build(
         "image_size": image_size,
         "mean": mean,
         "std": std,
+        **head_config,
         **options,
     }
-    return Network(encoder, projector, mean=mean, std=std, arch=name, config=config)
+    return Network(encoder, head, mean=mean, std=std, arch=name, config=config)
 
 
 def catalog(in_channels: int = 3, image_size: int = 32) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""torchvision ResNets as encoders, with the CIFAR stem by default.
+"""torchvision ResNets (and the wide ResNet-50-2) as encoders, with the CIFAR stem by default.
 
 For small images (paper 003, appendix F; paper 001 uses ResNet-18 on CIFAR-10) the 7x7
 stride-2 ``conv1`` becomes a 3x3 stride-1 conv and the max-pool is removed, so a 32x32 image
@@ -70,3 +70,12 @@ def resnet50(
 ) -> ResNetEncoder:
     """ResNet-50 (embedding 2048), randomly initialized; works at any image size."""
     return _resnet(torchvision.models.resnet50, in_channels, cifar_stem)
+
+
+def wide_resnet50_2(
+    in_channels: int = 3, image_size: int = 32, *, cifar_stem: bool = True
+) -> ResNetEncoder:
+    """Wide ResNet-50-2 (Zagoruyko & Komodakis 2016, torchvision's ``wide_resnet50_2``): a
+    ResNet-50 whose bottleneck blocks are twice as wide inside (embedding 2048, like
+    ResNet-50's, since the block outputs keep their width). Randomly initialized."""
+    return _resnet(torchvision.models.wide_resnet50_2, in_channels, cifar_stem)

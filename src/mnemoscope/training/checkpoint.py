@@ -62,6 +62,8 @@ class TrainState:
     scheduler: dict[str, Any] | None
     generator: torch.Tensor
     history: list[dict[str, Any]] = field(default_factory=list)
+    # The objective's own modules (prediction heads, EMA teachers, DINO's center...), or None.
+    objective: dict[str, torch.Tensor] | None = None
 
 
 def save_state(run: RunDir, name: str, state: TrainState, config_key: str) -> None:
@@ -71,6 +73,7 @@ def save_state(run: RunDir, name: str, state: TrainState, config_key: str) -> No
         "optimizer": split_tensors(state.optimizer, "optimizer", tensors),
         "scheduler": split_tensors(state.scheduler, "scheduler", tensors),
         "generator": split_tensors(state.generator, "generator", tensors),
+        "objective": split_tensors(state.objective, "objective", tensors),
     }
     metadata = {
         "epoch": str(state.epoch),
@@ -97,4 +100,5 @@ def load_state(run: RunDir, name: str, config_key: str) -> TrainState:
         scheduler=tree["scheduler"],
         generator=tree["generator"],
         history=json.loads(metadata["history"]),
+        objective=tree.get("objective"),  # absent from checkpoints of older versions
     )

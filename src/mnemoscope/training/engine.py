@@ -14,6 +14,13 @@ Measurement hooks: ``hooks[name](model, epoch)`` is called with the network in e
 ``torch.no_grad`` and in fp32, at every epoch of ``config.measure_at`` (0 = initialization;
 fractions are measured mid-epoch at the nearest step). Hooks return a dict of arrays, stored in
 ``measurements/``; they never see the training generator, so they cannot change training.
+
+Objectives may own modules (prediction heads, EMA teachers, the MAE decoder; see
+``objectives.base``): built with the network under its initialization seed, optimized with it
+where they have gradients, and checkpointed in ``last`` beside it. ``final`` and ``epoch-NNNN``
+hold the network alone, which ``load_network`` rebuilds. With ``config.alignment_lambda`` > 0 the
+loss is paper 002's eq. 3 (see ``regularizer``); with ``config.probe``, the final encoder's kNN
+and linear probe accuracies are stored in ``tables/probe`` (see ``probe``).
 """
 
 from __future__ import annotations
@@ -36,7 +43,16 @@ from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, atomic_write, load_safetensors, now_iso
 from mnemoscope.training.checkpoint import TrainState, load_state, save_state
 from mnemoscope.training.config import TrainConfig
-from mnemoscope.training.objectives import DEFAULT_AUGMENT, Objective, build_objective
+from mnemoscope.training.objectives import (
+    CLASSIFICATION,
+    Objective,
+    TrainingModel,
+    TrainingProgress,
+    build_objective,
+    default_augment,
+)
+from mnemoscope.training.probe import PROBE_TABLE, has_probe, probe_network, write_probe
+from mnemoscope.training.regularizer import regularized_loss
 
 Hook = Callable[[nn.Module, float], Mapping[str, Any] | None]
 
@@ -53,6 +69,10 @@ class TrainResult:
     config: TrainConfig
 
     def model(self, which: str = "final") -> models.Network:
+        """The network saved as ``which`` ("final", "epoch-NNNN"), or "teacher": the EMA
+        teacher at the end of a BYOL or DINO run (DINO evaluates its teacher)."""
+        if which == "teacher":
+            return load_teacher(self.run)
         return load_network(self.run.checkpoint_path(which))
 
     def measurements(self) -> dict[float, dict[str, np.ndarray]]:
@@ -60,6 +80,12 @@ class TrainResult:
 
     def metrics(self) -> Any:
         return self.run.load_table("metrics")
+
+    def probe(self) -> Any:
+        """The probe table (tap, probe, k, accuracy, train_size, test_size), None if not run."""
+        if not (self.run.path / "tables" / f"{PROBE_TABLE}.parquet").exists():
+            return None
+        return self.run.load_table(PROBE_TABLE)
 
 
 def load_network(path: str | Path, device: str | torch.device = "cpu") -> models.Network:
@@ -72,6 +98,21 @@ def load_network(path: str | Path, device: str | torch.device = "cpu") -> models
     network = models.build(**json.loads(metadata["network"]))
     network.load_state_dict(tensors)
     return network.to(device).eval()
+
+
+def load_teacher(run: RunDir, device: str | torch.device = "cpu") -> models.Network:
+    """The EMA teacher of a finished BYOL or DINO run, as a plain ``Network`` (its weights are
+    the objective's state in the ``last`` checkpoint)."""
+    tensors, _ = run.load_checkpoint("last")
+    prefix = "objective/teacher."
+    weights = {
+        key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)
+    }
+    if not weights:
+        raise ValueError(f"run {run.path} has no EMA teacher: only byol and dino runs keep one")
+    network = load_network(run.checkpoint_path("final"), device)
+    network.load_state_dict(weights)
+    return network
 
 
 def read_measurements(run: RunDir) -> dict[float, dict[str, np.ndarray]]:
@@ -91,6 +132,7 @@ class _Prepared:
     objective: Objective
     network_config: dict[str, Any]
     device: torch.device
+    bundle: data.DatasetBundle | None = None  # the dataset (probes read its test split)
 
 
 def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _Prepared:
@@ -118,14 +160,16 @@ def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _P
             f"batch_size {config.batch_size} is larger than the training subset "
             f"({len(subset)} images): use at most {len(subset)}"
         )
-    if bundle.num_classes < 2 and config.objective.name != "simclr":
+    needs_classes = config.objective.name in CLASSIFICATION or config.probe is not None
+    if bundle.num_classes < 2 and needs_classes:
         raise ValueError(f"dataset {config.data.name!r} has {bundle.num_classes} class; need >= 2")
     device = pick_device(config.device)
     images = train_set.images[subset]
     height = images.shape[-1]
-    preset = config.augment.name if config.augment else DEFAULT_AUGMENT[config.objective.name]
-    params = config.augment.params if config.augment else {}
-    augmentation = augment.get(preset, size=height, **params)
+    chosen = (
+        config.augment.model_dump() if config.augment else default_augment(config.objective.name)
+    )
+    augmentation = augment.get(chosen["name"], size=height, **chosen["params"])
     objective = build_objective(
         config.objective,
         train_labels=train_set.labels,
@@ -148,7 +192,26 @@ def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _P
         std=pixels.std(dim=1).clamp_min(1e-3).tolist(),
         **config.model.options,
     )
-    return _Prepared(images.to(device), objective, network_config, device)
+    network_config.update(objective.network_options)  # e.g. DINO's head
+    objective.alignment_tap = _check_network(config, network_config)
+    return _Prepared(images.to(device), objective, network_config, device, bundle)
+
+
+def _check_network(config: TrainConfig, network_config: dict[str, Any]) -> str | None:
+    """Build the network's shapes only, so that bad options fail before any work; return the
+    alignment regularizer's tap (None when it is off) after checking the taps asked for."""
+    from mnemoscope.measure.alignment import resolve_tap
+
+    with torch.device("meta"):  # no memory, no random draws
+        network = models.build(**network_config)
+    tap = resolve_tap(network, config.alignment_tap)  # ValueError naming an unknown tap
+    for probed in config.probe.taps if config.probe else []:
+        if probed not in network.tap_names:
+            raise ValueError(
+                f"probe tap {probed!r} is not a tap of {config.model.name!r}: "
+                f"{', '.join(network.tap_names)}"
+            )
+    return tap if config.alignment_lambda > 0 else None
 
 
 def train(
@@ -172,6 +235,10 @@ def train(
     run = RunDir(Path(root) / config.run_name)
     result = TrainResult(run, config)
     if run.is_complete:
+        if config.probe is not None and not has_probe(run, config.probe):
+            prepared = prepare(config, bundle)
+            network = load_network(run.checkpoint_path("final"), prepared.device)
+            _probe(config, prepared, run, network)
         return result
     prepared = prepare(config, bundle)
     run.write_config(config.model_dump(mode="json"))
@@ -182,10 +249,17 @@ def train(
         started=run.read_meta().get("started", now_iso()),
     )
     with progress_display(progress, quiet) as display:
-        _train_loop(config, prepared, run, hooks, display)
+        network = _train_loop(config, prepared, run, hooks, display)
+    if config.probe is not None:
+        _probe(config, prepared, run, network)
     run.update_meta(finished=now_iso())
     run.mark_complete()
     return result
+
+
+def _probe(config: TrainConfig, prepared: _Prepared, run: RunDir, network: nn.Module) -> None:
+    table = probe_network(network, prepared.bundle, config.probe, device=prepared.device)
+    write_probe(run, table, config.probe)
 
 
 def _train_loop(
@@ -194,31 +268,33 @@ def _train_loop(
     run: RunDir,
     hooks: dict[str, Hook],
     display: Progress | None,
-) -> None:
+) -> nn.Module:
     device, images, objective = prepared.device, prepared.images, prepared.objective
     init_seed, data_seed = np.random.SeedSequence(config.seed).generate_state(2, dtype=np.uint64)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(init_seed))
         network = models.build(**prepared.network_config)
+        owned = objective.attach(network)  # the method's own modules, seeded like the network
     network.to(device)
     if config.channels_last:
         network.to(memory_format=torch.channels_last)
+    if owned is not None:
+        owned.to(device)
     generator = torch.Generator().manual_seed(int(data_seed))
 
     count = len(images)
     steps_per_epoch = math.ceil(count / config.batch_size)
-    optimizer = _optimizer(config, network)
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
-        if config.optim.schedule == "cosine"
-        else None
-    )
+    total_steps = config.epochs * steps_per_epoch
+    optimizer = _optimizer(config, network, owned)
+    scheduler = _scheduler(config, optimizer, steps_per_epoch)
     state_key = config.key()
     history: list[dict[str, Any]] = []
     start_epoch = 0
     if run.checkpoint_path("last").exists():
         state = load_state(run, "last", state_key)
         network.load_state_dict(state.model)
+        if owned is not None:
+            owned.load_state_dict(state.objective)
         optimizer.load_state_dict(state.optimizer)
         if scheduler is not None:
             scheduler.load_state_dict(state.scheduler)
@@ -237,30 +313,45 @@ def _train_loop(
 
     if start_epoch == 0 and 0 in measure_steps:
         measure(0.0)
+    model = TrainingModel(network, device, amp_dtype, step_fn)
+    regularized = config.alignment_lambda > 0
     for epoch in range(start_epoch + 1, config.epochs + 1):
         network.train()
+        if owned is not None:
+            owned.train()  # EMA teachers run in training mode, as in BYOL and DINO
         started, measure_seconds = time.perf_counter(), 0.0
         loss_sum = torch.zeros((), device=device)
+        ssl_sum, distance_sum = torch.zeros((), device=device), torch.zeros((), device=device)
         correct, seen = 0, 0
         order = torch.randperm(count, generator=generator)
         for step in range(steps_per_epoch):
             positions = order[step * config.batch_size : (step + 1) * config.batch_size]
             # A lone image cannot form a batch (BatchNorm, SimCLR's negatives): skip it.
             if len(positions) >= 2:
-                output = _train_step(config, objective, step_fn, images, positions, generator,
-                                     amp_dtype, device)  # fmt: skip
-                if not torch.isfinite(output.loss):
+                done = (epoch - 1) * steps_per_epoch + step
+                objective.begin_step(TrainingProgress(done, total_steps, steps_per_epoch))
+                output = _train_step(config, objective, model, images, positions, generator)
+                loss = output.loss
+                if regularized:
+                    ssl_sum += output.loss.detach() * len(positions)
+                    loss, distance = regularized_loss(
+                        output.loss, *output.representations, config.alignment_lambda,
+                        config.alignment_normalize,
+                    )  # fmt: skip
+                    distance_sum += distance.detach() * len(positions)
+                if not torch.isfinite(loss):
                     raise NonFiniteLossError(
-                        f"non-finite loss {output.loss.item()} at epoch {epoch}, step {step + 1} "
+                        f"non-finite loss {loss.item()} at epoch {epoch}, step {step + 1} "
                         f"of {steps_per_epoch}; the last good checkpoint (epoch {epoch - 1}) is "
                         f"kept in {run.checkpoint_path('last')}"
                     )
                 optimizer.zero_grad(set_to_none=True)
-                output.loss.backward()
+                loss.backward()
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
-                loss_sum += output.loss.detach() * len(positions)
+                objective.end_step()
+                loss_sum += loss.detach() * len(positions)
                 seen += len(positions)
                 correct += output.correct or 0
             point = measure_steps.get(_grid_key(epoch - 1 + (step + 1) / steps_per_epoch))
@@ -276,46 +367,46 @@ def _train_loop(
             "measure_seconds": measure_seconds,
             "images_per_s": seen / max(seconds - measure_seconds, 1e-9),
         }
+        if regularized:  # the loss above is eq. 3's total; these are its two terms
+            record["ssl_loss"] = float(ssl_sum) / max(seen, 1)
+            record["view_distance"] = float(distance_sum) / max(seen, 1)
         history.append(record)
         if epoch in config.save_epochs:
             _save_weights(run, f"epoch-{epoch:04d}", network, prepared.network_config)
         save_state(run, "last", TrainState(epoch, network.state_dict(), optimizer.state_dict(),
-                   scheduler.state_dict() if scheduler else None, generator.get_state(), history),
-                   state_key)  # fmt: skip
+                   scheduler.state_dict() if scheduler else None, generator.get_state(), history,
+                   owned.state_dict() if owned is not None else None), state_key)  # fmt: skip
         _save_history(run, history)
         if display is not None:
             display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",
                            speed=f"{record['images_per_s']:,.0f} img/s")  # fmt: skip
     _save_weights(run, "final", network, prepared.network_config)
+    return network
 
 
-def _train_step(config, objective, network, images, positions, generator, amp_dtype, device):
-    batch = images[positions.to(device)]
+def _train_step(config, objective, model, images, positions, generator):
+    batch = images[positions.to(model.device)]
     if config.channels_last:
         batch = batch.contiguous(memory_format=torch.channels_last)
-    return objective.step(_autocast(network, device, amp_dtype), batch, positions, generator)
-
-
-def _autocast(network: nn.Module, device: torch.device, dtype: torch.dtype | None):
-    """The network's forward under autocast; augmentation and losses stay outside, in fp32."""
-    if dtype is None:
-        return network
-
-    def forward(images: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device.type, dtype=dtype):
-            return network(images)
-
-    return forward
+    return objective.step(model, batch, positions, generator)
 
 
 def objective_counts_correct(config: TrainConfig) -> bool:
     objective = config.objective
-    return objective.name != "simclr" and getattr(objective, "mixup_alpha", None) is None
+    return objective.name in CLASSIFICATION and getattr(objective, "mixup_alpha", None) is None
 
 
-def _optimizer(config: TrainConfig, network: nn.Module) -> torch.optim.Optimizer:
+def _optimizer(
+    config: TrainConfig, network: nn.Module, owned: nn.Module | None
+) -> torch.optim.Optimizer:
     optim = config.optim
-    params = network.parameters()
+    params = list(network.parameters())
+    if owned is not None:  # prediction heads and decoders learn; EMA teachers do not
+        params += [param for param in owned.parameters() if param.requires_grad]
+    if optim.name == "lars":
+        from lightly.utils.lars import LARS
+
+        return LARS(params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
     if optim.name == "sgd":
         return torch.optim.SGD(
             params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
@@ -325,6 +416,23 @@ def _optimizer(config: TrainConfig, network: nn.Module) -> torch.optim.Optimizer
             params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay
         )
     return torch.optim.Adam(params, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
+
+
+def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
+    """Per-step learning rate: linear warm-up over ``warmup_epochs`` (lr/W, 2 lr/W, ..., lr),
+    then cosine annealing to 0 over the remaining steps, or constant."""
+    total = config.epochs * steps_per_epoch
+    warmup = round(config.optim.warmup_epochs * steps_per_epoch)
+    lr_scheduler = torch.optim.lr_scheduler
+    cosine = config.optim.schedule == "cosine"
+    if warmup <= 1:  # a one-step warm-up starts at lr: no warm-up
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total) if cosine else None
+    # Factors 1/W, 2/W, ..., W/W over the W warm-up steps.
+    ramp = lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup, total_iters=warmup - 1)
+    if not cosine:
+        return ramp
+    anneal = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total - warmup, 1))
+    return lr_scheduler.SequentialLR(optimizer, [ramp, anneal], milestones=[warmup])
 
 
 def _measure_steps(points: list[float], steps_per_epoch: int) -> dict[float, float]:

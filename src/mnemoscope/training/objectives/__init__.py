@@ -11,17 +11,56 @@ from collections.abc import Callable
 import torch
 
 from mnemoscope.training.labels import per_sample_labels, random_labels
-from mnemoscope.training.objectives.base import Objective, StepOutput
+from mnemoscope.training.objectives.barlowtwins import BarlowTwins
+from mnemoscope.training.objectives.base import (
+    Objective,
+    StepOutput,
+    TrainingModel,
+    TrainingProgress,
+)
+from mnemoscope.training.objectives.byol import BYOL
 from mnemoscope.training.objectives.classification import (
     Classification,
     per_example_classification_loss,
 )
+from mnemoscope.training.objectives.dino import DINO, dino_per_example
+from mnemoscope.training.objectives.mae import MAE, mae_per_example
 from mnemoscope.training.objectives.simclr import SimCLR, nt_xent_per_example
+from mnemoscope.training.objectives.simsiam import SimSiam, negative_cosine_per_example
+from mnemoscope.training.objectives.vicreg import VICReg
 
 # The augmentation preset each objective trains with unless the config says otherwise:
 # paper 001 appendix A (weak crop+flip for supervised, SimCLR's for SimCLR) and its random-label
 # setting without augmentation (the degenerate distribution that gives fig 1's staircases).
-DEFAULT_AUGMENT = {"supervised": "weak", "random_labels": "none", "simclr": "simclr"}
+# The joint-embedding methods all train on SimCLR-style views (BYOL, SimSiam, VICReg, Barlow
+# Twins and DINO use the same crop/jitter/grey/blur family); MAE on crops and flips only.
+DEFAULT_AUGMENT = {
+    "supervised": "weak",
+    "random_labels": "none",
+    "simclr": "simclr",
+    "byol": "simclr",
+    "simsiam": "simclr",
+    "vicreg": "simclr",
+    "barlowtwins": "simclr",
+    "dino": "simclr",
+    "mae": "simclr",
+}
+# Preset parameters of those defaults, where they differ from the preset's own. MAE section
+# A.1: RandomResizedCrop with scale (0.2, 1) and a flip, no colour augmentation.
+DEFAULT_AUGMENT_PARAMS: dict[str, dict] = {
+    "mae": {"crop_scale": (0.2, 1.0), "jitter_p": 0.0, "grey_p": 0.0, "blur_p": 0.0},
+}
+# The objectives that fit labels (the rest are self-supervised).
+CLASSIFICATION = ("supervised", "random_labels")
+
+
+def default_augment(objective: str) -> dict:
+    """The augmentation ``objective`` trains with when the config names none, as the fields of
+    an ``AugmentConfig``: ``{"name": preset, "params": {...}}``."""
+    return {
+        "name": DEFAULT_AUGMENT[objective],
+        "params": dict(DEFAULT_AUGMENT_PARAMS.get(objective, {})),
+    }
 
 
 def build_objective(
@@ -44,6 +83,11 @@ def build_objective(
     if builder is None:
         raise ValueError(f"unknown objective {config.name!r}: choose one of {sorted(OBJECTIVES)}")
     return builder(config, train_labels, subset, num_classes, output_dim, augmentation, device)
+
+
+def _options(config) -> dict:
+    """The method's options: every config field but its name."""
+    return config.model_dump(exclude={"name"})
 
 
 def _supervised(config, train_labels, subset, num_classes, output_dim, augmentation, device):
@@ -76,20 +120,49 @@ def _simclr(config, train_labels, subset, num_classes, output_dim, augmentation,
     return SimCLR(output_dim, augmentation, config.temperature)
 
 
+def _self_supervised(method: type[Objective]) -> Callable[..., Objective]:
+    """The builder of a method whose constructor takes (output_dim, augmentation, **options)."""
+
+    def build(config, train_labels, subset, num_classes, output_dim, augmentation, device):
+        return method(output_dim, augmentation, **_options(config))
+
+    return build
+
+
 OBJECTIVES: dict[str, Callable[..., Objective]] = {
     "supervised": _supervised,
     "random_labels": _random_labels,
     "simclr": _simclr,
+    "byol": _self_supervised(BYOL),
+    "simsiam": _self_supervised(SimSiam),
+    "vicreg": _self_supervised(VICReg),
+    "barlowtwins": _self_supervised(BarlowTwins),
+    "dino": _self_supervised(DINO),
+    "mae": _self_supervised(MAE),
 }
 
 __all__ = [
+    "CLASSIFICATION",
     "DEFAULT_AUGMENT",
+    "DEFAULT_AUGMENT_PARAMS",
     "OBJECTIVES",
+    "BYOL",
+    "DINO",
+    "MAE",
+    "BarlowTwins",
     "Classification",
     "Objective",
     "SimCLR",
+    "SimSiam",
     "StepOutput",
+    "TrainingModel",
+    "TrainingProgress",
+    "VICReg",
     "build_objective",
+    "default_augment",
+    "dino_per_example",
+    "mae_per_example",
+    "negative_cosine_per_example",
     "nt_xent_per_example",
     "per_example_classification_loss",
 ]

@@ -1,12 +1,29 @@
-"""What a training step optimizes: the interface every objective implements."""
+"""What a training step optimizes: the interface every objective implements.
+
+One step of the engine, with ``owned = objective.attach(network)`` built once per run:
+
+    objective.begin_step(progress)      # schedules: EMA momentum, teacher temperature...
+    output = objective.step(model, images, positions, generator)
+    output.loss.backward(); optimizer.step()   # network + owned trainable parameters
+    objective.end_step()                # after the update: EMA teachers follow the student
+
+``owned`` (an ``nn.Module`` or None) holds what the method adds to the network: prediction
+heads, EMA teachers, the MAE decoder, DINO's center. Its parameters that require gradients are
+optimized with the network, and its whole ``state_dict`` (buffers included) is checkpointed
+beside the network's, so a killed run resumes bit for bit. The network alone is what ``final``
+stores and ``load_network`` returns.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 from torch import nn
+
+Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 @dataclass
@@ -14,25 +31,97 @@ class StepOutput:
     """The result of one training step's forward pass.
 
     ``loss`` is the scalar that is back-propagated; ``per_example`` holds one detached loss
-    per image of the batch (its mean equals ``loss``) and ``correct`` the number of images
-    whose training target the network got right (None where that is not defined).
+    per image of the batch (its mean equals ``loss``), or None where the loss is a statistic
+    of the whole batch (VICReg, Barlow Twins); ``correct`` the number of images whose
+    training target the network got right (None where that is not defined).
+    ``representations`` are the two views' representations ``(r0, r1)``, each ``[B, D]``
+    with gradients, when the objective was built with an ``alignment_tap`` (the alignment
+    regularizer of paper 002, eq. 3, reads them); None otherwise.
     """
 
     loss: torch.Tensor
-    per_example: torch.Tensor
+    per_example: torch.Tensor | None
     correct: int | None = None
+    representations: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
-class Objective(Protocol):
-    """A training objective. New methods (DINO, VICReg, MAE...) implement this and register
-    a builder in ``mnemoscope.training.objectives.OBJECTIVES``."""
+@dataclass(frozen=True)
+class TrainingProgress:
+    """Where training stands when a step begins: ``step`` optimizer steps are done."""
+
+    step: int
+    total_steps: int
+    steps_per_epoch: int
+
+    @property
+    def epoch(self) -> int:
+        """The 0-based index of the epoch this step belongs to."""
+        return self.step // self.steps_per_epoch
+
+
+class TrainingModel:
+    """The network as ``Objective.step`` sees it: ``model(images)`` is the network's output
+    under the run's autocast; ``model.features(images, taps)`` the same for taps;
+    ``model.network`` the module itself (its parts, for methods that need them), and
+    ``with model.autocast():`` the precision context for any other forward pass.
+    Augmentations and losses stay outside autocast, in fp32."""
+
+    def __init__(
+        self,
+        network: nn.Module,
+        device: torch.device,
+        dtype: torch.dtype | None,
+        forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        self.network = network
+        self.device = device
+        self.dtype = dtype
+        self._forward = forward or network  # a torch.compile'd forward, if any
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            return self._forward(images)
+
+    def features(self, images: torch.Tensor, taps: Sequence[str]) -> dict[str, torch.Tensor]:
+        with self.autocast():
+            return self.network.features(images, taps)
+
+
+class Objective:
+    """A training objective. To add a method: subclass this, write its pydantic config in
+    ``mnemoscope.training.config`` and register a builder in ``objectives.OBJECTIVES``.
+
+    Attributes:
+        name: the objective's config name.
+        num_outputs: width of the network's output (classes, or projection dim).
+        network_options: extra ``models.build`` arguments the method needs (DINO's head).
+        per_example_loss: whether ``StepOutput.per_example`` is defined.
+        alignment_tap: tap whose activations ``step`` returns as ``representations``
+            (None: it returns none).
+    """
 
     name: str
     num_outputs: int
+    network_options: dict = {}  # read only
+    per_example_loss: bool = True
+    alignment_tap: str | None = None
+
+    def attach(self, network: nn.Module) -> nn.Module | None:
+        """Build the modules this method adds to ``network`` (called once per run, under the
+        run's initialization seed, before any checkpoint is loaded into them)."""
+        return None
+
+    def begin_step(self, progress: TrainingProgress) -> None:
+        """Set what is scheduled on training progress, before the step's forward pass."""
 
     def step(
         self,
-        model: nn.Module,
+        model: TrainingModel,
         images: torch.Tensor,
         positions: torch.Tensor,
         generator: torch.Generator,
@@ -42,4 +131,26 @@ class Objective(Protocol):
         ``positions`` index the batch's images within the training subset (for targets).
         Every random draw comes from ``generator``.
         """
-        ...
+        raise NotImplementedError
+
+    def end_step(self) -> None:
+        """After the optimizer's update (EMA teachers follow the student here)."""
+
+
+def two_view_outputs(
+    model: TrainingModel,
+    view0: torch.Tensor,
+    view1: torch.Tensor,
+    alignment_tap: str | None,
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+    """Outputs ``z0, z1`` of two views in one forward pass (BatchNorm sees all 2B views, as in
+    mnemoscope's SimCLR; one pass is also cheaper on a CPU than two), and the views'
+    representations at ``alignment_tap`` if one is given."""
+    both = torch.cat([view0, view1])
+    if alignment_tap is None:
+        z0, z1 = model(both).chunk(2)
+        return z0, z1, None
+    features = model.features(both, [alignment_tap, "output"])
+    z0, z1 = features["output"].chunk(2)
+    r0, r1 = features[alignment_tap].chunk(2)
+    return z0, z1, (r0, r1)

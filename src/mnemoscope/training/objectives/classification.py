@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from mnemoscope.training.objectives.base import StepOutput
-
-Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+from mnemoscope.training.objectives.base import (
+    Augmentation,
+    Objective,
+    StepOutput,
+    TrainingModel,
+)
 
 
 def per_example_classification_loss(
@@ -33,7 +33,7 @@ def per_example_classification_loss(
     raise ValueError(f"unknown classification loss {loss!r}: use 'ce' or 'mse'")
 
 
-class Classification:
+class Classification(Objective):
     """Fit ``targets`` (one class per training example) from augmented images.
 
     Used with the true labels (``supervised``) and with random labels (``random_labels``).
@@ -58,7 +58,7 @@ class Classification:
 
     def step(
         self,
-        model: nn.Module,
+        model: TrainingModel,
         images: torch.Tensor,
         positions: torch.Tensor,
         generator: torch.Generator,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from mnemoscope.training.objectives.base import StepOutput
-
-Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+from mnemoscope.training.objectives.base import (
+    Augmentation,
+    Objective,
+    StepOutput,
+    TrainingModel,
+    two_view_outputs,
+)
 
 
 def nt_xent_per_example(z0: torch.Tensor, z1: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -33,26 +34,32 @@ def nt_xent_per_example(z0: torch.Tensor, z1: torch.Tensor, temperature: float) 
     return (losses[:batch] + losses[batch:]) / 2
 
 
-class SimCLR:
+class SimCLR(Objective):
     """Two augmented views per image through one network, NT-Xent on the outputs."""
 
     name = "simclr"
 
-    def __init__(self, output_dim: int, augmentation: Augmentation, temperature: float = 0.07):
+    def __init__(
+        self,
+        output_dim: int,
+        augmentation: Augmentation,
+        temperature: float = 0.07,
+        alignment_tap: str | None = None,
+    ):
         self.num_outputs = output_dim
         self.augmentation = augmentation
         self.temperature = temperature
+        self.alignment_tap = alignment_tap
 
     def step(
         self,
-        model: nn.Module,
+        model: TrainingModel,
         images: torch.Tensor,
         positions: torch.Tensor,
         generator: torch.Generator,
     ) -> StepOutput:
         view0 = self.augmentation(images, generator)
         view1 = self.augmentation(images, generator)
-        # One forward pass over both views: BatchNorm sees all 2B views, as in SimCLR.
-        z0, z1 = model(torch.cat([view0, view1])).chunk(2)
+        z0, z1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
         losses = nt_xent_per_example(z0, z1, self.temperature)
-        return StepOutput(losses.mean(), losses.detach(), correct=None)
+        return StepOutput(losses.mean(), losses.detach(), None, representations)

@@ -1,0 +1,1 @@
+"""Statistics and analyses shared by the studies."""

@@ -1,0 +1,14 @@
+"""The benign-memorization study of paper 003 (Anagnostidis, Bachmann, Noci and Hofmann, "The
+Curious Case of Benign Memorization", ICLR 2023): networks trained on random labels with and
+without data augmentation, probed per layer by kNN against clean and random labels, with the
+benign/malign verdict of definition 4.1, normalized invariance (eq. 2), the augmentation and
+capacity sweeps (figs. 6, 8-13, table 3) and the toy model of appendix E (fig. 14).
+
+    mnemoscope run configs/benign-quick.yaml --out runs/benign-quick
+"""
+
+from mnemoscope.studies.benign.config import Config
+from mnemoscope.studies.benign.figures import draw_figures
+from mnemoscope.studies.benign.study import run
+
+__all__ = ["Config", "draw_figures", "run"]

@@ -1,0 +1,241 @@
+"""Per-tap probing of a network during training, and the verdict of definition 4.1 (paper 003).
+
+At every measurement epoch the hook built here records, for each tap q (layer1..layer4,
+embedding, projector_hidden, output; fig. 4, table 1):
+
+* ``clean_knn``: kNN (k = 20, cosine, majority vote) fitted on the unaugmented training images
+  with their clean labels, accuracy on the clean test set (the dashed lines of fig. 4);
+* ``noisy_knn``: kNN fitted on the same training images with the labels the network was trained
+  on (random ones), evaluated on those training images, each one's own entry left out (the solid
+  lines of fig. 4);
+* ``invariance``: the mean over a fixed sample of training images of eq. 2 (fig. 7);
+* ``fit_accuracy``: the fraction of unaugmented training images whose training label is the
+  network's argmax (definition 4.1's "perfectly fits");
+* ``linear`` (epoch 0 and the last epoch): a logistic-regression probe of the embedding, fitted
+  like ``clean_knn`` (appendix A, table 4).
+
+Definition 4.1: a network is a memorization of the randomly labelled set if it fits it; a
+memorization is benign if the clean probe of its encoder outperforms probing at initialization,
+malign otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnemoscope.measure.features import extract_features
+from mnemoscope.measure.invariance import measure_invariance
+from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
+from mnemoscope.store import RunDir
+from mnemoscope.studies.benign.config import ProbeSpec, VerdictSpec
+
+PROBES = ("clean_knn", "noisy_knn", "linear")
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """The images every network of the study is probed on (shared, so numbers compare).
+
+    ``images``/``labels`` are the whole training split (uint8, clean labels); ``fit_index``
+    the images the clean probes are fitted on; ``test_images``/``test_labels`` the clean test
+    set; ``invariance_images`` a sample of training images and ``invariance_views`` their fixed
+    augmented views ``[n, V, C, H, W]`` (the T of eq. 2).
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    fit_index: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    invariance_images: torch.Tensor
+    invariance_views: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ProbeTargets:
+    """What one run is probed against besides the shared data.
+
+    ``trained_index``: unaugmented training images (indices into ``ProbeData.images``) whose
+    fit and noisy probe are measured; ``trained_labels``: the labels the run trained them with
+    (None when images have none, e.g. a bank whose every view has its own label);
+    ``noisy_labels``: the random labels of the noisy probe (None: not measured, e.g. one class
+    per sample, where a left-out image can never find its own label).
+    """
+
+    trained_index: torch.Tensor
+    trained_labels: torch.Tensor | None
+    noisy_labels: torch.Tensor | None
+
+
+def feature_groups(
+    network: nn.Module, sample: torch.Tensor, taps: Sequence[str], count: int, budget_bytes: float
+) -> list[list[str]]:
+    """Taps split into groups whose float32 features for ``count`` images fit ``budget_bytes``:
+    one forward pass per group (a single group at CPU scale, several for ResNet-18's layer1)."""
+    dims = {tap: value.shape[1] for tap, value in network.features(sample, list(taps)).items()}
+    groups: list[list[str]] = [[]]
+    used = 0.0
+    for tap in taps:
+        size = 4.0 * dims[tap] * count
+        if groups[-1] and used + size > budget_bytes:
+            groups.append([])
+            used = 0.0
+        groups[-1].append(tap)
+        used += size
+    return groups
+
+
+def probe_network(
+    network: nn.Module,
+    data: ProbeData,
+    targets: ProbeTargets,
+    spec: ProbeSpec,
+    *,
+    linear: bool,
+) -> dict[str, np.ndarray]:
+    """Every probe of every tap for one network: {"clean_knn.<tap>": [acc], ...} (see module)."""
+    device = next(network.parameters()).device
+    # A linear head (projector width 0) has no projector_hidden tap: it is skipped there.
+    taps = [tap for tap in spec.taps if tap in network.tap_names]
+    # One forward over the union of the clean-probe images and the probed training images.
+    union, inverse = torch.unique(
+        torch.cat([data.fit_index, targets.trained_index]), return_inverse=True
+    )
+    fit_rows = inverse[: len(data.fit_index)]
+    trained_rows = inverse[len(data.fit_index) :]
+    fit_labels = data.labels[data.fit_index]
+    count = len(union) + len(data.test_images)
+    sample = data.images[union[:1]].float().div(255).to(device)
+    budget = spec.feature_budget_gb * 1e9
+    results: dict[str, np.ndarray] = {}
+    for group in feature_groups(network, sample, taps, count, budget):
+        train = extract_features(network, data.images[union], group, batch_size=spec.batch_size)
+        test = extract_features(network, data.test_images, group, batch_size=spec.batch_size)
+        for tap in group:
+            train_f, test_f = train[tap].to(device), test[tap].to(device)
+            results[f"clean_knn.{tap}"] = _scalar(
+                knn_accuracy(
+                    train_f[fit_rows],
+                    fit_labels,
+                    test_f,
+                    data.test_labels,
+                    k=spec.k,
+                    weighted=spec.weighted,
+                )
+            )
+            results[f"noisy_knn.{tap}"] = _scalar(_noisy_knn(train_f[trained_rows], targets, spec))
+            if tap == "output":
+                results["fit_accuracy"] = _scalar(_fit_accuracy(train_f[trained_rows], targets))
+            if linear and tap == "embedding":
+                results["linear.embedding"] = _scalar(
+                    linear_probe_accuracy(train_f[fit_rows], fit_labels, test_f, data.test_labels)
+                )
+        del train, test
+    if "output" not in taps:
+        output = extract_features(
+            network, data.images[targets.trained_index], ["output"], batch_size=spec.batch_size
+        )["output"]
+        results["fit_accuracy"] = _scalar(_fit_accuracy(output, targets))
+    invariance = measure_invariance(
+        network, data.invariance_views, data.invariance_images, taps, batch_size=spec.batch_size
+    )
+    for tap, values in invariance.items():
+        results[f"invariance.{tap}"] = _scalar(float(np.nanmean(values.numpy())))
+    return results
+
+
+def _noisy_knn(features: torch.Tensor, targets: ProbeTargets, spec: ProbeSpec) -> float:
+    labels = targets.noisy_labels
+    if labels is None or len(features) <= spec.k:
+        return math.nan
+    return knn_accuracy(
+        features, labels, features, labels, k=spec.k, weighted=spec.weighted, leave_self_out=True
+    )
+
+
+def _fit_accuracy(output: torch.Tensor, targets: ProbeTargets) -> float:
+    if targets.trained_labels is None:
+        return math.nan
+    predicted = output.argmax(dim=1).cpu()
+    return (predicted == targets.trained_labels.cpu()).float().mean().item()
+
+
+def _scalar(value: float) -> np.ndarray:
+    return np.array([value], dtype=np.float64)
+
+
+def make_hook(
+    data: ProbeData,
+    targets: ProbeTargets,
+    spec: ProbeSpec,
+    *,
+    final_epoch: float,
+    save_init: tuple[RunDir, str] | None = None,
+):
+    """The engine hook ``fn(network, epoch) -> arrays`` probing one run (see the module).
+
+    ``save_init = (run_dir, name)`` also stores the network at epoch 0 as checkpoint ``name`` of
+    ``run_dir`` (the engine keeps no weights of initialization; transfer probing needs them).
+    """
+
+    def hook(network: nn.Module, epoch: float) -> dict[str, np.ndarray]:
+        if save_init is not None and epoch == 0:
+            store, name = save_init
+            store.save_checkpoint(
+                name, network.state_dict(), {"network": json.dumps(network.config)}
+            )
+        linear = spec.linear and (epoch == 0 or epoch == final_epoch)
+        return probe_network(network, data, targets, spec, linear=linear)
+
+    return hook
+
+
+def transfer_accuracy(
+    network: nn.Module,
+    train_images: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_images: torch.Tensor,
+    test_labels: torch.Tensor,
+    spec: ProbeSpec,
+) -> float:
+    """kNN accuracy of the embedding on another dataset (fig. 10): fitted on its training split,
+    evaluated on its test split, the network frozen."""
+    network.eval()
+    device = next(network.parameters()).device
+    with torch.no_grad():
+        train = extract_features(network, train_images, ["embedding"], batch_size=spec.batch_size)
+        test = extract_features(network, test_images, ["embedding"], batch_size=spec.batch_size)
+    return knn_accuracy(
+        train["embedding"].to(device),
+        train_labels,
+        test["embedding"].to(device),
+        test_labels,
+        k=spec.k,
+        weighted=spec.weighted,
+    )
+
+
+def verdict(
+    fit_accuracy: float, probe_accuracy: float, init_accuracy: float, spec: VerdictSpec
+) -> dict[str, object]:
+    """Definition 4.1 on measured numbers.
+
+    ``fits_random_labels``: fit accuracy >= ``spec.fit_threshold`` (1.0: every image);
+    ``probe_beats_init``: clean probe > init probe + ``spec.margin``; ``verdict``: "benign" or
+    "malign" for a memorization, "no memorization" when the labels are not fitted (the
+    definition then says nothing; ``probe_beats_init`` still tells where the encoder stands).
+    """
+    fits = bool(fit_accuracy >= spec.fit_threshold)
+    beats = bool(probe_accuracy > init_accuracy + spec.margin)
+    if not fits:
+        label = "no memorization"
+    else:
+        label = "benign" if beats else "malign"
+    return {"fits_random_labels": fits, "probe_beats_init": beats, "verdict": label}

@@ -1,0 +1,260 @@
+"""The config of the memorization-profiles study (paper 001), validated before any work starts.
+
+Defaults are paper 001's (sections 3-4, appendix A): CIFAR-10, ResNet-18, N = 30 seeds, |X| =
+1,000 tracked images, M = 10 augmentations, lr 3e-4, weight decay 1e-4, batch 256, cosine
+schedule, Adam for SimCLR (tau 0.07, output dimension 128) and SGD with momentum 0.9 otherwise,
+and four paradigms: supervised (weak augmentation), SimCLR (SimCLR augmentation), random labels
+without augmentation and with the weak one. The paper does not give its number of epochs
+(t_max); 200 is this toolkit's choice.
+
+A paradigm is a named entry with TrainConfig fields laid over ``train`` (dicts are merged key by
+key, except ``objective`` and ``augment``, which a paradigm replaces whole), so users can add
+paradigms (e.g. another SSL objective or augmentation) without code.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mnemoscope.training import TrainConfig
+
+# Keys of a TrainConfig the study sets itself: the data and tracked set are shared by every
+# paradigm, seeds come from ``seeds`` and measurement points from ``measure_every``.
+STUDY_OWNED_KEYS = ("data", "seed", "measure_at", "measure")
+REPLACED_WHOLE = ("objective", "augment")  # discriminated unions: never mixed field by field
+# Objectives whose recognition indicator paper 001 defines: classification and SimCLR.
+RECOGNIZABLE = ("supervised", "random_labels", "simclr")
+PARADIGM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    name: str = Field("cifar10", description="dataset (paper 001: CIFAR-10)")
+    options: dict[str, Any] = Field(default_factory=dict, description="mnemoscope.data options")
+    train_size: int | None = Field(
+        None, ge=2, description="training images, a class-stratified seeded subset; None = all "
+        "(paper 001: all 50,000)",
+    )  # fmt: skip
+    split_seed: int = Field(0, ge=0, description="seed of the training subset")
+
+
+class TrackingSpec(_Strict):
+    size: int = Field(1000, ge=2, description="|X|, tracked training images (paper 001: 1,000)")
+    seed: int = Field(
+        0, ge=0, description="seed choosing X (class-stratified) from the training set"
+    )
+    augmentations: int = Field(10, ge=1, description="M, augmentations per image (paper 001: 10)")
+    bank_seed: int = Field(
+        0, ge=0, description="seed of the M + 1 augmentations of each image (the last one is the "
+        "fixed augmentation of eq. 2), drawn once and shared by every seed and epoch",
+    )  # fmt: skip
+    eval_batch_size: int | None = Field(
+        None, ge=2, description="B of SimCLR's evaluation batches; None = the training batch size"
+    )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="autocast of the tracking forward passes; auto = the training's "
+        "(bf16 on CUDA and bf16-capable CPUs, where fp32 would cost ~3x more)",
+    )  # fmt: skip
+    batch_size: int = Field(1024, ge=1, description="views per forward pass (memory only)")
+
+
+class ParadigmSpec(_Strict):
+    name: str = Field(description="identifier: lower case letters, digits and _")
+    train: dict[str, Any] = Field(
+        default_factory=dict, description="TrainConfig fields laid over the study's `train`"
+    )
+    measure_every: float = Field(
+        1.0, gt=0, description="epochs between recognition measurements (fractions allowed)"
+    )
+    measure_extra: list[float] = Field(
+        default_factory=list, description="further measurement epochs (e.g. early fractions)"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, name: str) -> str:
+        if not PARADIGM_NAME.match(name):
+            raise ValueError(
+                f"paradigm name {name!r} is invalid: use lower case letters, digits and _, "
+                "starting with a letter (it names files)"
+            )
+        return name
+
+
+class FigureSpec(_Strict):
+    every_kth: int | None = Field(
+        None, ge=1, description="fig 4 plots every k-th image (paper 001: 25th of 1,000); "
+        "None = |X| // 40",
+    )  # fmt: skip
+    tsne_images: int = Field(1000, ge=10, description="fig 6: training images embedded by t-SNE")
+    tsne_perplexity: float = Field(30.0, gt=0, description="fig 6: t-SNE perplexity")
+    tsne_iterations: int = Field(
+        1000, ge=250, description="fig 6: t-SNE iterations (the first 250 only exaggerate)"
+    )
+    activation_channels: int = Field(8, ge=1, description="fig 7: random channels per stage")
+    activation_steps: int = Field(200, ge=1, description="fig 7: gradient-ascent steps")
+    activation_step_size: float = Field(0.05, gt=0, description="fig 7: step per pixel (rms)")
+    seed: int = Field(0, ge=0, description="seed of the t-SNE sample and of fig 7's channels")
+
+
+PAPER_TRAIN: dict[str, Any] = {
+    "model": {"name": "resnet18", "output_dim": 128},
+    "optim": {"lr": 3e-4, "weight_decay": 1e-4, "momentum": 0.9, "schedule": "cosine"},
+    "batch_size": 256,
+    "epochs": 200,
+}
+
+PAPER_PARADIGMS: list[dict[str, Any]] = [
+    {"name": "supervised", "train": {"objective": {"name": "supervised"},
+     "augment": {"name": "weak"}, "optim": {"name": "sgd"}}},
+    {"name": "simclr", "train": {"objective": {"name": "simclr", "temperature": 0.07},
+     "augment": {"name": "simclr"}, "optim": {"name": "adam"}}},
+    {"name": "random_labels", "train": {"objective": {"name": "random_labels"},
+     "augment": {"name": "none"}, "optim": {"name": "sgd"}}},
+    {"name": "random_labels_aug", "train": {"objective": {"name": "random_labels"},
+     "augment": {"name": "weak"}, "optim": {"name": "sgd"}}},
+]  # fmt: skip
+
+
+class Config(_Strict):
+    """The profiles study: paradigms x seeds trained with recognition tracking, then analysed."""
+
+    study: Literal["profiles"] = "profiles"
+    seeds: int = Field(30, ge=1, description="N networks per paradigm, seeds 0..N-1 (paper: 30)")
+    data: DataSpec = Field(default_factory=DataSpec)
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+    train: dict[str, Any] = Field(
+        default_factory=lambda: copy.deepcopy(PAPER_TRAIN),
+        description="TrainConfig fields every paradigm shares",
+    )
+    paradigms: list[ParadigmSpec] = Field(
+        default_factory=lambda: [ParadigmSpec.model_validate(p) for p in PAPER_PARADIGMS],
+        min_length=1,
+    )
+    targets: list[float] = Field(
+        default_factory=lambda: [0.25, 0.5, 0.75],
+        min_length=1,
+        description="mean recognition levels at which paradigms are aligned (section 4.2)",
+    )
+    binomial_draws: int = Field(10, ge=1, description="binomial samples per MAE (mean and sd)")
+    binomial_seed: int = Field(0, ge=0, description="seed of the binomial samples")
+    figures: FigureSpec = Field(default_factory=FigureSpec)
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_are_probabilities(cls, targets: list[float]) -> list[float]:
+        bad = [target for target in targets if not 0.0 <= target <= 1.0]
+        if bad:
+            raise ValueError(f"target {bad[0]} is not a mean recognition in [0, 1]")
+        return targets
+
+    @model_validator(mode="after")
+    def _paradigms_valid(self) -> Config:
+        names = [paradigm.name for paradigm in self.paradigms]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"paradigm name {repeated[0]!r} is used twice: names must be unique")
+        for owner, fields in [("train", self.train)] + [
+            (f"paradigm {p.name!r} train", p.train) for p in self.paradigms
+        ]:
+            owned = [key for key in STUDY_OWNED_KEYS if key in fields]
+            if owned:
+                raise ValueError(
+                    f"{owner} sets {owned[0]!r}, which the study sets itself (data from `data`, "
+                    "seeds from `seeds`, measurement epochs from measure_every/measure_extra)"
+                )
+        if self.data.train_size is not None and self.tracking.size > self.data.train_size:
+            raise ValueError(
+                f"tracking.size={self.tracking.size} is larger than data.train_size="
+                f"{self.data.train_size}: the tracked images are training images"
+            )
+        for paradigm in self.paradigms:
+            config = self.train_config(paradigm, seed=0)  # raises naming the paradigm
+            if config.objective.name not in RECOGNIZABLE:
+                raise ValueError(
+                    f"paradigm {paradigm.name!r} trains with objective "
+                    f"{config.objective.name!r}: recognition (paper 001) is defined for "
+                    f"{', '.join(RECOGNIZABLE)}"
+                )
+            batch = self.eval_batch_size(config)
+            if config.objective.name == "simclr" and batch > self.tracking.size:
+                raise ValueError(
+                    f"paradigm {paradigm.name!r}: SimCLR evaluation batch size {batch} is larger "
+                    f"than tracking.size={self.tracking.size}; set tracking.eval_batch_size <= "
+                    f"{self.tracking.size}"
+                )
+            late = [point for point in paradigm.measure_extra if not 0 <= point <= config.epochs]
+            if late:
+                raise ValueError(
+                    f"paradigm {paradigm.name!r}: measure_extra epoch {late[0]} is outside "
+                    f"0..{config.epochs}"
+                )
+        return self
+
+    def paradigm(self, name: str) -> ParadigmSpec:
+        for paradigm in self.paradigms:
+            if paradigm.name == name:
+                return paradigm
+        raise ValueError(f"no paradigm {name!r}: the config has {[p.name for p in self.paradigms]}")
+
+    def train_config(
+        self,
+        paradigm: ParadigmSpec,
+        seed: int,
+        *,
+        subset: list[int] | None = None,
+        measure_at: list[float] | None = None,
+        measure: dict[str, Any] | None = None,
+    ) -> TrainConfig:
+        """The TrainConfig of one network of ``paradigm``: ``train`` with the paradigm's fields
+        laid over it, plus the study-owned data, seed and measurement fields."""
+        fields = merge_train_fields(self.train, paradigm.train)
+        fields["data"] = {"name": self.data.name, "options": self.data.options, "subset": subset}
+        fields["seed"] = seed
+        fields["measure_at"] = measure_at or []
+        fields["measure"] = measure or {}
+        try:
+            return TrainConfig.model_validate(fields)
+        except ValueError as error:
+            raise ValueError(
+                f"paradigm {paradigm.name!r}: invalid training config: {error}"
+            ) from None
+
+    def eval_batch_size(self, config: TrainConfig) -> int:
+        """B of SimCLR's evaluation batches for a paradigm's training config."""
+        return self.tracking.eval_batch_size or config.batch_size
+
+
+def merge_train_fields(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: nested dicts merge key by key, except the ``objective``
+    and ``augment`` entries, which the override replaces whole."""
+    merged = dict(base)
+    for key, value in override.items():
+        nested = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        if nested and key not in REPLACED_WHOLE:
+            merged[key] = merge_train_fields(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def measurement_epochs(paradigm: ParadigmSpec, epochs: int, steps_per_epoch: int) -> list[float]:
+    """Epoch 0, every ``measure_every`` epochs, the ``measure_extra`` points and the last epoch,
+    each moved to the nearest optimizer step (the engine measures on the step grid), without
+    duplicates. A fractional point is never moved to 0: it would then replace initialization."""
+    count = math.floor(epochs / paradigm.measure_every + 1e-9)
+    points = [0.0, float(epochs)] + [k * paradigm.measure_every for k in range(1, count + 1)]
+    points += list(paradigm.measure_extra)
+    steps = set()
+    for point in points:
+        step = round(point * steps_per_epoch)
+        steps.add(max(step, 1) if point > 0 else 0)
+    return [step / steps_per_epoch for step in sorted(steps)]

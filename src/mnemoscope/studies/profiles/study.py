@@ -1,0 +1,276 @@
+"""``run``: the memorization-profiles study of paper 001, from training to figures.
+
+1. Pick the training images (``data.train_size``, class-stratified) and X among them.
+2. For each paradigm, draw the augmentation bank of X once, then train N seeds through the
+   engine with a ``RecognitionTracker`` hook at every measurement epoch (finished runs under
+   ``out/runs/`` are reused, so a second ``run`` only re-analyses).
+3. Stack the hooks' outputs into arrays [seed, epoch, augmentation, example]; embed training
+   images with t-SNE (fig. 6) and maximize activations (fig. 7) on each paradigm's first seed.
+4. Tables, ``summary.json`` and every figure (``draw_figures`` reads only what was stored).
+
+Output layout of ``out``:
+
+    config.yaml, meta.json, summary.json, COMPLETE
+    runs/<objective>-s<seed>-<hash>/       engine runs (weights, metrics, measurements)
+    arrays/tracked-ids, tracked-labels     int64 [X]
+    arrays/<paradigm>-indicators           uint8 [N, E, M', X]: I_theta; M' = M, 1 if degenerate
+    arrays/<paradigm>-probabilities        float16 [N, E, M', X]: probability of the answer
+    arrays/<paradigm>-fixed                uint8 [N, E, X]: I_theta of the fixed augmentation
+    arrays/<paradigm>-fixed_probabilities  float16 [N, E, X]
+    arrays/<paradigm>-epochs               float64 [E]: measurement epochs (0 = initialization)
+    arrays/<paradigm>-targets              int64 [X]: training labels of X (-1 for SimCLR)
+    arrays/<paradigm>-tsne                 float32 [n, 2]: fig. 6, first seed, final weights
+    arrays/tsne-labels, tsne-ids           int64 [n]
+    arrays/<paradigm>-activation_max       float16 [stages, K, C, H, W]: fig. 7
+    arrays/<paradigm>-activation_channels  int64 [stages, K]
+    tables/profile_alignment               aligned epochs, MAE, chi-square (section 4)
+    tables/profile_distance                the same statistics at every measured epoch
+    tables/recognition                     p_t and p~_t per paradigm, epoch and example
+    tables/training                        per run: seconds spent training and tracking
+    figures/fig1_profiles.png ... fig7_activation_max.png
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.progress import Progress
+
+from mnemoscope import data
+from mnemoscope.environment import pick_device, run_environment
+from mnemoscope.measure.features import extract_features
+from mnemoscope.progress import add_task, progress_display
+from mnemoscope.store import COMPLETE_MARKER, RunDir, now_iso
+from mnemoscope.studies.profiles.activation_max import maximize_activations
+from mnemoscope.studies.profiles.config import Config, ParadigmSpec, measurement_epochs
+from mnemoscope.studies.profiles.figures import draw_figures
+from mnemoscope.studies.profiles.tables import write_tables
+from mnemoscope.studies.profiles.tracking import RecognitionTracker, TrackedSet, build_bank
+from mnemoscope.training import TrainConfig, TrainResult, load_network, prepare, train
+
+HOOK = "recognition"
+METHOD_VERSION = 1  # bump when the indicator's definition changes: it is part of the run key
+
+
+def run(
+    config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
+) -> RunDir:
+    """Run the study of ``config`` into ``out`` (see the module docstring for the layout)."""
+    study = RunDir(out)
+    (study.path / COMPLETE_MARKER).unlink(missing_ok=True)  # complete again only at the end
+    study.write_config(config.model_dump(mode="json"))
+    device = pick_device(config.train_config(config.paradigms[0], 0).device)
+    study.update_meta(started=now_iso(), finished=None, environment=run_environment(device))
+    bundle = data.load(config.data.name, **config.data.options)
+    study.update_meta(classes=list(bundle.classes))
+    train_index, tracked = select_images(config, bundle)
+    subset = None if config.data.train_size is None else train_index.tolist()
+    study.save_array("tracked-ids", tracked.ids)
+    study.save_array("tracked-labels", tracked.labels)
+
+    paradigms = config.paradigms
+    with progress_display(progress, quiet) as display:
+        task = add_task(display, "profiles study", total=len(paradigms) * (config.seeds + 1) + 1)
+        training_rows = []
+        for paradigm in paradigms:
+            results = train_paradigm(config, paradigm, bundle, train_index, subset, tracked,
+                                     study, display, task, quiet)  # fmt: skip
+            training_rows += save_paradigm_arrays(study, paradigm.name, results)
+            save_representations(config, study, paradigm.name, results[0], bundle, train_index)
+            _advance(display, task)
+        study.save_table("training", pd.DataFrame(training_rows))
+        write_tables(config, study)
+        draw_figures(study.path)
+        _advance(display, task)
+    study.update_meta(finished=now_iso())
+    study.mark_complete()
+    return study
+
+
+def _advance(display: Progress | None, task: Any) -> None:
+    if display is not None:
+        display.advance(task)
+
+
+def select_images(config: Config, bundle: data.DatasetBundle) -> tuple[torch.Tensor, TrackedSet]:
+    """The training images (sorted dataset indices) and the tracked set X among them."""
+    labels = bundle.train.labels
+    count = len(bundle.train)
+    if config.data.train_size is None:
+        train_index = torch.arange(count)
+    else:
+        if config.data.train_size > count:
+            raise ValueError(
+                f"data.train_size={config.data.train_size} is larger than the {count} training "
+                f"images of {config.data.name!r}"
+            )
+        sizes = {"train": config.data.train_size}
+        train_index = data.split(count, sizes, config.data.split_seed, labels)["train"]
+    if config.tracking.size > len(train_index):
+        raise ValueError(
+            f"tracking.size={config.tracking.size} is larger than the {len(train_index)} "
+            "training images"
+        )
+    sizes = {"tracked": config.tracking.size}
+    tracked = data.split(train_index, sizes, config.tracking.seed, labels[train_index])["tracked"]
+    positions = torch.searchsorted(train_index, tracked)
+    tracked_set = TrackedSet(tracked, bundle.train.ids[tracked], labels[tracked], positions)
+    return train_index, tracked_set
+
+
+def make_tracker(
+    config: Config,
+    train_config: TrainConfig,
+    bundle: data.DatasetBundle,
+    tracked: TrackedSet,
+) -> tuple[RecognitionTracker, dict[str, Any]]:
+    """The paradigm's hook and the description of what it measures (part of the run key)."""
+    tracking = config.tracking
+    # The engine's own preparation gives the augmentation and the labels the network trains on
+    # (true or random, drawn over the whole training set): nothing here re-derives them.
+    prepared = prepare(train_config, bundle)
+    objective = prepared.objective
+    pair = train_config.objective.name == "simclr"
+    images = bundle.train.images[tracked.indices]
+    bank, degenerate = build_bank(images, objective.augmentation, tracking.augmentations, pair,
+                                  tracking.bank_seed)  # fmt: skip
+    if pair:
+        targets, temperature = None, train_config.objective.temperature
+    else:
+        targets, temperature = objective.targets[tracked.positions].cpu(), 1.0
+    precision = train_config.precision if tracking.precision == "auto" else tracking.precision
+    order = torch.randperm(tracking.size, generator=torch.Generator().manual_seed(tracking.seed))
+    eval_batch = config.eval_batch_size(train_config)
+    tracker = RecognitionTracker(bank, degenerate, targets, temperature, eval_batch, order,
+                                 precision, tracking.batch_size)  # fmt: skip
+    spec = {
+        "study": "profiles",
+        "method": METHOD_VERSION,
+        "tracked_size": tracking.size,
+        "tracked_seed": tracking.seed,
+        "augmentations": tracking.augmentations,
+        "bank_seed": tracking.bank_seed,
+        "precision": tracking.precision,
+    }
+    if pair:
+        spec["eval_batch_size"] = eval_batch
+    return tracker, spec
+
+
+def train_paradigm(
+    config: Config,
+    paradigm: ParadigmSpec,
+    bundle: data.DatasetBundle,
+    train_index: torch.Tensor,
+    subset: list[int] | None,
+    tracked: TrackedSet,
+    study: RunDir,
+    display: Progress | None,
+    task: Any,
+    quiet: bool,
+) -> list[TrainResult]:
+    """Train (or reuse) the N seeds of one paradigm with recognition tracking."""
+    base = config.train_config(paradigm, 0, subset=subset)
+    steps_per_epoch = math.ceil(len(train_index) / base.batch_size)
+    measure_at = measurement_epochs(paradigm, base.epochs, steps_per_epoch)
+    tracker, spec = make_tracker(config, base, bundle, tracked)
+    study.save_array(f"{paradigm.name}-targets",
+                     tracker.targets if tracker.targets is not None
+                     else torch.full((len(tracked.ids),), -1))  # fmt: skip
+    results = []
+    for seed in range(config.seeds):
+        run_config = config.train_config(paradigm, seed, subset=subset, measure_at=measure_at,
+                                         measure=spec)  # fmt: skip
+        results.append(train(run_config, study.path / "runs", {HOOK: tracker}, bundle=bundle,
+                             progress=display, quiet=quiet))  # fmt: skip
+        _advance(display, task)
+    return results
+
+
+def stack_measurements(results: list[TrainResult]) -> dict[str, np.ndarray]:
+    """The hook's outputs of every seed and epoch, stacked: [seed, epoch, ...] per key, plus
+    ``epochs`` [E] and ``seconds`` [seed, epoch]."""
+    per_seed = [result.measurements() for result in results]
+    epochs = list(per_seed[0])
+    for result, measured in zip(results, per_seed, strict=True):
+        if list(measured) != epochs or list(measured) != result.config.measure_at:
+            raise RuntimeError(
+                f"run {result.run.path} holds measurements at epochs {list(measured)}, expected "
+                f"{result.config.measure_at}: delete the run directory to measure it again"
+            )
+    keys = ("indicators", "probabilities", "fixed", "fixed_probabilities", "seconds")
+    stacked = {
+        key: np.stack([np.stack([m[epoch][f"{HOOK}/{key}"] for epoch in epochs]) for m in per_seed])
+        for key in keys
+    }
+    stacked["epochs"] = np.asarray(epochs, dtype=np.float64)
+    return stacked
+
+
+def save_paradigm_arrays(
+    study: RunDir, name: str, results: list[TrainResult]
+) -> list[dict[str, Any]]:
+    """Save one paradigm's arrays; return its rows of the training table (seconds spent
+    training and tracking per run: the cost of tracking, see bench/bench_profiles.py)."""
+    stacked = stack_measurements(results)
+    study.save_array(f"{name}-indicators", stacked["indicators"].astype(np.uint8))
+    study.save_array(f"{name}-probabilities", stacked["probabilities"].astype(np.float16))
+    study.save_array(f"{name}-fixed", stacked["fixed"].astype(np.uint8))
+    study.save_array(f"{name}-fixed_probabilities",
+                     stacked["fixed_probabilities"].astype(np.float16))  # fmt: skip
+    study.save_array(f"{name}-epochs", stacked["epochs"])
+    rows = []
+    for seed, result in enumerate(results):
+        metrics = result.metrics()
+        tracking = float(stacked["seconds"][seed].sum())
+        epoch_seconds = float(metrics["seconds"].sum())
+        in_epochs = float(metrics["measure_seconds"].sum())
+        rows.append({
+            "paradigm": name, "seed": seed, "run": result.run.path.name,
+            "training_seconds": epoch_seconds - in_epochs, "tracking_seconds": tracking,
+            "final_loss": float(metrics["loss"].iloc[-1]),
+        })  # fmt: skip
+    return rows
+
+
+def save_representations(
+    config: Config,
+    study: RunDir,
+    name: str,
+    result: TrainResult,
+    bundle: data.DatasetBundle,
+    train_index: torch.Tensor,
+) -> None:
+    """Fig. 6's t-SNE of embedding-layer features and fig. 7's activation maximization, both on
+    the paradigm's first seed at its final weights."""
+    from sklearn.manifold import TSNE
+
+    figures = config.figures
+    device = pick_device(result.config.device)
+    network = load_network(result.run.checkpoint_path("final"), device)
+    count = min(figures.tsne_images, len(train_index))
+    generator = torch.Generator().manual_seed(figures.seed)
+    sample = train_index[torch.randperm(len(train_index), generator=generator)[:count]].sort()[0]
+    features = extract_features(network, bundle.train.images[sample], ["embedding"])["embedding"]
+    perplexity = min(figures.tsne_perplexity, (count - 1) / 3)
+    coordinates = TSNE(
+        2,
+        perplexity=perplexity,
+        max_iter=figures.tsne_iterations,
+        init="pca",
+        random_state=figures.seed,
+    )
+    study.save_array(f"{name}-tsne", coordinates.fit_transform(features.numpy()).astype(np.float32))
+    study.save_array("tsne-labels", bundle.train.labels[sample])
+    study.save_array("tsne-ids", bundle.train.ids[sample])
+    images, channels = maximize_activations(
+        network, tuple(bundle.train.images.shape[1:]), figures.activation_channels,
+        figures.activation_steps, figures.activation_step_size, figures.seed,
+    )  # fmt: skip
+    study.save_array(f"{name}-activation_max", images)
+    study.save_array(f"{name}-activation_channels", channels)

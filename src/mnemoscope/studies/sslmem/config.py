@@ -1,0 +1,222 @@
+"""The config of the SSLMem study (paper 002); defaults follow the paper, options are deviations.
+
+Paper settings (section 4, appendix A): S_S / S_C / S_I = 80% / 10% / 10% of the training set,
+S_E = as many test images as S_C; f trains on S_S + S_C, g on S_S + S_I; l2 distance between
+l2-normalized representations averaged over 5 augmentation pairs; scores normalized by their
+range; three seeds. Training itself is any ``TrainConfig`` (SimCLR by default), so every
+objective of the engine, present or future, plugs in unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mnemoscope.analysis.stats import TOP_KS
+from mnemoscope.training import AugmentConfig, OptimConfig, SupervisedObjective, TrainConfig
+
+PLANTED_KINDS = ("inverted", "held_out_class", "noise")
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Size = float | int  # a fraction of the pool (float) or a count (int)
+
+
+class SplitConfig(StrictModel):
+    """S_S / S_C / S_I from the training set and S_E from the test set (section 4)."""
+
+    shared: Size = Field(0.8, description="S_S: fraction or count of the training set (80%)")
+    candidates: Size = Field(0.1, description="S_C, trained on by f only (10%)")
+    independent: Size = Field(0.1, description="S_I, trained on by g only (10%)")
+    extra: int | None = Field(
+        None, ge=1, description="S_E from the test set; None = as many as S_C (section 4)"
+    )
+    scored_shared: int | None = Field(
+        None, ge=1, description="S_S points scored; None = as many as S_C (a sample, as S_C)"
+    )
+    stratify: bool = Field(True, description="keep class proportions in every part")
+    seed: int = Field(0, ge=0, description="seed of the partition")
+
+    @model_validator(mode="after")
+    def _one_kind_of_size(self) -> SplitConfig:
+        sizes = {
+            "shared": self.shared,
+            "candidates": self.candidates,
+            "independent": self.independent,
+        }
+        kinds = {type(value) for value in sizes.values()}
+        if len(kinds) > 1:
+            raise ValueError(f"split sizes mix counts and fractions: {sizes}; use one kind")
+        if any(value <= 0 for value in sizes.values()):
+            raise ValueError(f"split sizes must be > 0: {sizes}")
+        if float in kinds and sum(sizes.values()) > 1 + 1e-9:
+            raise ValueError(f"split fractions sum to {sum(sizes.values()):g} > 1: {sizes}")
+        return self
+
+
+class PlantedConfig(StrictModel):
+    """Known atypical images put into S_C, to check that the score finds them (AUROC)."""
+
+    kinds: list[Literal["inverted", "held_out_class", "noise"]] = Field(
+        default_factory=list,
+        description="inverted = colour-inverted unused training images; held_out_class = "
+        "images of a class left out of S_S, S_C, S_I and S_E; noise = uniform noise images",
+    )
+    per_kind: int = Field(25, ge=2, description="planted images of each kind")
+    held_out_class: int | None = Field(
+        None, ge=0, description="the class left out; None = the dataset's last class"
+    )
+    seed: int = Field(0, ge=0, description="seed of which images are planted and of the noise")
+
+    @field_validator("kinds")
+    @classmethod
+    def _unique(cls, kinds: list[str]) -> list[str]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"planted kinds repeat: {kinds}")
+        return kinds
+
+
+class MeasureConfig(StrictModel):
+    """How eq. 1 and eq. 2 are measured."""
+
+    augment: AugmentConfig | None = Field(
+        None,
+        description="measurement augmentation; None = the training one (paper); table 8: "
+        "gaussian_noise, rotate (with reference: clean), color_drop",
+    )
+    pairs: int = Field(5, ge=1, description="augmentation pairs A per image (section 4: 5)")
+    reference: Literal["views", "clean"] = Field(
+        "views",
+        description="views = two views per pair (eq. 1); clean = clean image vs one view, as "
+        "the authors' released scorer (deviation)",
+    )
+    distance: Literal["l2", "angular"] = Field("l2", description="d of eq. 1 (paper: l2)")
+    tap: str = Field(
+        "auto", description="representation: auto = embedding (tokens for a ViT, appendix A)"
+    )
+    center: list[Literal["plain", "shared"]] = Field(
+        default_factory=lambda: ["plain"],
+        description="estimates reported; the first is the headline. plain = eq. 2 (paper); "
+        "shared = each encoder centered on its mean alignment over S_S (deviation)",
+    )
+    seed: int = Field(0, ge=0, description="seed of the views (common to every encoder)")
+    batch_size: int = Field(512, ge=1, description="views per forward pass (memory only)")
+
+    @field_validator("center")
+    @classmethod
+    def _centers(cls, center: list[str]) -> list[str]:
+        if not center or len(set(center)) != len(center):
+            raise ValueError(f"center must list 'plain' and/or 'shared' once each, got {center}")
+        return center
+
+
+class OverTrainingConfig(StrictModel):
+    """Fig. 2b: scores, training loss and probe accuracy at saved epochs."""
+
+    epochs: list[int] = Field(
+        default_factory=list,
+        description="epochs whose checkpoints are scored (the final epoch is always added); "
+        "empty = no fig 2b",
+    )
+    probe: Literal["knn", "linear"] = Field("knn", description="accuracy beside the score")
+    top_fraction: float = Field(
+        0.1, gt=0, le=1, description="fig 2b also follows the most memorized 10% of S_C"
+    )
+
+    @field_validator("epochs")
+    @classmethod
+    def _positive(cls, epochs: list[int]) -> list[int]:
+        if any(epoch < 1 for epoch in epochs):
+            raise ValueError(f"over_training.epochs must be >= 1, got {epochs}")
+        return sorted(set(epochs))
+
+
+class FeldmanConfig(StrictModel):
+    """Appendix B.3: supervised f and g on the same splits; Feldman's memorization is the
+    difference of their softmax probability of the true label on the clean image."""
+
+    enabled: bool = Field(False, description="train the supervised pair and compare rankings")
+    seeds: list[int] | None = Field(None, description="None = the study's seeds")
+    epochs: int = Field(20, ge=1, description="supervised training epochs")
+    objective: SupervisedObjective = Field(default_factory=SupervisedObjective)
+    augment: AugmentConfig | None = Field(None, description="None = the supervised default")
+    optim: OptimConfig | None = Field(None, description="None = the SSL runs' optimizer")
+
+
+class StatsConfig(StrictModel):
+    confidence: float = Field(0.95, gt=0, lt=1, description="bootstrap confidence level")
+    bootstrap_resamples: int = Field(2000, ge=100, description="bootstrap resamples")
+    equal_var: bool = Field(
+        True, description="Student's t (the authors' Ttest.py); False = Welch's t"
+    )
+    top_ks: list[int] = Field(default_factory=lambda: list(TOP_KS), description="table 12's k")
+
+
+def _default_train() -> TrainConfig:
+    return TrainConfig.model_validate({"objective": {"name": "simclr"}})
+
+
+class Config(StrictModel):
+    """``mnemoscope run``'s config for ``study: sslmem``."""
+
+    study: Literal["sslmem"] = "sslmem"
+    train: TrainConfig = Field(
+        default_factory=_default_train,
+        description="the training of every f and g (dataset in train.data; data.subset is set "
+        "by the study); objective defaults to simclr",
+    )
+    seeds: list[int] = Field(
+        default_factory=lambda: [0, 1, 2],
+        description="K seeds a side (paper: 3); f_k and g_k share seed k",
+    )
+    splits: SplitConfig = Field(default_factory=SplitConfig)
+    planted: PlantedConfig = Field(default_factory=PlantedConfig)
+    measure: MeasureConfig = Field(default_factory=MeasureConfig)
+    over_training: OverTrainingConfig = Field(default_factory=OverTrainingConfig)
+    feldman: FeldmanConfig = Field(default_factory=FeldmanConfig)
+    stats: StatsConfig = Field(default_factory=StatsConfig)
+
+    @field_validator("train", mode="before")
+    @classmethod
+    def _ssl_by_default(cls, train: Any) -> Any:
+        # TrainConfig's own default objective is supervised; this study's is SimCLR.
+        if isinstance(train, dict) and "objective" not in train:
+            return {**train, "objective": {"name": "simclr"}}
+        return train
+
+    @field_validator("train")
+    @classmethod
+    def _study_owns_subsets(cls, train: TrainConfig) -> TrainConfig:
+        if train.data.subset is not None or train.data.derived:
+            raise ValueError(
+                "train.data.subset and train.data.derived are set by the study (S_S + S_C for "
+                "f, S_S + S_I for g): leave them out"
+            )
+        if train.save_epochs or train.measure_at:
+            raise ValueError(
+                "train.save_epochs / train.measure_at are set by the study: use "
+                "over_training.epochs"
+            )
+        return train
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, seeds: list[int]) -> list[int]:
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
+        return seeds
+
+    @model_validator(mode="after")
+    def _epochs_within_training(self) -> Config:
+        late = [epoch for epoch in self.over_training.epochs if epoch > self.train.epochs]
+        if late:
+            raise ValueError(
+                f"over_training.epochs {late} are after the last epoch ({self.train.epochs})"
+            )
+        if self.feldman.enabled and self.feldman.seeds is not None and not self.feldman.seeds:
+            raise ValueError("feldman.seeds is empty: give seeds or null for the study's")
+        return self

@@ -1,0 +1,180 @@
+"""The study's figures, redrawn from what ``run`` stored (tables, ``candidate_images``,
+``summary.json``) and nothing else: ``draw_figures(run_dir)``.
+
+* ``sslmem_fig1_most_memorized``: the most and least memorized candidates with labels
+  (paper 002 fig. 1 / fig. 9);
+* ``sslmem_fig8_feldman``: the top candidates by SSLMem and by Feldman's score (fig. 8);
+* ``sslmem_fig2a_alignment``: L_align on f vs on g per candidate, coloured by score (fig. 2a);
+* ``sslmem_fig2b_over_training``: score, loss and probe accuracy over epochs (fig. 2b);
+* ``sslmem_fig2c_distributions``: score distributions per subset (fig. 2c);
+* ``sslmem_fig5_threshold``: fraction of candidates above a threshold (fig. 5).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mnemoscope.store import RunDir
+
+SUBSET_COLOURS = {"S_C": "tab:red", "S_I": "tab:blue", "S_S": "tab:grey", "S_E": "tab:green"}
+TOP = 10
+
+
+def draw_figures(run_dir: RunDir | str | Path) -> list[Path]:
+    """(Re)draw every figure from the stored results; returns the written paths."""
+    run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    scores = run_dir.load_table("sslmem_scores")
+    summary = json.loads((run_dir.path / "summary.json").read_text())
+    classes = summary.get("classes", [])
+    candidates = scores[scores["subset"] == "S_C"].reset_index(drop=True)
+    images = np.asarray(run_dir.load_array("candidate_images", mmap=False))
+    written = [
+        run_dir.save_figure(
+            "sslmem_fig1_most_memorized", most_memorized(candidates, images, classes)
+        ),  # fmt: skip
+        run_dir.save_figure("sslmem_fig2a_alignment", alignment_scatter(candidates)),
+        run_dir.save_figure("sslmem_fig2c_distributions", distributions(scores)),
+        run_dir.save_figure("sslmem_fig5_threshold", threshold_curve(candidates)),
+    ]
+    if _has_table(run_dir, "sslmem_over_training"):
+        table = run_dir.load_table("sslmem_over_training")
+        written.append(run_dir.save_figure("sslmem_fig2b_over_training", over_training(table)))
+    if _has_table(run_dir, "sslmem_feldman"):
+        table = run_dir.load_table("sslmem_feldman")
+        figure = feldman_tops(table, candidates, images, classes)
+        written.append(run_dir.save_figure("sslmem_fig8_feldman", figure))
+    return written
+
+
+def _has_table(run_dir: RunDir, name: str) -> bool:
+    return (run_dir.path / "tables" / f"{name}.parquet").exists()
+
+
+def _caption(row, classes: list[str]) -> str:
+    if row.kind != "ordinary":
+        return row.kind.replace("_", " ")
+    return classes[row.label] if 0 <= row.label < len(classes) else str(row.label)
+
+
+def _show(axis, image: np.ndarray, title: str) -> None:
+    picture = image.transpose(1, 2, 0)
+    axis.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray",
+                vmin=0, vmax=255)  # fmt: skip
+    axis.set_title(title, fontsize=7)
+    axis.axis("off")
+
+
+def _image_rows(rows: list[tuple[str, pd.DataFrame, str]], images, classes) -> Figure:
+    """One row of images per (row name, ordered frame with a ``position`` column, score column
+    shown under each image)."""
+    width = max(len(frame) for _, frame, _ in rows)
+    figure = Figure(figsize=(1.3 * width, 1.6 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), width, squeeze=False)
+    for r, (name, frame, column) in enumerate(rows):
+        for c in range(width):
+            axes[r, c].axis("off")
+        for c, row in enumerate(frame.itertuples()):
+            _show(axes[r, c], images[row.position],
+                  f"{_caption(row, classes)}\n{getattr(row, column):+.3f}")  # fmt: skip
+        axes[r, 0].text(-0.1, 0.5, name, transform=axes[r, 0].transAxes, ha="right",
+                        va="center", fontsize=8, rotation=90)  # fmt: skip
+    return figure
+
+
+def most_memorized(candidates: pd.DataFrame, images, classes: list[str]) -> Figure:
+    ranked = candidates.assign(position=np.arange(len(candidates)))
+    ranked = ranked.sort_values("score_norm", ascending=False, kind="stable")
+    rows = [("most memorized", ranked.head(TOP), "score_norm"),
+            ("least memorized", ranked.tail(TOP)[::-1], "score_norm")]  # fmt: skip
+    figure = _image_rows(rows, images, classes)
+    figure.suptitle("SSLMem: candidates S_C by memorization score (normalized)", fontsize=9)
+    return figure
+
+
+def feldman_tops(table: pd.DataFrame, candidates: pd.DataFrame, images, classes) -> Figure:
+    """Top candidates by each score of the ``sslmem_feldman`` table (ordinary candidates; their
+    images are found by id among the stored candidate images)."""
+    ordinary = candidates[candidates["kind"] == "ordinary"]
+    position = dict(zip(ordinary["id"].astype(int), ordinary.index, strict=True))
+    frame = table.assign(position=table["id"].astype(int).map(position), kind="ordinary")
+    rows = [
+        (column, frame.sort_values(column, ascending=False, kind="stable").head(TOP), column)
+        for column in ("sslmem", "feldman", "sslmem_supervised")
+    ]
+    figure = _image_rows(rows, images, classes)
+    figure.suptitle("Most memorized candidates: SSLMem (SSL encoders), Feldman (supervised), "
+                    "SSLMem of the supervised encoders", fontsize=9)  # fmt: skip
+    return figure
+
+
+def alignment_scatter(candidates: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(5, 4.4), layout="constrained")
+    axis = figure.subplots()
+    points = axis.scatter(candidates["align_f"], candidates["align_g"], c=candidates["score_norm"],
+                          cmap="viridis", s=9)  # fmt: skip
+    low = float(min(candidates["align_f"].min(), candidates["align_g"].min()))
+    high = float(max(candidates["align_f"].max(), candidates["align_g"].max()))
+    axis.plot([low, high], [low, high], color="black", linewidth=0.8, linestyle="--")
+    axis.set_xlabel("alignment loss on f (trained on S_C)")
+    axis.set_ylabel("alignment loss on g (not trained on S_C)")
+    axis.set_title("Candidates: L_align(f) vs L_align(g) (eq. 1)", fontsize=9)
+    figure.colorbar(points, ax=axis, label="memorization score")
+    return figure
+
+
+def distributions(scores: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axis = figure.subplots()
+    ordinary = scores[scores["kind"] == "ordinary"]
+    bins = np.linspace(scores["score_norm"].min(), scores["score_norm"].max(), 41)
+    for subset, colour in SUBSET_COLOURS.items():
+        values = ordinary.loc[ordinary["subset"] == subset, "score_norm"]
+        axis.hist(values, bins=bins, histtype="step", color=colour, linewidth=1.4,
+                  label=f"{subset} (mean {values.mean():+.3f})")  # fmt: skip
+    for kind in scores.loc[scores["kind"] != "ordinary", "kind"].unique():
+        values = scores.loc[scores["kind"] == kind, "score_norm"]
+        axis.hist(values, bins=bins, histtype="step", linestyle="--", linewidth=1.0,
+                  label=f"planted {kind} (mean {values.mean():+.3f})")  # fmt: skip
+    axis.axvline(0, color="black", linewidth=0.6)
+    axis.set_xlabel("memorization score (normalized)")
+    axis.set_ylabel("points")
+    axis.legend(fontsize=7)
+    axis.set_title("Scores per subset (fig. 2c)", fontsize=9)
+    return figure
+
+
+def threshold_curve(candidates: pd.DataFrame) -> Figure:
+    values = candidates.loc[candidates["kind"] == "ordinary", "score_norm"].to_numpy()
+    thresholds = np.linspace(0, max(float(values.max()), 1e-9), 101)
+    fraction = (values[None, :] >= thresholds[:, None]).mean(axis=1)
+    figure = Figure(figsize=(5, 3.6), layout="constrained")
+    axis = figure.subplots()
+    axis.plot(thresholds, fraction)
+    axis.set_xlabel("memorization threshold (normalized score)")
+    axis.set_ylabel("fraction of candidates memorized")
+    axis.set_title("Candidates above a memorization threshold (fig. 5)", fontsize=9)
+    return figure
+
+
+def over_training(table: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(11, 3.4), layout="constrained")
+    score_axis, loss_axis, accuracy_axis = figure.subplots(1, 3)
+    score_axis.plot(table["epoch"], table["score_mean"], marker="o", label="candidates S_C")
+    score_axis.plot(table["epoch"], table["score_top"], marker="o", label="most memorized S_C")
+    score_axis.plot(table["epoch"], table["score_shared_mean"], marker="o", color="tab:grey",
+                    label="shared S_S")  # fmt: skip
+    score_axis.set_ylabel("memorization score (normalized)")
+    score_axis.legend(fontsize=7)
+    loss_axis.plot(table["epoch"], table["loss"], marker="o", color="tab:orange")
+    loss_axis.set_ylabel("training loss (f)")
+    accuracy_axis.plot(table["epoch"], table["probe_accuracy"], marker="o", color="tab:green")
+    accuracy_axis.set_ylabel("probe accuracy (f, test set)")
+    for axis in (score_axis, loss_axis, accuracy_axis):
+        axis.set_xlabel("epoch")
+    figure.suptitle("Memorization, loss and accuracy over training (fig. 2b)", fontsize=9)
+    return figure

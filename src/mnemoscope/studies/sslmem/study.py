@@ -1,0 +1,366 @@
+"""``run``: the SSLMem study of paper 002, from splits to figures.
+
+1. Split the data (S_S, S_C, S_I, S_E) and plant known atypical images into S_C if asked.
+2. Train K encoders f on S_S + S_C and K encoders g on S_S + S_I with the engine (under
+   ``out/runs/``: a second run reuses them), keeping checkpoints at ``over_training.epochs``.
+3. Measure eq. 1 for every encoder on every scored point with the same views (common random
+   numbers), and eq. 2 per estimate (plain, and ``shared``-centered if asked).
+4. Tables: scores, t-tests (tables 2, 16), summary with bootstrap intervals, planted AUROCs.
+5. Fig. 2b: scores, loss and probe accuracy at the saved epochs.
+6. Appendix B.3: supervised f' and g' on the same splits, Feldman's memorization, rankings.
+7. Figures (``draw_figures``, from the stored tables only) and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.progress import Progress
+
+from mnemoscope import data, models
+from mnemoscope.environment import pick_device, run_environment
+from mnemoscope.measure.alignment import (
+    alignment_losses,
+    check_measurement,
+    memorization_score,
+    normalize_scores,
+    resolve_tap,
+)
+from mnemoscope.measure.features import extract_features
+from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
+from mnemoscope.progress import add_task, progress_display
+from mnemoscope.store import RunDir, atomic_write_text, now_iso
+from mnemoscope.studies.sslmem import feldman, tables
+from mnemoscope.studies.sslmem.config import Config
+from mnemoscope.studies.sslmem.figures import draw_figures
+from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant
+from mnemoscope.studies.sslmem.splits import Splits, make_splits
+from mnemoscope.training import TrainConfig, TrainResult, load_network, prepare, train
+from mnemoscope.training.objectives import default_augment
+
+
+def run(
+    config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
+) -> RunDir:
+    """Run the study into ``out`` (a ``RunDir``); trainings live in ``out/runs/``."""
+    out = Path(out)
+    run_dir = RunDir(out)
+    run_dir.write_config(config.model_dump(mode="json"))
+    device = pick_device(config.train.device)
+    run_dir.update_meta(study="sslmem", started=now_iso(), environment=run_environment(device))
+
+    bundle = data.load(config.train.data.name, **config.train.data.options)
+    splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
+    planted = plant(bundle, splits, config.planted)
+    f_configs = [encoder_config(config, splits, planted, seed, "f") for seed in config.seeds]
+    g_configs = [encoder_config(config, splits, planted, seed, "g") for seed in config.seeds]
+    feldman_seeds = (config.feldman.seeds or config.seeds) if config.feldman.enabled else []
+    sup_f = [feldman.supervised_config(config, f_configs[0], seed) for seed in feldman_seeds]
+    sup_g = [feldman.supervised_config(config, g_configs[0], seed) for seed in feldman_seeds]
+    points, images = scored_points(planted.bundle, splits, planted)
+    options = measure_options(config)
+    check_before_training(f_configs[0], planted, images, options)
+    epochs = [e for e in config.over_training.epochs if e < config.train.epochs]
+    steps = len(f_configs) * 2 + len(sup_f) * 2 + 2 + (len(epochs) + 1 if epochs else 0)
+
+    with progress_display(progress, quiet) as display:
+        overall = add_task(display, "sslmem study", total=steps)
+
+        def advance() -> None:
+            if display is not None:
+                display.advance(overall)
+
+        def train_all(configs: list[TrainConfig]) -> list[TrainResult]:
+            results = []
+            for train_config in configs:
+                results.append(train(train_config, out / "runs", bundle=planted.bundle,
+                                     progress=display, quiet=quiet))  # fmt: skip
+                advance()
+            return results
+
+        f_runs, g_runs = train_all(f_configs), train_all(g_configs)
+        with run_dir.timed("scoring"):
+            align_f, align_g = measure(f_runs, g_runs, "final", images, options, device)
+        run_dir.save_array("align_f", align_f)
+        run_dir.save_array("align_g", align_g)
+        in_candidates = torch.tensor((points["subset"] == "S_C").to_numpy())
+        run_dir.save_array("candidate_images", images[in_candidates])
+        centers = list(config.measure.center)
+        scores = tables.scores_table(points, align_f, align_g, centers)
+        run_dir.save_table("sslmem_scores", scores)
+        tests = tables.tests_table(scores, centers, config.stats)
+        run_dir.save_table("sslmem_tests", tests)
+        summary = tables.summary_table(scores, align_f, align_g, centers, config.stats)
+        run_dir.save_table("sslmem_summary", summary)
+        planted_aurocs = tables.planted_table(scores)
+        if config.planted.kinds:
+            run_dir.save_table("sslmem_planted", planted_aurocs)
+        advance()
+
+        if epochs:
+            over_training = score_over_training(config, f_runs, g_runs, epochs, points, images,
+                                                (align_f, align_g), splits, planted, device,
+                                                advance)  # fmt: skip
+            run_dir.save_table("sslmem_over_training", over_training)
+
+        ranking = None
+        if sup_f:
+            sup_f_runs, sup_g_runs = train_all(sup_f), train_all(sup_g)
+            comparison = compare_with_feldman(scores, points, images, sup_f_runs, sup_g_runs,
+                                              options, device)  # fmt: skip
+            run_dir.save_table("sslmem_feldman", comparison)
+            ranking = feldman.ranking_table(comparison, config.stats.top_ks)
+            run_dir.save_table("sslmem_ranking", ranking)
+
+        write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle)
+        draw_figures(run_dir)
+        advance()
+    run_dir.update_meta(finished=now_iso())
+    run_dir.mark_complete()
+    return run_dir
+
+
+# --- training configs ------------------------------------------------------------------------
+
+
+def encoder_config(
+    config: Config, splits: Splits, planted: Planted, seed: int, side: str
+) -> TrainConfig:
+    """f (side "f": S_S + S_C + planted) or g (side "g": S_S + S_I) of seed ``seed``."""
+    extra = torch.cat([splits.candidates, planted.all_index]) if side == "f" else splits.independent
+    subset = torch.cat([splits.shared, extra]).sort().values.tolist()
+    base = config.train.model_dump(mode="json")
+    base["data"].update(subset=subset, derived=planted.derived)
+    base.update(
+        seed=seed,
+        save_epochs=[e for e in config.over_training.epochs if e < config.train.epochs],
+    )
+    return TrainConfig.model_validate(base)
+
+
+# --- the scored points and eq. 1 -------------------------------------------------------------
+
+
+def scored_points(
+    bundle: data.DatasetBundle, splits: Splits, planted: Planted
+) -> tuple[pd.DataFrame, torch.Tensor]:
+    """The scored points in subset order S_C (ordinary, then planted), S_I, S_S, S_E: a frame
+    (id, subset, kind, label) and their uint8 images."""
+    parts = [("S_C", "ordinary", bundle.train, splits.candidates)]
+    parts += [("S_C", kind, bundle.train, index) for kind, index in planted.index.items()]
+    parts += [("S_I", "ordinary", bundle.train, splits.independent),
+              ("S_S", "ordinary", bundle.train, splits.scored_shared),
+              ("S_E", "ordinary", bundle.test, splits.extra)]  # fmt: skip
+    frames, images = [], []
+    for subset, kind, image_set, index in parts:
+        frames.append(pd.DataFrame({
+            "id": image_set.ids[index].numpy(), "subset": subset, "kind": kind,
+            "label": image_set.labels[index].numpy(),
+        }))  # fmt: skip
+        images.append(image_set.images[index])
+    return pd.concat(frames, ignore_index=True), torch.cat(images)
+
+
+def measure_options(config: Config) -> dict[str, Any]:
+    """Keyword arguments of ``alignment_losses``: the training augmentation by default."""
+    measure = config.measure
+    if measure.augment is not None:
+        augment = measure.augment.model_dump(mode="json")
+    elif config.train.augment is not None:
+        augment = config.train.augment.model_dump(mode="json")
+    else:
+        augment = default_augment(config.train.objective.name)
+    return dict(augment=augment, pairs=measure.pairs, reference=measure.reference,
+                distance=measure.distance, tap=measure.tap, seed=measure.seed,
+                batch_size=measure.batch_size)  # fmt: skip
+
+
+def check_before_training(
+    train_config: TrainConfig, planted: Planted, images: torch.Tensor, options: dict[str, Any]
+) -> None:
+    """Refuse a measurement that cannot work (identical views, unknown tap) before training."""
+    check_measurement(images, options["augment"], options["reference"])
+    network_config = prepare(train_config, planted.bundle).network_config
+    with torch.device("meta"):  # shapes only: no memory, no random draws
+        network = models.build(**network_config)
+    resolve_tap(network, options["tap"])
+
+
+def load_networks(runs: list[TrainResult], checkpoint: str, device: torch.device) -> list:
+    networks = [load_network(r.run.checkpoint_path(checkpoint), device) for r in runs]
+    # channels_last is how the engine trains convnets and what oneDNN runs fastest on CPU
+    return [network.to(memory_format=torch.channels_last) for network in networks]
+
+
+def measure(
+    f_runs: list[TrainResult],
+    g_runs: list[TrainResult],
+    checkpoint: str,
+    images: torch.Tensor,
+    options: dict[str, Any],
+    device: torch.device,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 1 of every f and g encoder at ``checkpoint`` on ``images``: two [K, N] arrays."""
+    networks = load_networks(f_runs + g_runs, checkpoint, device)
+    losses = alignment_losses(networks, images, device=device, **options).numpy()
+    return losses[: len(f_runs)], losses[len(f_runs) :]
+
+
+# --- fig. 2b: over training ------------------------------------------------------------------
+
+
+def score_over_training(
+    config: Config,
+    f_runs: list[TrainResult],
+    g_runs: list[TrainResult],
+    epochs: list[int],
+    points: pd.DataFrame,
+    images: torch.Tensor,
+    final: tuple[np.ndarray, np.ndarray],
+    splits: Splits,
+    planted: Planted,
+    device: torch.device,
+    advance,
+) -> pd.DataFrame:
+    """One row per epoch (the saved ones, then the last): the mean normalized score of the
+    ordinary candidates, of their most memorized fraction and of the scored S_S points; f's
+    training loss and probe accuracy (means over seeds).
+
+    Only S_C and the S_S sample are scored (normalized over those points, with the headline
+    center), which halves the cost; the last epoch reuses the main measurement ``final``.
+    """
+    options = measure_options(config)
+    chosen = ((points["kind"] == "ordinary") & points["subset"].isin(["S_C", "S_S"])).to_numpy()
+    subset = points.loc[chosen, "subset"].to_numpy()
+    candidates, shared = subset == "S_C", subset == "S_S"
+    losses = [r.metrics().set_index("epoch")["loss"] for r in f_runs]
+    rows = []
+    for epoch in [*epochs, config.train.epochs]:
+        name = "final" if epoch == config.train.epochs else f"epoch-{epoch:04d}"
+        if name == "final":
+            align_f, align_g = final[0][:, chosen], final[1][:, chosen]
+        else:
+            align_f, align_g = measure(f_runs, g_runs, name, images[torch.tensor(chosen)],
+                                       options, device)  # fmt: skip
+        raw = memorization_score(align_f, align_g, center=config.measure.center[0], shared=shared)
+        normalized = normalize_scores(raw)
+        top = max(1, round(config.over_training.top_fraction * int(candidates.sum())))
+        rows.append({
+            "epoch": epoch, "score_mean": float(normalized[candidates].mean()),
+            "score_top": float(np.sort(normalized[candidates])[-top:].mean()),
+            "score_shared_mean": float(normalized[shared].mean()),
+            "score_raw_mean": float(raw[candidates].mean()),
+            "loss": float(np.mean([loss.loc[epoch] for loss in losses])),
+            "probe_accuracy": probe_accuracy(config, f_runs, name, splits, planted, device),
+        })  # fmt: skip
+        advance()
+    return pd.DataFrame(rows)
+
+
+def probe_accuracy(
+    config: Config,
+    runs: list[TrainResult],
+    checkpoint: str,
+    splits: Splits,
+    planted: Planted,
+    device: torch.device,
+) -> float:
+    """Mean over the f encoders of the kNN (k = 20) or linear-probe accuracy of the embedding:
+    fitted on f's ordinary training images (S_S + S_C), evaluated on the test set."""
+    train_set, test_set = planted.bundle.train, planted.bundle.test
+    fit = torch.cat([splits.shared, splits.candidates])
+    test_index = torch.arange(len(test_set))
+    excluded = held_out_class(config.planted, planted.bundle)
+    if excluded is not None:
+        test_index = test_index[test_set.labels != excluded]
+    accuracies = []
+    for network in load_networks(runs, checkpoint, device):
+        fit_features = extract_features(network, train_set.images[fit], ["embedding"])
+        test_features = extract_features(network, test_set.images[test_index], ["embedding"])
+        probe = knn_accuracy if config.over_training.probe == "knn" else linear_probe_accuracy
+        fit_x, test_x = fit_features["embedding"], test_features["embedding"]
+        accuracies.append(probe(fit_x, train_set.labels[fit], test_x, test_set.labels[test_index]))
+    return float(np.mean(accuracies))
+
+
+# --- appendix B.3 ----------------------------------------------------------------------------
+
+
+def compare_with_feldman(
+    scores: pd.DataFrame,
+    points: pd.DataFrame,
+    images: torch.Tensor,
+    sup_f: list[TrainResult],
+    sup_g: list[TrainResult],
+    options: dict[str, Any],
+    device: torch.device,
+) -> pd.DataFrame:
+    """Per ordinary candidate: id, label, sslmem (the SSL encoders' score), sslmem_supervised
+    (SSLMem of the supervised encoders' embedding) and feldman."""
+    candidates = ((points["subset"] == "S_C") & (points["kind"] == "ordinary")).to_numpy()
+    chosen = images[torch.tensor(candidates)]
+    labels = torch.from_numpy(points["label"].to_numpy()[candidates])
+    align_f, align_g = measure(sup_f, sup_g, "final", chosen, options, device)
+    f_networks = load_networks(sup_f, "final", device)
+    g_networks = load_networks(sup_g, "final", device)
+    frame = points.loc[candidates, ["id", "label"]].reset_index(drop=True)
+    frame["sslmem"] = scores.loc[candidates, "score_raw"].to_numpy()
+    frame["sslmem_supervised"] = memorization_score(align_f, align_g)
+    frame["feldman"] = feldman.feldman_scores(f_networks, g_networks, chosen, labels)
+    return frame
+
+
+def write_summary(
+    run_dir: RunDir,
+    summary: pd.DataFrame,
+    tests: pd.DataFrame,
+    planted: pd.DataFrame,
+    ranking: pd.DataFrame | None,
+    centers: list[str],
+    bundle: data.DatasetBundle,
+) -> None:
+    """``summary.json``: the headline numbers and one-line findings."""
+    numbers = tables.headline_numbers(summary, tests, planted, centers)
+    numbers["n"] = {
+        row.subset: row.n for row in summary[summary["center"] == centers[0]].itertuples()
+    }
+    numbers["classes"] = list(bundle.classes)
+    headlines = []
+    for center in centers:
+        means = numbers["mean_score"][center]
+        test = numbers["ttest_candidates_vs_shared"][center]
+        headlines.append(
+            f"[{center}] mean normalized score S_C {means['S_C']:+.3f}, S_S {means['S_S']:+.3f}, "
+            f"S_E {means['S_E']:+.3f}, S_I {means['S_I']:+.3f}; m(S_C) > m(S_S): "
+            f"t = {test['statistic']:.2f}, p = {test['p_value']:.2g}, d = {test['effect_size']:.2f}"
+        )
+    for kind, value in numbers["planted_auroc"].items():
+        headlines.append(f"planted {kind}: AUROC {value:.3f} against ordinary candidates")
+    if ranking is not None:
+        overall = ranking[(ranking["a"] == "sslmem") & (ranking["b"] == "feldman")].iloc[-1]
+        numbers["feldman_tau"] = {"tau": overall["tau"], "p_value": overall["p_value"]}
+        headlines.append(
+            f"SSLMem vs Feldman ranking of S_C: Kendall tau {overall['tau']:.3f} "
+            f"(p = {overall['p_value']:.2g})"
+        )
+    numbers["headlines"] = headlines
+    text = json.dumps(_finite(numbers), indent=2)
+    atomic_write_text(run_dir.path / "summary.json", text)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: turn NaN/inf into None, numpy scalars into Python numbers."""
+    if isinstance(value, dict):
+        return {str(key): _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,83 @@
+"""BYOL (Grill et al. 2020): the online network plus a predictor regresses an EMA target network.
+
+For two views, online projections z = g(h(x)) (the network's output), predictions p = q(z)
+(lightly's ``BYOLPredictionHead``) and target projections z' from the EMA teacher (no
+gradient), each image's loss is
+
+    l_b = -1/2 [ cos(p0_b, z'1_b) + cos(p1_b, z'0_b) ]
+
+(lightly's ``NegativeCosineSimilarity`` on both pairs; BYOL's 2 - 2 cos is the same up to an
+affine map). After every update the target follows the online network with momentum rising
+from ``momentum`` (BYOL: 0.996) to 1 (see ``teacher``). Paper values: projector and predictor
+4096 hidden, 256 out (mnemoscope's MLP projector with BatchNorm is BYOL's projector: set
+``model.projector_hidden`` 4096 and ``model.output_dim`` 256). BYOL's asymmetric augmentation
+(blur 1.0/0.1, solarization) is not a preset: the default is ``simclr``.
+"""
+
+from __future__ import annotations
+
+import torch
+from lightly.models.modules.heads import BYOLPredictionHead
+from torch import nn
+
+from mnemoscope.training.objectives.base import (
+    Augmentation,
+    Objective,
+    StepOutput,
+    TrainingModel,
+    TrainingProgress,
+    two_view_outputs,
+)
+from mnemoscope.training.objectives.simsiam import negative_cosine_per_example, symmetric_loss
+from mnemoscope.training.objectives.teacher import ema_teacher, follow, teacher_momentum
+
+
+class BYOL(Objective):
+    name = "byol"
+
+    def __init__(
+        self,
+        output_dim: int,
+        augmentation: Augmentation,
+        predictor_hidden: int = 4096,
+        momentum: float = 0.996,
+        alignment_tap: str | None = None,
+    ) -> None:
+        self.num_outputs = output_dim
+        self.augmentation = augmentation
+        self.predictor_hidden = predictor_hidden
+        self.base_momentum = momentum
+        self.alignment_tap = alignment_tap
+        self.momentum = momentum
+
+    def attach(self, network: nn.Module) -> nn.Module:
+        self.network = network
+        self.predictor = BYOLPredictionHead(
+            self.num_outputs, self.predictor_hidden, self.num_outputs
+        )
+        self.teacher = ema_teacher(network)
+        return nn.ModuleDict({"predictor": self.predictor, "teacher": self.teacher})
+
+    def begin_step(self, progress: TrainingProgress) -> None:
+        self.momentum = teacher_momentum(progress, self.base_momentum)
+
+    def step(
+        self,
+        model: TrainingModel,
+        images: torch.Tensor,
+        positions: torch.Tensor,
+        generator: torch.Generator,
+    ) -> StepOutput:
+        view0 = self.augmentation(images, generator)
+        view1 = self.augmentation(images, generator)
+        z0, z1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
+        with model.autocast():
+            p0, p1 = self.predictor(torch.cat([z0, z1])).chunk(2)
+            with torch.no_grad():
+                t0, t1 = self.teacher(torch.cat([view0, view1])).chunk(2)
+        loss = symmetric_loss(p0, t1, p1, t0)
+        per_example = negative_cosine_per_example(p0, t1, p1, t0).detach()
+        return StepOutput(loss, per_example, None, representations)
+
+    def end_step(self) -> None:
+        follow(self.network, self.teacher, self.momentum)

@@ -1,0 +1,130 @@
+"""DINO (Caron et al. 2021): a student matches the centered, sharpened output of an EMA teacher.
+
+Student and teacher are the same network (encoder + DINO head, ``models.build(projector="dino")``)
+and the teacher follows the student by EMA (see ``teacher``). With teacher outputs t_v (views v),
+student outputs s_u, center c and temperatures tau_t, tau_s, each image's loss is
+
+    P_t = softmax((t_v - c) / tau_t),   log P_s = log_softmax(s_u / tau_s)
+    l_b = 1/n sum_{v != u} - sum_k P_t[v, b, k] log P_s[u, b, k]               (DINO eq. 1)
+
+over the n pairs of different views; the batch mean is lightly's ``DINOLoss``, which then moves
+the center, c <- m_c c + (1 - m_c) mean_{v, b} t_v[b]. The teacher temperature warms up
+linearly, one value per epoch, from ``warmup_teacher_temp`` to ``teacher_temp`` over
+``warmup_teacher_temp_epochs`` (lightly's schedule); the head's last layer is frozen for the
+first ``freeze_last_layer_epochs`` epochs (DINO: 1).
+
+Deviations: two global views and no local crops (multi-crop at 28-32 pixels has nothing to
+crop), constant weight decay, no gradient clipping.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from lightly.loss import DINOLoss
+from torch import nn
+
+from mnemoscope.training.objectives.base import (
+    Augmentation,
+    Objective,
+    StepOutput,
+    TrainingModel,
+    TrainingProgress,
+    two_view_outputs,
+)
+from mnemoscope.training.objectives.teacher import ema_teacher, follow, teacher_momentum
+
+
+def dino_per_example(
+    teacher_out: list[torch.Tensor],
+    student_out: list[torch.Tensor],
+    center: torch.Tensor,
+    teacher_temp: float,
+    student_temp: float,
+) -> torch.Tensor:
+    """The DINO loss of each image (module docstring), in fp32; the center is not updated."""
+    teacher = F.softmax((torch.stack(teacher_out).float() - center) / teacher_temp, dim=-1)
+    student = F.log_softmax(torch.stack(student_out).float() / student_temp, dim=-1)
+    cross = -torch.einsum("vbk,ubk->vub", teacher, student)  # [teacher view, student view, b]
+    different = ~torch.eye(len(teacher_out), len(student_out), dtype=torch.bool)
+    return cross[different.to(cross.device)].mean(dim=0)
+
+
+class DINO(Objective):
+    name = "dino"
+
+    def __init__(
+        self,
+        output_dim: int,
+        augmentation: Augmentation,
+        *,
+        bottleneck_dim: int = 256,
+        head_norm: str = "none",
+        teacher_temp: float = 0.07,
+        warmup_teacher_temp: float = 0.04,
+        warmup_teacher_temp_epochs: int = 30,
+        student_temp: float = 0.1,
+        center_momentum: float = 0.9,
+        momentum: float = 0.996,
+        freeze_last_layer_epochs: int = 1,
+        alignment_tap: str | None = None,
+    ) -> None:
+        self.num_outputs = output_dim
+        self.augmentation = augmentation
+        self.network_options = {
+            "projector": "dino",
+            "projector_bottleneck": bottleneck_dim,
+            "projector_norm": head_norm,
+        }
+        self.loss = DINOLoss(
+            output_dim=output_dim,
+            warmup_teacher_temp=warmup_teacher_temp,
+            teacher_temp=teacher_temp,
+            warmup_teacher_temp_epochs=warmup_teacher_temp_epochs,
+            student_temp=student_temp,
+            center_momentum=center_momentum,
+        )
+        self.base_momentum = momentum
+        self.freeze_last_layer_epochs = freeze_last_layer_epochs
+        self.alignment_tap = alignment_tap
+        self.momentum = momentum
+        self.teacher_temp = warmup_teacher_temp
+
+    def attach(self, network: nn.Module) -> nn.Module:
+        self.network = network
+        self.teacher = ema_teacher(network)
+        # The center is a buffer of the loss module: checkpointed with the teacher.
+        return nn.ModuleDict({"teacher": self.teacher, "loss": self.loss})
+
+    def begin_step(self, progress: TrainingProgress) -> None:
+        self.momentum = teacher_momentum(progress, self.base_momentum)
+        schedule = self.loss.teacher_temp_schedule  # lightly's per-epoch warm-up values
+        epoch = progress.epoch
+        self.teacher_temp = (
+            float(schedule[epoch]) if epoch < len(schedule) else self.loss.teacher_temp
+        )
+        # Freezing = no gradient, as lightly's cancel_last_layer_gradients (weight_g is fixed).
+        frozen = epoch < self.freeze_last_layer_epochs
+        self.network.projector.last_layer.weight_v.requires_grad_(not frozen)
+
+    def step(
+        self,
+        model: TrainingModel,
+        images: torch.Tensor,
+        positions: torch.Tensor,
+        generator: torch.Generator,
+    ) -> StepOutput:
+        view0 = self.augmentation(images, generator)
+        view1 = self.augmentation(images, generator)
+        s0, s1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
+        with model.autocast(), torch.no_grad():
+            t0, t1 = self.teacher(torch.cat([view0, view1])).chunk(2)
+        teacher_out, student_out = [t0.float(), t1.float()], [s0.float(), s1.float()]
+        per_example = dino_per_example(
+            teacher_out, student_out, self.loss.center, self.teacher_temp, self.loss.student_temp
+        )
+        loss = self.loss(teacher_out, student_out, teacher_temp=self.teacher_temp)
+        return StepOutput(loss, per_example.detach(), None, representations)
+
+    def end_step(self) -> None:
+        follow(self.network, self.teacher, self.momentum)

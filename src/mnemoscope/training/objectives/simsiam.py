@@ -1,0 +1,84 @@
+"""SimSiam (Chen & He 2021): a predictor on one branch regresses the other, stop-gradient.
+
+For two views with projections z0, z1 (the network's output) and predictions p = h(z) (lightly's
+``SimSiamPredictionHead``, a bottleneck MLP), each image's loss is
+
+    l_b = -1/2 [ cos(p0_b, sg(z1_b)) + cos(p1_b, sg(z0_b)) ]                 (SimSiam eq. 2)
+
+with sg the stop-gradient; the batch mean is lightly's ``NegativeCosineSimilarity`` applied to
+both pairs. Paper values: projector 2048-2048-2048 with BatchNorm on its output, predictor
+hidden 512. Deviation: the projector here is mnemoscope's MLP (one hidden layer, no output
+BatchNorm; SimSiam table 4 trains fine without it): set ``model.projector_hidden`` and
+``model.output_dim`` to 2048 for the paper's widths.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from lightly.loss import NegativeCosineSimilarity
+from lightly.models.modules.heads import SimSiamPredictionHead
+from torch import nn
+
+from mnemoscope.training.objectives.base import (
+    Augmentation,
+    Objective,
+    StepOutput,
+    TrainingModel,
+    two_view_outputs,
+)
+
+
+def negative_cosine_per_example(
+    p0: torch.Tensor, z1: torch.Tensor, p1: torch.Tensor, z0: torch.Tensor
+) -> torch.Tensor:
+    """-1/2 [cos(p0_b, z1_b) + cos(p1_b, z0_b)] for every image b, in fp32 (targets as given:
+    detach them for a stop-gradient)."""
+    similarity = F.cosine_similarity(p0.float(), z1.float(), dim=1, eps=1e-8)
+    other = F.cosine_similarity(p1.float(), z0.float(), dim=1, eps=1e-8)
+    return -(similarity + other) / 2
+
+
+def symmetric_loss(p0, z1, p1, z0) -> torch.Tensor:
+    """lightly's batch-mean loss over both pairs (what is back-propagated)."""
+    criterion = NegativeCosineSimilarity()
+    return (criterion(p0.float(), z1.float()) + criterion(p1.float(), z0.float())) / 2
+
+
+class SimSiam(Objective):
+    name = "simsiam"
+
+    def __init__(
+        self,
+        output_dim: int,
+        augmentation: Augmentation,
+        predictor_hidden: int = 512,
+        alignment_tap: str | None = None,
+    ) -> None:
+        self.num_outputs = output_dim
+        self.augmentation = augmentation
+        self.predictor_hidden = predictor_hidden
+        self.alignment_tap = alignment_tap
+
+    def attach(self, network: nn.Module) -> nn.Module:
+        self.predictor = SimSiamPredictionHead(
+            self.num_outputs, self.predictor_hidden, self.num_outputs
+        )
+        return nn.ModuleDict({"predictor": self.predictor})
+
+    def step(
+        self,
+        model: TrainingModel,
+        images: torch.Tensor,
+        positions: torch.Tensor,
+        generator: torch.Generator,
+    ) -> StepOutput:
+        view0 = self.augmentation(images, generator)
+        view1 = self.augmentation(images, generator)
+        z0, z1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
+        with model.autocast():
+            p0, p1 = self.predictor(torch.cat([z0, z1])).chunk(2)
+        z0, z1 = z0.detach(), z1.detach()
+        loss = symmetric_loss(p0, z1, p1, z0)
+        per_example = negative_cosine_per_example(p0, z1, p1, z0).detach()
+        return StepOutput(loss, per_example, None, representations)

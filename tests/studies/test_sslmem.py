@@ -1,0 +1,207 @@
+"""The SSLMem study: splits, planted images, config validation, and a tiny end-to-end run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from pydantic import ValidationError
+
+from mnemoscope import data
+from mnemoscope.store import RunDir
+from mnemoscope.studies import sslmem
+from mnemoscope.studies.sslmem.config import PlantedConfig, SplitConfig
+from mnemoscope.studies.sslmem.planted import held_out_class, plant
+from mnemoscope.studies.sslmem.splits import make_splits
+
+
+@pytest.fixture(scope="module")
+def fmnist():
+    return data.load("fmnist-mini")
+
+
+def test_splits_are_deterministic_disjoint_and_sized(fmnist):
+    config = SplitConfig(shared=600, candidates=100, independent=100, extra=80, scored_shared=90)
+    first, again = make_splits(fmnist, config), make_splits(fmnist, config)
+    other = make_splits(fmnist, config.model_copy(update={"seed": 1}))
+    for name in ("shared", "candidates", "independent", "extra", "scored_shared"):
+        assert torch.equal(getattr(first, name), getattr(again, name))
+    assert not torch.equal(first.candidates, other.candidates)
+    train_parts = [first.shared, first.candidates, first.independent]
+    assert [len(part) for part in train_parts] == [600, 100, 100]
+    assert len(torch.unique(torch.cat(train_parts))) == 800
+    assert len(first.extra) == 80 and int(first.extra.max()) < len(fmnist.test)
+    assert len(first.scored_shared) == 90 and torch.isin(first.scored_shared, first.shared).all()
+    assert len(first.unused) == len(fmnist.train) - 800
+    assert not torch.isin(first.unused, torch.cat(train_parts)).any()
+    # stratified: 10 balanced classes, so each class holds about a tenth of S_C
+    counts = torch.bincount(fmnist.train.labels[first.candidates], minlength=10)
+    assert int(counts.min()) >= 8 and int(counts.max()) <= 12
+
+
+def test_default_splits_follow_the_paper(fmnist):
+    splits = make_splits(fmnist, SplitConfig())
+    sizes = len(splits.shared), len(splits.candidates), len(splits.independent)
+    assert sizes == (8000, 1000, 1000)
+    assert len(splits.extra) == 1000 == len(splits.scored_shared)  # as many as S_C
+
+
+def test_held_out_class_is_excluded_from_every_part(fmnist):
+    planted_config = PlantedConfig(kinds=["held_out_class"], per_kind=5, held_out_class=3)
+    excluded = held_out_class(planted_config, fmnist)
+    assert excluded == 3
+    splits = make_splits(fmnist, SplitConfig(shared=300, candidates=50, independent=50), excluded)
+    for part in (splits.shared, splits.candidates, splits.independent, splits.unused):
+        assert (fmnist.train.labels[part] != 3).all()
+    assert (fmnist.test.labels[splits.extra] != 3).all()
+    with pytest.raises(ValueError, match="held_out_class = 12"):
+        held_out_class(planted_config.model_copy(update={"held_out_class": 12}), fmnist)
+
+
+def test_planted_images(fmnist):
+    config = PlantedConfig(kinds=["inverted", "held_out_class", "noise"], per_kind=6)
+    excluded = held_out_class(config, fmnist)
+    assert excluded == 9  # the last class by default
+    splits = make_splits(fmnist, SplitConfig(shared=300, candidates=50, independent=50), excluded)
+    planted = plant(fmnist, splits, config)
+    train = planted.bundle.train
+    assert len(train) == len(fmnist.train) + 12  # inverted and noise are appended
+    assert {kind: len(index) for kind, index in planted.index.items()} == {
+        "inverted": 6, "held_out_class": 6, "noise": 6,
+    }  # fmt: skip
+    assert (train.labels[planted.index["held_out_class"]] == 9).all()
+    # every inverted image is 255 - an unused training image, with its label
+    for position in planted.index["inverted"]:
+        image = 255 - train.images[position]
+        matches = (fmnist.train.images[splits.unused] == image).flatten(1).all(dim=1)
+        assert matches.sum() == 1
+    assert len(torch.unique(train.ids)) == len(train)
+    again = plant(fmnist, splits, config)
+    other = plant(fmnist, splits, config.model_copy(update={"seed": 1}))
+    assert again.derived == planted.derived and other.derived != planted.derived
+    assert plant(fmnist, splits, PlantedConfig()).bundle is fmnist  # nothing planted
+
+
+def test_config_validation():
+    config = sslmem.Config.model_validate({"study": "sslmem", "train": {"epochs": 3}})
+    assert config.train.objective.name == "simclr"  # the study's default objective
+    supervised = {"study": "sslmem", "train": {"objective": {"name": "supervised"}}}
+    assert sslmem.Config.model_validate(supervised).train.objective.name == "supervised"
+    bad = [
+        ({"train": {"data": {"subset": [1, 2]}}}, "set by the study"),
+        ({"train": {"epochs": 5}, "over_training": {"epochs": [8]}}, "after the last epoch"),
+        ({"splits": {"shared": 0.8, "candidates": 100}}, "mix counts and fractions"),
+        ({"splits": {"shared": 0.8, "candidates": 0.2, "independent": 0.1}}, "sum to 1.1"),
+        ({"measure": {"center": ["plain", "plain"]}}, "once each"),
+        ({"planted": {"kinds": ["glitter"]}}, "kinds"),
+        ({"seeds": []}, "non-empty"),
+    ]
+    for raw, message in bad:
+        with pytest.raises(ValidationError, match=message):
+            sslmem.Config.model_validate({"study": "sslmem", **raw})
+
+
+TINY = {
+    "study": "sslmem",
+    "train": {
+        "model": {"name": "convnet-tiny", "projector_hidden": 32, "output_dim": 16},
+        "epochs": 2,
+        "batch_size": 64,
+    },
+    "seeds": [0, 1],
+    "splits": {"shared": 160, "candidates": 40, "independent": 40, "extra": 40},
+    "planted": {"kinds": ["inverted", "noise"], "per_kind": 6},
+    "measure": {"pairs": 2, "center": ["plain", "shared"]},
+    "over_training": {"epochs": [1]},
+    "feldman": {"enabled": True, "seeds": [0], "epochs": 1},
+    "stats": {"bootstrap_resamples": 200, "top_ks": [10, 20]},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sslmem")
+    config = sslmem.Config.model_validate(TINY)
+    return config, out, sslmem.run(config, out, quiet=True)
+
+
+def test_run_writes_the_documented_outputs(tiny_run):
+    _, out, run_dir = tiny_run
+    assert run_dir.is_complete
+    scores = run_dir.load_table("sslmem_scores")
+    assert list(scores.columns[:8]) == [
+        "id", "subset", "kind", "label", "align_f", "align_g", "score_raw", "score_norm",
+    ]  # fmt: skip
+    assert {"score_raw_shared", "score_norm_shared"} <= set(scores.columns)
+    sizes = scores[scores["kind"] == "ordinary"].groupby("subset").size().to_dict()
+    assert sizes == {"S_C": 40, "S_I": 40, "S_S": 40, "S_E": 40}
+    assert scores.groupby("kind").size().to_dict() == {"ordinary": 160, "inverted": 6, "noise": 6}
+    assert scores["score_norm"].max() - scores["score_norm"].min() == pytest.approx(1.0)
+    np.testing.assert_allclose(scores["score_raw"], scores["align_g"] - scores["align_f"])
+    align_f = run_dir.load_array("align_f")
+    assert align_f.shape == (2, len(scores))
+
+    tests = run_dir.load_table("sslmem_tests")
+    assert {"hypothesis", "statistic", "p_value", "effect_size"} <= set(tests.columns)
+    assert set(tests["center"]) == {"plain", "shared"}
+    assert "m(S_C) > m(S_S)" in set(tests["hypothesis"])
+    assert tests["p_value"].between(0, 1).all()
+    summary = run_dir.load_table("sslmem_summary")
+    assert {"subset", "mean", "ci_low", "ci_high", "n"} <= set(summary.columns)
+    assert (summary["ci_low"] <= summary["mean"]).all()
+    assert (summary["mean"] <= summary["ci_high"]).all()
+    shared_rows = summary[(summary["center"] == "shared") & (summary["subset"] == "S_S")]
+    assert shared_rows["mean"].iloc[0] == pytest.approx(0.0, abs=1e-9)  # centered on S_S
+    planted = run_dir.load_table("sslmem_planted")
+    assert list(planted.columns[:3]) == ["kind", "n", "auroc"]
+    assert planted["auroc"].between(0, 1).all() and set(planted["n"]) == {6}
+    over_training = run_dir.load_table("sslmem_over_training")
+    assert over_training["epoch"].tolist() == [1, 2]
+    assert {"score_mean", "score_top", "score_shared_mean", "loss"} <= set(over_training.columns)
+    assert over_training["probe_accuracy"].between(0, 1).all()
+    ranking = run_dir.load_table("sslmem_ranking")
+    assert {"a", "b", "k", "overlap", "tau", "p_value"} <= set(ranking.columns)
+
+    summary_json = json.loads((out / "summary.json").read_text())
+    assert summary_json["center"] == "plain" and summary_json["centers"] == ["plain", "shared"]
+    assert set(summary_json["mean_score"]["plain"]) == {"S_C", "S_I", "S_S", "S_E"}
+    assert "p_value" in summary_json["ttest_candidates_vs_shared"]["plain"]
+    assert summary_json["headlines"]
+    figures = {path.stem for path in (out / "figures").glob("*.png")}
+    assert figures == {
+        "sslmem_fig1_most_memorized", "sslmem_fig2a_alignment", "sslmem_fig2b_over_training",
+        "sslmem_fig2c_distributions", "sslmem_fig5_threshold", "sslmem_fig8_feldman",
+    }  # fmt: skip
+    meta = json.loads((out / "meta.json").read_text())
+    assert "environment" in meta and "finished" in meta
+
+
+def test_figures_redraw_from_stored_results_only(tiny_run):
+    _, out, run_dir = tiny_run
+    for figure in (out / "figures").glob("*.png"):
+        figure.unlink()
+    written = sslmem.draw_figures(RunDir(out))
+    assert len(written) == 6 and all(path.exists() for path in written)
+
+
+def test_second_run_reuses_trainings(tiny_run):
+    config, out, run_dir = tiny_run
+    checkpoints = sorted((out / "runs").glob("*/checkpoints/final.safetensors"))
+    assert len(checkpoints) == 6  # 2 f + 2 g + 1 supervised f' + 1 supervised g'
+    stamps = [path.stat().st_mtime_ns for path in checkpoints]
+    before = run_dir.load_table("sslmem_scores")
+    sslmem.run(config, out, quiet=True)
+    assert [path.stat().st_mtime_ns for path in checkpoints] == stamps
+    after = RunDir(out).load_table("sslmem_scores")
+    np.testing.assert_allclose(after["score_raw"], before["score_raw"])
+
+
+@pytest.mark.parametrize(
+    ("measure", "message"),
+    [({"augment": {"name": "rotate"}}, "identical views"), ({"tap": "layer7"}, "unknown tap")],
+)
+def test_unusable_measurements_are_refused_before_training(tmp_path, measure, message):
+    config = sslmem.Config.model_validate({**TINY, "measure": measure})
+    with pytest.raises(ValueError, match=message):
+        sslmem.run(config, tmp_path, quiet=True)
+    assert not (tmp_path / "runs").exists()

@@ -102,3 +102,13 @@ def test_meta_updates_merge(tmp_path):
 def test_artefact_names_cannot_escape_the_run(tmp_path, name):
     with pytest.raises(ValueError, match="invalid artefact name"):
         RunDir(tmp_path).save_array(name, np.zeros(1))
+
+
+def test_summary_is_valid_json_without_nan(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_summary({"p": float("nan"), "n": np.int64(3), "pair": (1.5, float("inf"))})
+    assert json.loads((tmp_path / "summary.json").read_text()) == {
+        "p": None,
+        "n": 3,
+        "pair": [1.5, None],
+    }

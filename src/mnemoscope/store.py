@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -147,6 +148,15 @@ class RunDir:
     def load_checkpoint(self, name: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         return load_safetensors(self.checkpoint_path(name))
 
+    # -- summary -----------------------------------------------------------------------------
+    def write_summary(self, summary: Mapping[str, Any]) -> Path:
+        """``summary.json``: a study's headline numbers and one-line ``headlines``.
+
+        NaN and infinities become null (JSON has neither), numpy scalars plain numbers.
+        """
+        text = json.dumps(json_safe(summary), indent=2)
+        return atomic_write_text(self.path / "summary.json", text)
+
     # -- completion ------------------------------------------------------------------------
     @property
     def is_complete(self) -> bool:
@@ -185,6 +195,18 @@ def load_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
         tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
         metadata = dict(file.metadata() or {})
     return tensors, metadata
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/inf as None and tuples, paths, numpy and torch scalars made plain."""
+    value = _plain(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _check_name(name: str) -> str:

@@ -9,6 +9,7 @@ from mnemoscope import data, studies
 from mnemoscope.studies.profiles import Config, draw_figures, run
 from mnemoscope.studies.profiles.config import measurement_epochs, merge_train_fields
 from mnemoscope.studies.profiles.study import make_tracker, select_images
+from mnemoscope.studies.profiles.tables import write_tables
 from mnemoscope.training import load_network
 from mnemoscope.training.labels import random_labels
 
@@ -216,6 +217,10 @@ def test_tables_and_summary(study):
     assert len(alignment) == 3 * 2 * 3  # paradigms x variants x targets
     assert (out.path / "tables" / "profile_alignment.csv").exists()
     assert alignment[alignment.variant == "averaged"].chi2.isna().all()
+    trials = alignment.groupby(["paradigm", "variant"]).trials.first()
+    assert trials["supervised", "averaged"] == SEEDS * VIEWS  # N M trials
+    assert trials["random_labels", "averaged"] == SEEDS  # degenerate: M' = 1
+    assert trials["simclr", "fixed"] == SEEDS
     recognition = out.load_table("recognition")
     assert len(recognition) == TRACKED * (5 + 3 + 3)
     supervised = recognition[(recognition.paradigm == "supervised") & (recognition.epoch == 2.0)]
@@ -228,6 +233,14 @@ def test_tables_and_summary(study):
     assert out.is_complete
     saved = yaml.safe_load((out.path / "config.yaml").read_text())
     assert Config.model_validate(saved) == config
+
+
+def test_averaged_profiles_can_be_compared_with_n_trials(study):
+    config, out = study
+    write_tables(config.model_copy(update={"averaged_trials": "seeds"}), out)
+    alignment = out.load_table("profile_alignment")
+    assert (alignment.trials == SEEDS).all()
+    write_tables(config, out)  # restore the study's own tables for the other tests
 
 
 def test_figures_are_redrawn_from_stored_files_only(study):

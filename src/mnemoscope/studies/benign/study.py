@@ -13,19 +13,17 @@ verdict.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
 from mnemoscope import augment, data
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import COMPLETE_MARKER, RunDir, atomic_write_text, now_iso
+from mnemoscope.store import COMPLETE_MARKER, RunDir, now_iso
 from mnemoscope.studies.benign import tables
 from mnemoscope.studies.benign.config import Config
 from mnemoscope.studies.benign.figures import draw_figures
@@ -182,7 +180,7 @@ def run(config: Config, out: Path, *, progress=None, quiet: bool = False) -> Run
         for name, table in built.items():
             store.save_table(name, table)
         summary = tables.summary(config, built, study.bundle.num_classes)
-        atomic_write_text(out / "summary.json", json.dumps(_finite(summary), indent=2))
+        store.write_summary(summary)
         draw_figures(store)
         _advance(display, overall)
     store.update_meta(finished=now_iso(), runs=sorted({job.config.run_name for job in jobs}))
@@ -249,16 +247,3 @@ def _transfer_table(config, jobs, results, store, targets) -> pd.DataFrame:
             )
             rows.append({"target": spec.name, **row, "accuracy": accuracy})
     return pd.DataFrame(rows)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: NaN and infinities become null; numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {str(key): _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -146,6 +146,12 @@ class Config(_Strict):
     )
     binomial_draws: int = Field(10, ge=1, description="binomial samples per MAE (mean and sd)")
     binomial_seed: int = Field(0, ge=0, description="seed of the binomial samples")
+    averaged_trials: Literal["seeds_x_augmentations", "seeds"] = Field(
+        "seeds_x_augmentations",
+        description="trials T of the binomial approximating averaged profiles: N M (every "
+        "augmentation of every network an independent trial) or N (augmentations of one network "
+        "fully dependent). Paper 001 leaves T open (appendix B: p_t has no binomial law)",
+    )
     figures: FigureSpec = Field(default_factory=FigureSpec)
 
     @field_validator("targets")

@@ -41,7 +41,7 @@ def draw_figures(run_dir: str | Path) -> list[Path]:
     study = RunDir(run_dir)
     config = Config.model_validate(study.read_config())
     names = [paradigm.name for paradigm in config.paradigms]
-    loaded = {name: load_recognition(study, name) for name in names}
+    loaded = {name: load_recognition(study, name, config.averaged_trials) for name in names}
     alignment = study.load_table("profile_alignment")
     distance = study.load_table("profile_distance")
     classes = study.read_meta().get("classes")

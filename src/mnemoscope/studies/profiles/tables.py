@@ -1,6 +1,7 @@
 """The study's tables and ``summary.json``, computed from the stored arrays only.
 
-* ``profile_alignment``: per paradigm, variant (``averaged``: p_t of eq. 1/4 over N M' trials;
+* ``profile_alignment``: per paradigm, variant (``averaged``: p_t of eq. 1/4, compared with a
+  binomial of N M' trials, or N with ``averaged_trials: seeds``;
   ``fixed``: p~_t of eq. 2 over N trials) and target p^ (section 4.2): the aligned epoch, its
   mean p, the MAE to sorted binomial noise (mean, sd over draws) and, for ``fixed``, Pearson's
   chi-square against Bin(N, p^) (NaN for ``averaged``: appendix B shows that p_t has no
@@ -24,23 +25,25 @@ from mnemoscope.analysis.profiles import (
     binomial_mae,
     fixed_recognition,
 )
-from mnemoscope.store import RunDir, atomic_write_text
+from mnemoscope.store import RunDir
 from mnemoscope.studies.profiles.config import Config
 
 VARIANTS = ("averaged", "fixed")
 
 
-def load_recognition(study: RunDir, name: str) -> dict[str, Any]:
+def load_recognition(study: RunDir, name: str, averaged_trials: str) -> dict[str, Any]:
     """One paradigm's stored arrays and what follows from them: ``epochs`` [E], and per
-    variant ``values`` [E, X] (p_t or p~_t), ``trials`` and ``counts`` ([E, X] or None)."""
+    variant ``values`` [E, X] (p_t or p~_t), ``trials`` and ``counts`` ([E, X] or None).
+    ``averaged_trials``: ``Config.averaged_trials``."""
     indicators = study.load_array(f"{name}-indicators", mmap=False)
     fixed = study.load_array(f"{name}-fixed", mmap=False)
     seeds, _, views, _ = indicators.shape
+    averaged = seeds * views if averaged_trials == "seeds_x_augmentations" else seeds
     return {
         "epochs": study.load_array(f"{name}-epochs", mmap=False),
         "seeds": seeds,
         "views": views,
-        "averaged": {"values": averaged_recognition(indicators), "trials": seeds * views,
+        "averaged": {"values": averaged_recognition(indicators), "trials": averaged,
                      "counts": None},
         "fixed": {"values": fixed_recognition(fixed), "trials": seeds,
                   "counts": fixed.sum(axis=0, dtype=np.int64)},
@@ -68,7 +71,7 @@ def write_tables(config: Config, study: RunDir) -> dict[str, Any]:
     loaded = {}
     for paradigm in config.paradigms:
         name = paradigm.name
-        loaded[name] = arrays = load_recognition(study, name)
+        loaded[name] = arrays = load_recognition(study, name, config.averaged_trials)
         epochs = arrays["epochs"]
         for variant in VARIANTS:
             part = arrays[variant]
@@ -103,7 +106,7 @@ def write_tables(config: Config, study: RunDir) -> dict[str, Any]:
     study.save_table("profile_distance", pd.DataFrame(distance))
     study.save_table("recognition", pd.concat(recognition, ignore_index=True))
     summary = build_summary(config, study, loaded, alignment_table)
-    atomic_write_text(study.path / "summary.json", json.dumps(summary, indent=2))
+    study.write_summary(summary)
     return summary
 
 
@@ -141,9 +144,10 @@ def build_summary(
             f"{r.epoch:g}" + ("" if r.reached else " (not reached)") for r in rows.itertuples()
         ]
         headlines.append(
-            f"{name}: mean p_t reaches {'/'.join(f'{t:g}' for t in rows.target_p)} at epochs "
-            f"{'/'.join(marks)}; {paradigms[name]['initial_mean_p']:.2f} at initialization, "
-            f"{paradigms[name]['final_mean_p']:.2f} at epoch {arrays['epochs'][-1]:g}"
+            f"{name}: epochs closest to mean p_t = {'/'.join(f'{t:g}' for t in rows.target_p)}: "
+            f"{'/'.join(marks)}; mean p_t {paradigms[name]['initial_mean_p']:.2f} at "
+            f"initialization, {paradigms[name]['final_mean_p']:.2f} at epoch "
+            f"{arrays['epochs'][-1]:g}"
         )
     target = middle_target(config.targets)
     at_target = alignment[alignment.target_p == target]

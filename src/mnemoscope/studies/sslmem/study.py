@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from mnemoscope.measure.alignment import (
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, atomic_write_text, now_iso
+from mnemoscope.store import RunDir, now_iso
 from mnemoscope.studies.sslmem import feldman, tables
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
@@ -349,18 +348,4 @@ def write_summary(
             f"(p = {overall['p_value']:.2g})"
         )
     numbers["headlines"] = headlines
-    text = json.dumps(_finite(numbers), indent=2)
-    atomic_write_text(run_dir.path / "summary.json", text)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: turn NaN/inf into None, numpy scalars into Python numbers."""
-    if isinstance(value, dict):
-        return {str(key): _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+    run_dir.write_summary(numbers)

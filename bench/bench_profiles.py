@@ -5,7 +5,8 @@ not depend on their number) into a temporary directory and splits the wall time 
 (the engine's epoch time minus the time its hooks took), recognition tracking (the hook's own
 timer, epoch-0 measurement included, which the engine's ``measure_seconds`` leaves out), and
 everything else (data, augmentation banks, t-SNE, activation maximization, tables, figures).
-Target: tracking under 15% of the run time.
+Target: tracking under 15% of the run time, checked on the stricter share of training +
+tracking time (the share of the wall time also counts the study's fixed costs).
 
     python bench/bench_profiles.py [--config configs/profiles-demo.yaml] [--seeds 1]
 """
@@ -53,8 +54,11 @@ def main() -> None:
         f"wall {wall:.1f} s = training {train_s / wall:.1%} + tracking {track_s / wall:.1%} "
         f"+ other {other / wall:.1%} (data, banks, t-SNE, activation max, tables, figures)"
     )
-    verdict = "meets" if track_s / wall < 0.15 else "misses"
-    print(f"tracking share of the run time: {track_s / wall:.1%} ({verdict} the 15% target)")
+    # The verdict uses the stricter share, of training + tracking: unlike the share of the wall
+    # time, it does not shrink when fixed costs (t-SNE, figures) grow with fewer seeds.
+    share = track_s / (train_s + track_s)
+    verdict = "meets" if share < 0.15 else "misses"
+    print(f"tracking share of training + tracking: {share:.1%} ({verdict} the 15% target)")
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def augmentation_scatter(
         for view in single[:, shown]:
             axis.scatter(x, view, s=8, color="tab:blue", alpha=0.5, lw=0)
         axis.plot(x, p[shown], color="black", lw=1.5, label="p_t(x)")
-        axis.set(title=f"{name}, epoch {r.epoch:g} (mean p {r.mean_p:.2f})",
+        axis.set(title=f"{name}\nepoch {r.epoch:g}, mean p {r.mean_p:.2f}",
                  xlabel=f"one image in {step}, sorted by p_t", ylim=(-0.04, 1.04))  # fmt: skip
         axis.legend(fontsize=7, loc="upper left")
     axes[0, 0].set_ylabel("p~_t of single augmentations")

@@ -19,7 +19,7 @@ def make_progress(transient: bool = False) -> Progress:
     """A display whose tasks may carry ``loss`` and ``speed`` fields (training runs) or not
     (overall study progress: the fields default to empty)."""
     return Progress(
-        TextColumn("[bold]{task.description}", markup=False),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[loss]}"),

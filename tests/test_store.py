@@ -112,3 +112,13 @@ def test_summary_is_valid_json_without_nan(tmp_path):
         "n": 3,
         "pair": [1.5, None],
     }
+
+
+def test_unmark_complete_makes_a_run_partial_again(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.unmark_complete()  # nothing to remove: no error, nothing created
+    assert not run.path.exists()
+    run.mark_complete()
+    run.unmark_complete()
+    assert not run.is_complete
+    assert list(run.path.iterdir()) == []  # no temporary left behind

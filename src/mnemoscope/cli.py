@@ -159,7 +159,9 @@ def sslmem_score(
     pairs: int = typer.Option(5, help="augmentation pairs per image (paper: 5)"),
     reference: str = typer.Option("views", help="views (paper) or clean (authors' code)"),
     distance: str = typer.Option("l2", help="l2 (paper) or angular"),
-    tap: str = typer.Option("auto", help="representation tap (auto = embedding / ViT tokens)"),
+    tap: str = typer.Option(
+        "auto", help="representation tap (auto = last feature map / ViT tokens, appendix A)"
+    ),
     seed: int = typer.Option(0, help="seed of the views"),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps"),
 ) -> None:

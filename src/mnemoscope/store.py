@@ -166,6 +166,12 @@ class RunDir:
         """Write the completion marker. Call it after every other file of the run exists."""
         atomic_write_text(self.path / COMPLETE_MARKER, now_iso() + "\n")
 
+    def unmark_complete(self) -> None:
+        """Remove the completion marker, if any: call it before rewriting a finished run (a
+        study run again), so that a run killed while rewriting does not pass for complete.
+        The removal is one ``unlink``, atomic: the run is complete or not, never in between."""
+        (self.path / COMPLETE_MARKER).unlink(missing_ok=True)
+
     @contextlib.contextmanager
     def timed(self, key: str) -> Iterator[None]:
         """Record start and end times (and seconds) of a block under ``meta.json[key]``."""

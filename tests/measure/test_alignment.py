@@ -13,12 +13,14 @@ from mnemoscope import models
 from mnemoscope.measure.alignment import (
     VIEW_BLOCK,
     alignment_losses,
+    alignment_losses_by_tap,
     center_alignment,
     draw_views,
     measurement_augmentation,
     memorization_score,
     normalize_scores,
     pair_distance,
+    resolve_tap,
     score,
 )
 
@@ -135,7 +137,7 @@ def test_batched_equals_one_image_at_a_time(fmnist_images, reference, distance):
     augmentation = measurement_augmentation("simclr", 28)
     batched = alignment_losses(
         [network], fmnist_images, augment=augmentation, pairs=2, reference=reference,
-        distance=distance, seed=5, batch_size=7,
+        distance=distance, seed=5, batch_size=7, tap="embedding",
     )  # fmt: skip
     expected = per_image_alignment(network, fmnist_images, augmentation, 2, 5, reference, distance)
     np.testing.assert_allclose(batched[0].numpy(), expected, rtol=1e-4, atol=1e-5)
@@ -165,9 +167,12 @@ def test_angular_is_a_monotone_function_of_l2_for_one_pair(fmnist_images):
 def test_taps_are_read_from_networks_and_outputs_from_other_modules(fmnist_images):
     network = small_network(5)
     auto = alignment_losses([network], fmnist_images, pairs=1, tap="auto")
+    layer4 = alignment_losses([network], fmnist_images, pairs=1, tap="layer4")
     embedding = alignment_losses([network], fmnist_images, pairs=1, tap="embedding")
     layer2 = alignment_losses([network], fmnist_images, pairs=1, tap="layer2")
-    torch.testing.assert_close(auto, embedding)
+    # appendix A: the full representation, i.e. the last feature map before pooling
+    torch.testing.assert_close(auto, layer4)
+    assert not torch.allclose(layer4, embedding)
     assert not torch.allclose(layer2, embedding)
     with pytest.raises(ValueError, match="unknown tap 'layer9'"):
         alignment_losses([network], fmnist_images, pairs=1, tap="layer9")
@@ -232,3 +237,33 @@ def test_shared_centering_removes_per_encoder_offsets():
     np.testing.assert_allclose(center_alignment(align_f, mask), center_alignment(align_f, shared))
     with pytest.raises(ValueError, match="needs `shared`"):
         memorization_score(align_f, align_g, center="shared")
+
+
+def test_auto_tap_is_the_encoders_full_output_before_pooling():
+    for arch, expected in [("convnet-tiny", "layer4"), ("resnet18", "layer4"),
+                           ("vit-tiny", "tokens")]:  # fmt: skip
+        with torch.device("meta"):
+            network = models.build(arch, in_channels=1, num_outputs=8, image_size=32)
+        assert resolve_tap(network, "auto") == expected, arch
+
+
+def test_several_taps_in_one_pass_equal_each_tap_alone(fmnist_images):
+    network = small_network(8)
+    both = alignment_losses_by_tap(
+        [network], fmnist_images, ["embedding", "output"], pairs=2, seed=3
+    )
+    for tap in ("embedding", "output"):
+        alone = alignment_losses([network], fmnist_images, pairs=2, seed=3, tap=tap)
+        torch.testing.assert_close(both[tap], alone)
+    with pytest.raises(ValueError, match="distinct tap names"):
+        alignment_losses_by_tap([network], fmnist_images, ["output", "output"])
+
+
+def test_bf16_precision_is_close_to_fp32_but_not_equal(fmnist_images):
+    network = small_network(9)
+    fp32 = alignment_losses([network], fmnist_images, pairs=2, tap="embedding")
+    bf16 = alignment_losses([network], fmnist_images, pairs=2, tap="embedding", precision="bf16")
+    assert not torch.equal(fp32, bf16)
+    torch.testing.assert_close(bf16, fp32, rtol=0, atol=0.05)
+    with pytest.raises(ValueError, match="precision='fp16'"):
+        alignment_losses([network], fmnist_images, precision="fp16")

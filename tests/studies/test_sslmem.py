@@ -111,7 +111,7 @@ TINY = {
     "seeds": [0, 1],
     "splits": {"shared": 160, "candidates": 40, "independent": 40, "extra": 40},
     "planted": {"kinds": ["inverted", "noise"], "per_kind": 6},
-    "measure": {"pairs": 2, "center": ["plain", "shared"]},
+    "measure": {"pairs": 2, "center": ["plain", "shared"], "extra_taps": ["output"]},
     "over_training": {"epochs": [1]},
     "feldman": {"enabled": True, "seeds": [0], "epochs": 1},
     "stats": {"bootstrap_resamples": 200, "top_ks": [10, 20]},
@@ -171,6 +171,7 @@ def test_run_writes_the_documented_outputs(tiny_run):
     assert figures == {
         "sslmem_fig1_most_memorized", "sslmem_fig2a_alignment", "sslmem_fig2b_over_training",
         "sslmem_fig2c_distributions", "sslmem_fig5_threshold", "sslmem_fig8_feldman",
+        "sslmem_table13_agreement", "sslmem_taps",
     }  # fmt: skip
     meta = json.loads((out / "meta.json").read_text())
     assert "environment" in meta and "finished" in meta
@@ -181,7 +182,33 @@ def test_figures_redraw_from_stored_results_only(tiny_run):
     for figure in (out / "figures").glob("*.png"):
         figure.unlink()
     written = sslmem.draw_figures(RunDir(out))
-    assert len(written) == 6 and all(path.exists() for path in written)
+    assert len(written) == 8 and all(path.exists() for path in written)
+
+
+def test_extra_taps_are_scored_on_the_same_views(tiny_run):
+    _, _, run_dir = tiny_run
+    taps = run_dir.load_table("sslmem_taps")
+    assert list(taps["tap"]) == ["auto", "output"]
+    # the headline tap's row repeats the headline tables
+    summary = run_dir.load_table("sslmem_summary")
+    headline = summary[summary["center"] == "plain"].set_index("subset")["mean"]
+    for subset in ("S_C", "S_S", "S_I", "S_E"):
+        assert taps.loc[0, f"mean_{subset}"] == pytest.approx(headline[subset])
+    tests = run_dir.load_table("sslmem_tests")
+    key = tests[(tests["center"] == "plain") & (tests["hypothesis"] == "m(S_C) > m(S_S)")]
+    assert taps.loc[0, "t_statistic"] == pytest.approx(key["statistic"].iloc[0])
+    planted = run_dir.load_table("sslmem_planted").set_index("kind")["auroc"]
+    for kind, auroc in planted.items():
+        assert taps.loc[0, f"auroc_{kind}"] == pytest.approx(auroc)
+        assert 0 <= taps.loc[1, f"auroc_{kind}"] <= 1
+    # another representation gives other scores
+    assert taps.loc[1, "mean_S_S"] != pytest.approx(taps.loc[0, "mean_S_S"])
+
+
+def test_extra_tap_repeating_the_headline_tap_is_refused():
+    with pytest.raises(ValidationError, match="repeat a tap"):
+        measure = {"tap": "output", "extra_taps": ["output"]}
+        sslmem.Config.model_validate({**TINY, "measure": measure})
 
 
 def test_second_run_reuses_trainings(tiny_run):
@@ -198,7 +225,11 @@ def test_second_run_reuses_trainings(tiny_run):
 
 @pytest.mark.parametrize(
     ("measure", "message"),
-    [({"augment": {"name": "rotate"}}, "identical views"), ({"tap": "layer7"}, "unknown tap")],
+    [
+        ({"augment": {"name": "rotate"}}, "identical views"),
+        ({"tap": "layer7"}, "unknown tap"),
+        ({"extra_taps": ["layer9"]}, "unknown tap"),
+    ],
 )
 def test_unusable_measurements_are_refused_before_training(tmp_path, measure, message):
     config = sslmem.Config.model_validate({**TINY, "measure": measure})

@@ -32,6 +32,8 @@ def test_defaults_are_valid_and_key_depends_on_every_choice():
         ({"epochs": 2, "save_epochs": [5]}, "save_epochs epoch 5 is after the last epoch"),
         ({"data": {"subset": [1, -2]}}, "subset index -2"),
         ({"batchsize": 64}, "batchsize"),
+        ({"save_epochs": [-1]}, "save_epochs epoch -1 is negative"),
+        ({"checkpoint_every": 0}, "checkpoint_every"),
     ],
 )
 def test_bad_values_are_refused_naming_key_and_value(overrides, expected):
@@ -72,10 +74,17 @@ def test_keys_of_configs_without_the_new_options_are_unchanged():
 
     config = TrainConfig(seed=3, objective={"name": "simclr"}, measure_at=[0, 1])
     dump = config.model_dump(mode="json")
-    for key in ("alignment_lambda", "alignment_tap", "alignment_normalize", "probe"):
+    for key in ("alignment_lambda", "alignment_tap", "alignment_normalize", "probe",
+                "checkpoint_every"):  # fmt: skip
         del dump[key]
     del dump["optim"]["warmup_epochs"]
     canonical = json.dumps(dump, sort_keys=True, separators=(",", ":"))
     assert config.key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]
     assert TrainConfig(optim={"warmup_epochs": 1}).key() != TrainConfig().key()
     assert TrainConfig(objective={"name": "dino"}).run_name.startswith("dino-s0-")
+
+
+def test_checkpoint_every_is_not_part_of_the_run_key():
+    # How often the resumable state is written changes no weight: the run is the same one.
+    assert TrainConfig(checkpoint_every=10).key() == TrainConfig().key()
+    assert TrainConfig(checkpoint_every=10).run_name == TrainConfig().run_name

@@ -148,3 +148,26 @@ def test_mae_trains_on_crops_and_flips_and_the_others_on_simclr_views(fmnist):
     assert dino.name == "simclr" and dino.params["jitter_p"] == 0.8
     assert default_augment("mae") == {"name": "simclr", "params": {
         "crop_scale": (0.2, 1.0), "jitter_p": 0.0, "grey_p": 0.0, "blur_p": 0.0}}  # fmt: skip
+
+
+def test_two_views_are_drawn_in_order_and_returned_with_their_outputs(fmnist):
+    # The step SimCLR, BYOL, SimSiam, VICReg, Barlow Twins and DINO share: x' then x'' from
+    # the run's generator, one forward pass, and the views kept for a teacher.
+    from mnemoscope.training.objectives import forward_two_views
+
+    objective, network, _ = attached(method_config("byol"), fmnist)
+    network.eval()  # BatchNorm on running statistics: a batch and its halves agree
+    model = TrainingModel(network, torch.device("cpu"), None)
+    images = fmnist.train.images[:6]
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        pair = forward_two_views(objective, model, images, generator)
+    replay = torch.Generator().manual_seed(4)
+    first = objective.augmentation(images, replay)
+    second = objective.augmentation(images, replay)
+    assert torch.equal(pair.views, torch.cat([first, second]))
+    assert torch.equal(generator.get_state(), replay.get_state())  # two draws, no more
+    with torch.no_grad():
+        torch.testing.assert_close(pair.z0, network(first))
+        torch.testing.assert_close(pair.z1, network(second))
+    assert pair.representations is None  # no alignment regularizer

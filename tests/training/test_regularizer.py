@@ -48,12 +48,13 @@ def test_the_term_is_the_mean_l2_distance_of_normalized_representations():
 def test_objectives_return_the_representations_of_their_two_views(fmnist):
     config = method_config("byol", alignment_lambda=0.5)
     objective, network, _ = attached(config, fmnist)
-    assert objective.alignment_tap == "embedding"  # auto on a convnet; tokens on a ViT
+    # auto: the encoder's full output, as SSLMem reads it (last feature map; ViT: tokens)
+    assert objective.alignment_tap == "layer4"
     model = TrainingModel(network, torch.device("cpu"), None)
     generator = torch.Generator().manual_seed(3)
     output = objective.step(model, fmnist.train.images[:8], torch.arange(8), generator)
     r0, r1 = output.representations
-    assert r0.shape == (8, network.embedding_dim) and r0.requires_grad
+    assert r0.shape[0] == 8 and r0.requires_grad
     views = fmnist.train.images[:8]
     generator = torch.Generator().manual_seed(3)
     view0, view1 = (
@@ -61,7 +62,7 @@ def test_objectives_return_the_representations_of_their_two_views(fmnist):
         objective.augmentation(views, generator),
     )
     with torch.no_grad():
-        embedded = network.embed(torch.cat([view0, view1]))
+        embedded = network.features(torch.cat([view0, view1]), ["layer4"])["layer4"]
     torch.testing.assert_close(torch.cat([r0, r1]).detach(), embedded)
     assert prepare(method_config("mae", alignment_lambda=0.5), fmnist).objective.alignment_tap == (
         "tokens"

@@ -30,10 +30,12 @@ def _start(config_path, out):
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _kill_and_restart(tmp_path, config, kill_after):
+def _kill_and_restart(tmp_path, config, kill_after, resumes_from=None):
     """Train ``config`` in a child process, SIGKILL it as soon as its first checkpoint exists
     ("first-checkpoint") or its epoch-2 weights do ("mid-run": it is then writing epoch 2's
-    state or training epoch 3), start it again to the end, and return its run directory."""
+    state or training epoch 3), or the checkpoint named ``kill_after`` does, start it again to
+    the end, and return its run directory. ``resumes_from``: the epoch the killed run's
+    ``last`` checkpoint must hold, checked before the restart."""
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     run = RunDir(tmp_path / "killed" / config.run_name)
@@ -41,13 +43,17 @@ def _kill_and_restart(tmp_path, config, kill_after):
     child = _start(config_path, tmp_path / "killed")
     deadline = time.monotonic() + 120
     # A fixed sleep after the first checkpoint raced an idle machine, which finished first.
-    target = run.checkpoint_path("last" if kill_after == "first-checkpoint" else "epoch-0002")
+    names = {"first-checkpoint": "last", "mid-run": "epoch-0002"}
+    target = run.checkpoint_path(names.get(kill_after, kill_after))
     while not target.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     assert child.poll() is None, child.stderr.read().decode()
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     assert not run.is_complete
+    if resumes_from is not None:
+        _, metadata = run.load_checkpoint("last")
+        assert metadata["epoch"] == str(resumes_from)
 
     restarted = _start(config_path, tmp_path / "killed")
     assert restarted.wait(timeout=300) == 0, restarted.stderr.read().decode()
@@ -71,6 +77,24 @@ def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_af
     assert list(reference.metrics()["epoch"]) == list(
         RunDir(run.path).load_table("metrics")["epoch"]
     )
+
+
+def test_sigkill_between_sparse_checkpoints_repeats_the_lost_epochs_exactly(tmp_path, fmnist):
+    # 'last' is written after epochs 3 and 6 only. Killed once the epoch-4 weights exist (it
+    # is then in epoch 4, 5 or 6, before its next checkpoint), the run resumes from epoch 3,
+    # trains epochs 4 to 6 again, and must end where an uninterrupted run ends.
+    config = tiny_config(epochs=6, data={"subset": list(range(512))}, checkpoint_every=3,
+                         save_epochs=[4])  # fmt: skip
+    run = _kill_and_restart(tmp_path, config, "epoch-0004", resumes_from=3)
+
+    reference = train(config, tmp_path / "reference", bundle=fmnist, quiet=True)
+    for name in ("final", "epoch-0004", "last"):  # weights, and the whole resumable state
+        killed_state, _ = run.load_checkpoint(name)
+        reference_state, _ = reference.run.load_checkpoint(name)
+        assert killed_state.keys() == reference_state.keys()
+        for key in reference_state:
+            assert torch.equal(killed_state[key], reference_state[key]), (name, key)
+    assert list(RunDir(run.path).load_table("metrics")["epoch"]) == [1, 2, 3, 4, 5, 6]
 
 
 def test_sigkilled_dino_resumes_its_teacher_center_and_schedules_exactly(tmp_path, fmnist):

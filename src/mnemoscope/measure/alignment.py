@@ -54,9 +54,11 @@ from mnemoscope.models import Network
 Distance = Literal["l2", "angular"]
 Reference = Literal["views", "clean"]
 Center = Literal["plain", "shared"]
+Precision = Literal["fp32", "bf16"]
 DISTANCES = ("l2", "angular")
 REFERENCES = ("views", "clean")
 CENTERS = ("plain", "shared")
+PRECISIONS = ("fp32", "bf16")
 DEFAULT_PAIRS = 5  # section 4: "averaging over five random augmentations"
 # Views are drawn per block of this many images, from a generator seeded by (seed, block): the
 # views of an image depend on the seed and its position only, never on batch_size or device.
@@ -69,8 +71,11 @@ VIEW_BLOCK = 256
 def resolve_tap(encoder: nn.Module, tap: str = "auto") -> str | None:
     """The tap an encoder is read at; None = the module's own output, flattened.
 
-    ``auto``: ``tokens`` (the whole token map, appendix A) for a ViT ``Network``, else
-    ``embedding``; any module that is not a mnemoscope ``Network`` is read at its output.
+    ``auto`` is "the full representation returned by the encoder" of appendix A: the tap just
+    before the pooled ``embedding``, i.e. the whole token map (``tokens``, 257 x 192 for
+    ViT-tiny) of a ViT and the last feature map (``layer4``, 49 x 2048 for an ImageNet
+    ResNet-50) of a convnet. ``embedding`` (the pooled vector a linear probe reads) is an
+    option. Any module that is not a mnemoscope ``Network`` is read at its output.
     """
     if not isinstance(encoder, Network):
         if tap not in ("auto", "output"):
@@ -80,21 +85,29 @@ def resolve_tap(encoder: nn.Module, tap: str = "auto") -> str | None:
             )
         return None
     if tap == "auto":
-        return "tokens" if "tokens" in encoder.tap_names else "embedding"
+        encoder_taps = encoder.encoder.tap_names  # ends with the pooled "embedding"
+        return encoder_taps[encoder_taps.index("embedding") - 1]
     if tap not in encoder.tap_names:
         raise ValueError(f"unknown tap {tap!r}: this {encoder.arch!r} has {encoder.tap_names}")
     return tap
 
 
-def representation(encoder: nn.Module, images: Tensor, tap: str | None) -> Tensor:
-    """l2-normalized fp32 representations ``[B, D]`` of float images in [0, 1] (appendix A)."""
-    if tap is None:
+def representations(encoder: nn.Module, images: Tensor, taps: Sequence[str | None]) -> list[Tensor]:
+    """l2-normalized fp32 representations ``[B, D]`` of float images in [0, 1] (appendix A),
+    one per tap of ``taps`` (resolved names; None = the module's output), from one pass."""
+    if None in taps:
         output = encoder(images)
         if isinstance(output, tuple | list):  # e.g. an MAE encoder's (features, indices)
             output = output[0]
+        found = {None: output}
     else:
-        output = encoder.features(images, [tap])[tap]
-    return F.normalize(output.flatten(1).float(), dim=1)
+        found = encoder.features(images, list(dict.fromkeys(taps)))
+    return [F.normalize(found[tap].flatten(1).float(), dim=1) for tap in taps]
+
+
+def representation(encoder: nn.Module, images: Tensor, tap: str | None) -> Tensor:
+    """l2-normalized fp32 representations ``[B, D]`` of one tap (see ``representations``)."""
+    return representations(encoder, images, [tap])[0]
 
 
 def pair_distance(u: Tensor, v: Tensor, distance: Distance = "l2") -> Tensor:
@@ -151,7 +164,6 @@ def check_options(pairs: int, reference: str, distance: str, seed: int, batch_si
         raise ValueError(f"distance={distance!r} is not one of {DISTANCES}")
 
 
-@torch.no_grad()
 def alignment_losses(
     encoders: Sequence[nn.Module],
     images: Tensor,
@@ -162,28 +174,60 @@ def alignment_losses(
     distance: Distance = "l2",
     tap: str = "auto",
     seed: int = 0,
-    batch_size: int = 512,
+    batch_size: int = 256,
+    precision: Precision = "fp32",
     device: torch.device | str | None = None,
 ) -> Tensor:
     """L_align(e, x) (eq. 1) of every encoder e on every image x: float64 ``[E, N]`` on the CPU.
 
     Args:
         encoders: torch modules taking float images in [0, 1] (mnemoscope ``Network`` or any
-            other: see ``resolve_tap``). They are run in eval mode, fp32, and restored.
+            other: see ``resolve_tap``). They are run in eval mode and restored.
         images: uint8 ``[N, C, H, W]`` (or float in [0, 1]).
         augment: measurement augmentation (preset name at the images' size, dict or object).
         pairs: A, the number of view pairs averaged (section 4: 5).
         reference: ``views`` = d(f(x'_a), f(x''_a)) over A pairs (eq. 1); ``clean`` =
             d(f(x), f(x'_a)) over A views (the authors' released scorer).
         distance: ``l2`` (paper) or ``angular``.
-        tap: representation read (``auto``: ``embedding``, or ``tokens`` for a ViT).
+        tap: representation read (``auto``: the encoder's full output, see ``resolve_tap``).
         seed: fixes the views; all encoders see the same ones (common random numbers).
-        batch_size: images x views per forward pass: memory, never results.
+        batch_size: images x views per forward pass: speed and memory, never results.
+        precision: ``fp32`` (default) or ``bf16`` (autocast: ~2x faster on CPUs with AMX, but
+            its rounding moves L_align by ~1e-3, the size of small-scale memorization gaps).
         device: where to run; default the first encoder's parameters' device.
     """
+    return alignment_losses_by_tap(
+        encoders, images, [tap], augment=augment, pairs=pairs, reference=reference,
+        distance=distance, seed=seed, batch_size=batch_size, precision=precision, device=device,
+    )[tap]  # fmt: skip
+
+
+@torch.no_grad()
+def alignment_losses_by_tap(
+    encoders: Sequence[nn.Module],
+    images: Tensor,
+    taps: Sequence[str],
+    *,
+    augment: str | Augmentation | dict[str, Any] = "simclr",
+    pairs: int = DEFAULT_PAIRS,
+    reference: Reference = "views",
+    distance: Distance = "l2",
+    seed: int = 0,
+    batch_size: int = 256,
+    precision: Precision = "fp32",
+    device: torch.device | str | None = None,
+) -> dict[str, Tensor]:
+    """``alignment_losses`` at several taps from one forward pass per view: tap -> ``[E, N]``.
+
+    Every tap sees the same views, so per-layer scores are comparable (which layer memorizes).
+    """
     check_options(pairs, reference, distance, seed, batch_size)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}")
     if len(encoders) == 0:
         raise ValueError("encoders is empty: give at least one torch module")
+    if isinstance(taps, str) or len(taps) == 0 or len(set(taps)) != len(taps):
+        raise ValueError(f"taps must be a non-empty list of distinct tap names, got {taps!r}")
     if not isinstance(images, Tensor) or images.ndim != 4 or len(images) == 0:
         raise ValueError(f"images must be a non-empty [N, C, H, W] tensor, got {images!r:.80}")
     augmentation = check_measurement(images, augment, reference)
@@ -191,13 +235,13 @@ def alignment_losses(
         first = next(iter(encoders[0].parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
     device = torch.device(device)
-    taps = [resolve_tap(encoder, tap) for encoder in encoders]
+    resolved = [[resolve_tap(encoder, tap) for tap in taps] for encoder in encoders]
     views_per_image = 2 * pairs if reference == "views" else pairs
     clean = augmentations.get("none", size=augmentation.size) if reference == "clean" else None
     modes = [encoder.training for encoder in encoders]
     for encoder in encoders:
         encoder.eval()
-    result = torch.empty(len(encoders), len(images), dtype=torch.float64)
+    result = {tap: torch.empty(len(encoders), len(images), dtype=torch.float64) for tap in taps}
     try:
         for block in range(math.ceil(len(images) / VIEW_BLOCK)):
             start, stop = block * VIEW_BLOCK, min(len(images), (block + 1) * VIEW_BLOCK)
@@ -208,14 +252,16 @@ def alignment_losses(
                 reference_image = clean(chunk).mul(255).round().to(torch.uint8).unsqueeze(1)
                 views = torch.cat([reference_image, views], dim=1)
             flat = views.flatten(0, 1)  # row i * V + v is view v of image i
-            for index, (encoder, encoder_tap) in enumerate(zip(encoders, taps, strict=True)):
-                reps = _representations(encoder, flat, encoder_tap, batch_size, device)
-                reps = reps.view(len(chunk), views.shape[1], -1)
-                if reference == "views":
-                    d = pair_distance(reps[:, 0::2], reps[:, 1::2], distance)
-                else:
-                    d = pair_distance(reps[:, :1], reps[:, 1:], distance)
-                result[index, start:stop] = d.double().mean(dim=1).cpu()
+            for index, (encoder, encoder_taps) in enumerate(zip(encoders, resolved, strict=True)):
+                per_tap = _representations(encoder, flat, encoder_taps, batch_size, precision,
+                                           device)  # fmt: skip
+                for tap, reps in zip(taps, per_tap, strict=True):
+                    reps = reps.view(len(chunk), views.shape[1], -1)
+                    if reference == "views":
+                        d = pair_distance(reps[:, 0::2], reps[:, 1::2], distance)
+                    else:
+                        d = pair_distance(reps[:, :1], reps[:, 1:], distance)
+                    result[tap][index, start:stop] = d.double().mean(dim=1).cpu()
     finally:
         for encoder, mode in zip(encoders, modes, strict=True):
             encoder.train(mode)
@@ -223,13 +269,20 @@ def alignment_losses(
 
 
 def _representations(
-    encoder: nn.Module, views: Tensor, tap: str | None, batch_size: int, device: torch.device
-) -> Tensor:
-    parts = []
+    encoder: nn.Module,
+    views: Tensor,
+    taps: list[str | None],
+    batch_size: int,
+    precision: str,
+    device: torch.device,
+) -> list[Tensor]:
+    parts: list[list[Tensor]] = [[] for _ in taps]
     for start in range(0, len(views), batch_size):
         batch = views[start : start + batch_size].to(device).float().div_(255)
-        parts.append(representation(encoder, batch, tap))
-    return torch.cat(parts)
+        with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+            for part, reps in zip(parts, representations(encoder, batch, taps), strict=True):
+                part.append(reps)
+    return [torch.cat(part) for part in parts]
 
 
 def check_measurement(
@@ -355,7 +408,8 @@ def score(
     center: Center = "plain",
     shared: Any = None,
     seed: int = 0,
-    batch_size: int = 512,
+    batch_size: int = 256,
+    precision: Precision = "fp32",
     device: torch.device | str | None = None,
 ) -> SSLMemScores:
     """SSLMem scores (eq. 2) of ``images`` for encoders ``f_encoders`` (trained on the images of
@@ -383,6 +437,7 @@ def score(
         tap=tap,
         seed=seed,
         batch_size=batch_size,
+        precision=precision,
         device=device,
     ).numpy()
     align_f, align_g = losses[: len(f_encoders)], losses[len(f_encoders) :]

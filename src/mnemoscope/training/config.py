@@ -349,13 +349,23 @@ class TrainConfig(StrictModel):
     compile: bool = Field(False, description="torch.compile the network")
     measure_at: list[float] = Field(
         default_factory=list,
-        description="epochs (fractions allowed, 0 = initialization) at which hooks measure",
+        description="epochs at which hooks measure: 0 = initialization (before any step); a "
+        "fraction is measured at the nearest optimizer step, and never before the first step. "
+        "Points that fall on the same step are measured once and stored under each of them",
     )
     measure: dict[str, Any] = Field(
         default_factory=dict, description="what the study's hooks measure (part of the run key)"
     )
     save_epochs: list[int] = Field(
-        default_factory=list, description="epochs whose weights are kept as checkpoints"
+        default_factory=list,
+        description="epochs whose weights are kept as checkpoints epoch-NNNN (0 = initialization)",
+    )
+    checkpoint_every: int = Field(
+        1,
+        ge=1,
+        description="epochs between the resumable 'last' checkpoints (weights, optimizer, "
+        "generator); the last epoch always writes one. A killed run resumes exactly from the "
+        "latest and repeats the epochs after it. Not in the run key: it never changes results",
     )
     alignment_lambda: float = Field(
         0.0,
@@ -366,8 +376,8 @@ class TrainConfig(StrictModel):
     )
     alignment_tap: str = Field(
         "auto",
-        description="representation f of the regularizer: a tap, or auto = tokens on a ViT and "
-        "embedding otherwise (what SSLMem scores)",
+        description="representation f of the regularizer: a tap, or auto = the encoder's full "
+        "output, as SSLMem scores it (token map of a ViT, last feature map of a convnet)",
     )
     alignment_normalize: bool = Field(
         True, description="d = l2 distance of l2-normalized representations (SSLMem's); False = raw"
@@ -382,7 +392,23 @@ class TrainConfig(StrictModel):
         bad = [point for point in points if point < 0]
         if bad:
             raise ValueError(f"measure_at epoch {bad[0]} is negative: use epochs >= 0")
-        return sorted(set(points))
+        points = sorted(set(points))
+        # Each point is stored as measurements/epoch-<name>.safetensors: one name, one point.
+        for before, after in zip(points, points[1:], strict=False):
+            if measurement_name(before) == measurement_name(after):
+                raise ValueError(
+                    f"measure_at epochs {before!r} and {after!r} would both be stored as "
+                    f"epoch-{measurement_name(after)}: keep points at least 1e-4 epochs apart"
+                )
+        return points
+
+    @field_validator("save_epochs")
+    @classmethod
+    def _save_epochs_not_negative(cls, epochs: list[int]) -> list[int]:
+        bad = [epoch for epoch in epochs if epoch < 0]
+        if bad:
+            raise ValueError(f"save_epochs epoch {bad[0]} is negative: use 0 (init) or later")
+        return epochs
 
     @model_validator(mode="after")
     def _points_within_training(self) -> TrainConfig:
@@ -419,9 +445,10 @@ class TrainConfig(StrictModel):
         """A short hash of everything that decides the run's outputs: the run directory's name.
 
         Options added after runs were first stored are left out while at their default
-        (``_LATE_DEFAULTS``), so those runs keep their directories; ``probe`` never counts.
+        (``_LATE_DEFAULTS``), so those runs keep their directories; options that never change
+        the weights or measurements (``_NOT_IN_KEY``: probe, checkpoint_every) never count.
         """
-        dump = self.model_dump(mode="json", exclude={"probe"})
+        dump = self.model_dump(mode="json", exclude=set(_NOT_IN_KEY))
         for path, default in _LATE_DEFAULTS.items():
             *parents, leaf = path
             holder = dump
@@ -437,6 +464,9 @@ class TrainConfig(StrictModel):
         return f"{self.objective.name}-s{self.seed}-{self.key()}"
 
 
+# Options that change how a run is stored or evaluated, never what it trains or measures.
+_NOT_IN_KEY = ("probe", "checkpoint_every")
+
 # Options added after the first runs were stored, with the default that leaves them out of the key.
 _LATE_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("optim", "warmup_epochs"): 0.0,
@@ -444,3 +474,8 @@ _LATE_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("alignment_tap",): "auto",
     ("alignment_normalize",): True,
 }
+
+
+def measurement_name(epoch: float) -> str:
+    """The name under which the measurements of ``epoch`` are stored (``epoch-<name>``)."""
+    return f"{epoch:010.4f}"

@@ -7,13 +7,20 @@ Nothing here is global: the unit a distributed backend fans out is exactly one c
 Determinism: the seed is split into two streams, one for the initial weights (drawn inside
 ``torch.random.fork_rng`` so the caller's global RNG is left alone) and one generator that
 draws data order and every augmentation. The generator's state is checkpointed with the
-weights, optimizer and scheduler at the end of every epoch, so a run killed at any point and
-started again finishes with the same weights, bit for bit, as one that was never stopped.
+weights, optimizer and scheduler in ``last`` at the end of every ``config.checkpoint_every``-th
+epoch and of the last one, so a run killed at any point and started again repeats the epochs
+after its latest checkpoint and finishes with the same weights, bit for bit, as one that was
+never stopped.
 
 Measurement hooks: ``hooks[name](model, epoch)`` is called with the network in eval mode, under
-``torch.no_grad`` and in fp32, at every epoch of ``config.measure_at`` (0 = initialization;
-fractions are measured mid-epoch at the nearest step). Hooks return a dict of arrays, stored in
-``measurements/``; they never see the training generator, so they cannot change training.
+``torch.no_grad`` and in fp32, at every epoch of ``config.measure_at``: 0 = initialization,
+before any step; a fraction is measured mid-epoch at the nearest optimizer step, and a positive
+point never before the first step. Points that fall on the same step are measured once (the
+hooks see the first of them) and stored under each. Hooks return a dict of arrays (tensors or
+anything ``np.asarray`` takes), stored in ``measurements/``; they never see the training
+generator, so they cannot change training. Their time is the metrics' ``measure_seconds``; the
+initialization's counts in epoch 1's row (in its ``seconds`` too), so ``seconds -
+measure_seconds`` is always the training time and the columns' sums cover the whole run.
 
 Objectives may own modules (prediction heads, EMA teachers, the MAE decoder; see
 ``objectives.base``): built with the network under its initialization seed, optimized with it
@@ -42,7 +49,7 @@ from mnemoscope.environment import autocast_dtype, pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, atomic_write, load_safetensors, now_iso
 from mnemoscope.training.checkpoint import TrainState, load_state, save_state
-from mnemoscope.training.config import TrainConfig
+from mnemoscope.training.config import TrainConfig, measurement_name
 from mnemoscope.training.objectives import (
     CLASSIFICATION,
     Objective,
@@ -116,11 +123,15 @@ def load_teacher(run: RunDir, device: str | torch.device = "cpu") -> models.Netw
 
 
 def read_measurements(run: RunDir) -> dict[float, dict[str, np.ndarray]]:
-    """All stored measurements of a run: {epoch: {"hook/array": values}}."""
+    """All stored measurements of a run: {epoch: {"hook/array": values}} (bfloat16 values come
+    back as float32, exactly: numpy has no bfloat16)."""
     results: dict[float, dict[str, np.ndarray]] = {}
     for path in sorted((run.path / "measurements").glob("epoch-*.safetensors")):
         tensors, metadata = load_safetensors(path)
-        results[float(metadata["epoch"])] = {key: value.numpy() for key, value in tensors.items()}
+        results[float(metadata["epoch"])] = {
+            key: (value.float() if value.dtype == torch.bfloat16 else value).numpy()
+            for key, value in tensors.items()
+        }
     return dict(sorted(results.items()))
 
 
@@ -145,21 +156,7 @@ def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _P
             )
         bundle = data.load(config.data.name, **config.data.options)
     train_set = bundle.train
-    size = len(train_set)
-    if config.data.subset is None:
-        subset = torch.arange(size)
-    else:
-        subset = torch.tensor(config.data.subset, dtype=torch.long)
-        if int(subset.max()) >= size:
-            raise ValueError(
-                f"data.subset index {int(subset.max())} is out of range: the training set of "
-                f"{config.data.name!r} has {size} images (indices 0..{size - 1})"
-            )
-    if config.batch_size > len(subset):
-        raise ValueError(
-            f"batch_size {config.batch_size} is larger than the training subset "
-            f"({len(subset)} images): use at most {len(subset)}"
-        )
+    subset = training_subset(config, bundle)
     needs_classes = config.objective.name in CLASSIFICATION or config.probe is not None
     if bundle.num_classes < 2 and needs_classes:
         raise ValueError(f"dataset {config.data.name!r} has {bundle.num_classes} class; need >= 2")
@@ -195,6 +192,27 @@ def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _P
     network_config.update(objective.network_options)  # e.g. DINO's head
     objective.alignment_tap = _check_network(config, network_config)
     return _Prepared(images.to(device), objective, network_config, device, bundle)
+
+
+def training_subset(config: TrainConfig, bundle: data.DatasetBundle) -> torch.Tensor:
+    """The indices of ``bundle.train`` that ``config`` trains on, after checking that they
+    exist and hold at least one batch (cheap: nothing is built or copied)."""
+    size = len(bundle.train)
+    if config.data.subset is None:
+        subset = torch.arange(size)
+    else:
+        subset = torch.tensor(config.data.subset, dtype=torch.long)
+        if int(subset.max()) >= size:
+            raise ValueError(
+                f"data.subset index {int(subset.max())} is out of range: the training set of "
+                f"{config.data.name!r} has {size} images (indices 0..{size - 1})"
+            )
+    if config.batch_size > len(subset):
+        raise ValueError(
+            f"batch_size {config.batch_size} is larger than the training subset "
+            f"({len(subset)} images): use at most {len(subset)}"
+        )
+    return subset
 
 
 def _check_network(config: TrainConfig, network_config: dict[str, Any]) -> str | None:
@@ -306,20 +324,28 @@ def _train_loop(
     measure_steps = _measure_steps(config.measure_at, steps_per_epoch)
     task = add_task(display, config.run_name, total=config.epochs, completed=start_epoch)
 
-    def measure(epoch: float) -> float:
+    def measure(epochs: list[float]) -> float:
         started = time.perf_counter()
-        _measure(network, hooks, epoch, run)
+        _measure(network, hooks, epochs, run)
         return time.perf_counter() - started
 
-    if start_epoch == 0 and 0 in measure_steps:
-        measure(0.0)
+    # The initialization: measured, and kept as epoch-0000, before any step. Its measurement
+    # time is carried into epoch 1's row of the metrics.
+    carried_seconds = 0.0
+    if start_epoch == 0:
+        if 0 in measure_steps:
+            carried_seconds = measure(measure_steps[0])
+        if 0 in config.save_epochs:
+            _save_weights(run, "epoch-0000", network, prepared.network_config)
     model = TrainingModel(network, device, amp_dtype, step_fn)
     regularized = config.alignment_lambda > 0
+    checkpointed = start_epoch  # the epoch the 'last' checkpoint on disk holds
     for epoch in range(start_epoch + 1, config.epochs + 1):
         network.train()
         if owned is not None:
             owned.train()  # EMA teachers run in training mode, as in BYOL and DINO
-        started, measure_seconds = time.perf_counter(), 0.0
+        started = time.perf_counter() - carried_seconds
+        measure_seconds, carried_seconds = carried_seconds, 0.0
         loss_sum = torch.zeros((), device=device)
         ssl_sum, distance_sum = torch.zeros((), device=device), torch.zeros((), device=device)
         correct, seen = 0, 0
@@ -340,10 +366,15 @@ def _train_loop(
                     )  # fmt: skip
                     distance_sum += distance.detach() * len(positions)
                 if not torch.isfinite(loss):
+                    kept = (
+                        f"the last good checkpoint (epoch {checkpointed}) is kept in "
+                        f"{run.checkpoint_path('last')}"
+                        if checkpointed
+                        else "no checkpoint had been written yet"
+                    )
                     raise NonFiniteLossError(
                         f"non-finite loss {loss.item()} at epoch {epoch}, step {step + 1} "
-                        f"of {steps_per_epoch}; the last good checkpoint (epoch {epoch - 1}) is "
-                        f"kept in {run.checkpoint_path('last')}"
+                        f"of {steps_per_epoch}; {kept}"
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -354,9 +385,9 @@ def _train_loop(
                 loss_sum += loss.detach() * len(positions)
                 seen += len(positions)
                 correct += output.correct or 0
-            point = measure_steps.get(_grid_key(epoch - 1 + (step + 1) / steps_per_epoch))
-            if point is not None:
-                measure_seconds += measure(point)
+            points = measure_steps.get(_grid_key(epoch - 1 + (step + 1) / steps_per_epoch))
+            if points is not None:
+                measure_seconds += measure(points)
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -373,9 +404,14 @@ def _train_loop(
         history.append(record)
         if epoch in config.save_epochs:
             _save_weights(run, f"epoch-{epoch:04d}", network, prepared.network_config)
-        save_state(run, "last", TrainState(epoch, network.state_dict(), optimizer.state_dict(),
-                   scheduler.state_dict() if scheduler else None, generator.get_state(), history,
-                   owned.state_dict() if owned is not None else None), state_key)  # fmt: skip
+        # The full state is large (optimizer moments, teachers): written every
+        # checkpoint_every epochs, and always at the end (teachers are read from it).
+        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+            save_state(run, "last", TrainState(epoch, network.state_dict(),
+                       optimizer.state_dict(), scheduler.state_dict() if scheduler else None,
+                       generator.get_state(), history,
+                       owned.state_dict() if owned is not None else None), state_key)  # fmt: skip
+            checkpointed = epoch
         _save_history(run, history)
         if display is not None:
             display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",
@@ -435,14 +471,20 @@ def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_
     return lr_scheduler.SequentialLR(optimizer, [ramp, anneal], milestones=[warmup])
 
 
-def _measure_steps(points: list[float], steps_per_epoch: int) -> dict[float, float]:
-    """Map each measurement epoch to the training progress (in epochs, on the step grid) at
-    which it is taken: {grid point: requested epoch}. 0 means before the first step."""
-    grid: dict[float, float] = {}
-    for point in points:
+def _measure_steps(points: list[float], steps_per_epoch: int) -> dict[float, list[float]]:
+    """Map the training progress (in epochs, on the step grid) at which measurements are taken
+    to the requested epochs measured there: {grid point: [requested epochs]}, sorted.
+
+    Each point goes to its nearest optimizer step, round(point * steps_per_epoch); 0 means
+    before the first step, and a positive point is never moved there (it would be a second
+    name for the initialization): it is measured after step 1 at the earliest."""
+    grid: dict[float, list[float]] = {}
+    for point in sorted(points):
         step = round(point * steps_per_epoch)
-        grid[step / steps_per_epoch if step else 0] = point
-    return {_grid_key(key): value for key, value in grid.items()}
+        if point > 0:
+            step = max(step, 1)
+        grid.setdefault(_grid_key(step / steps_per_epoch), []).append(point)
+    return grid
 
 
 def _grid_key(epoch: float) -> float:
@@ -450,7 +492,11 @@ def _grid_key(epoch: float) -> float:
     return round(epoch, 9)
 
 
-def _measure(network: nn.Module, hooks: Mapping[str, Hook], epoch: float, run: RunDir) -> None:
+def _measure(
+    network: nn.Module, hooks: Mapping[str, Hook], epochs: list[float], run: RunDir
+) -> None:
+    """Call every hook once (with the first of ``epochs``) and store what they return under
+    each of ``epochs``: the points that fall on this step."""
     from safetensors.torch import save
 
     was_training = network.training
@@ -458,13 +504,23 @@ def _measure(network: nn.Module, hooks: Mapping[str, Hook], epoch: float, run: R
     tensors: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for name, hook in hooks.items():
-            for key, value in (hook(network, epoch) or {}).items():
-                tensors[f"{name}/{key}"] = torch.as_tensor(np.asarray(value)).contiguous()
+            for key, value in (hook(network, epochs[0]) or {}).items():
+                tensors[f"{name}/{key}"] = _owned_tensor(value)
     network.train(was_training)
-    payload = save(tensors, metadata={"epoch": repr(float(epoch))})
-    atomic_write(
-        run.path / "measurements" / f"epoch-{epoch:010.4f}.safetensors", lambda f: f.write(payload)
-    )
+    for epoch in epochs:
+        payload = save(tensors, metadata={"epoch": repr(float(epoch))})
+        path = run.path / "measurements" / f"epoch-{measurement_name(epoch)}.safetensors"
+        atomic_write(path, lambda file, payload=payload: file.write(payload))
+
+
+def _owned_tensor(value: Any) -> torch.Tensor:
+    """A hook's output as a contiguous CPU tensor that owns its memory: safetensors refuses
+    tensors that share storage, such as two views of one tensor, or a slice of it."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu()  # tensors on an accelerator or in bf16 included
+    else:
+        tensor = torch.as_tensor(np.asarray(value))
+    return tensor.clone(memory_format=torch.contiguous_format)
 
 
 def _save_weights(
@@ -491,7 +547,11 @@ def train_many(
     quiet: bool = False,
 ) -> list[TrainResult]:
     """Train several runs one after the other (e.g. N seeds of a paradigm). Each run is an
-    independent ``train`` call: this is the loop a distributed backend replaces."""
+    independent ``train`` call: this is the loop a distributed backend replaces. With a
+    ``bundle``, every config's subset and batch size are checked before the first run starts."""
+    if bundle is not None:
+        for config in configs:
+            training_subset(config, bundle)
     return [
         train(config, root, hooks, bundle=bundle, progress=progress, quiet=quiet)
         for config in configs

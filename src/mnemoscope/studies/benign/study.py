@@ -23,7 +23,7 @@ import torch
 from mnemoscope import augment, data
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import COMPLETE_MARKER, RunDir, now_iso
+from mnemoscope.store import RunDir, now_iso
 from mnemoscope.studies.benign import tables
 from mnemoscope.studies.benign.config import Config
 from mnemoscope.studies.benign.figures import draw_figures
@@ -149,7 +149,7 @@ def run(config: Config, out: Path, *, progress=None, quiet: bool = False) -> Run
     """Run the study into ``out`` (see the module docstring); returns its ``RunDir``."""
     out = Path(out)
     store = RunDir(out)
-    (out / COMPLETE_MARKER).unlink(missing_ok=True)  # a rerun is incomplete until it ends
+    store.unmark_complete()  # a rerun is incomplete until it ends
     study = prepare_data(config)
     transfer_targets = load_transfer_targets(config, study.bundle)
     jobs = all_jobs(config, study)

@@ -45,7 +45,7 @@ from mnemoscope import data
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.measure.features import extract_features
 from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import COMPLETE_MARKER, RunDir, now_iso
+from mnemoscope.store import RunDir, now_iso
 from mnemoscope.studies.profiles.activation_max import maximize_activations
 from mnemoscope.studies.profiles.config import Config, ParadigmSpec, measurement_epochs
 from mnemoscope.studies.profiles.figures import draw_figures
@@ -62,7 +62,7 @@ def run(
 ) -> RunDir:
     """Run the study of ``config`` into ``out`` (see the module docstring for the layout)."""
     study = RunDir(out)
-    (study.path / COMPLETE_MARKER).unlink(missing_ok=True)  # complete again only at the end
+    study.unmark_complete()  # complete again only at the end
     study.write_config(config.model_dump(mode="json"))
     device = pick_device(config.train_config(config.paradigms[0], 0).device)
     study.update_meta(started=now_iso(), finished=None, environment=run_environment(device))

@@ -96,7 +96,14 @@ class MeasureConfig(StrictModel):
     )
     distance: Literal["l2", "angular"] = Field("l2", description="d of eq. 1 (paper: l2)")
     tap: str = Field(
-        "auto", description="representation: auto = embedding (tokens for a ViT, appendix A)"
+        "auto",
+        description="representation: auto = the encoder's full output (appendix A): the last "
+        "feature map (layer4) of a convnet, the token map of a ViT; embedding = pooled vector",
+    )
+    extra_taps: list[str] = Field(
+        default_factory=list,
+        description="more taps scored with the same views (tables/sslmem_taps.csv: which layer "
+        "memorizes), e.g. [embedding, output]",
     )
     center: list[Literal["plain", "shared"]] = Field(
         default_factory=lambda: ["plain"],
@@ -104,7 +111,21 @@ class MeasureConfig(StrictModel):
         "shared = each encoder centered on its mean alignment over S_S (deviation)",
     )
     seed: int = Field(0, ge=0, description="seed of the views (common to every encoder)")
-    batch_size: int = Field(512, ge=1, description="views per forward pass (memory only)")
+    batch_size: int = Field(
+        256, ge=1, description="views per forward pass (speed and memory, never results)"
+    )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32",
+        description="fp32 (default); bf16 autocast is ~2x faster on AMX CPUs but moves L_align "
+        "by ~1e-3, the size of small-scale memorization gaps (deviation)",
+    )
+
+    @model_validator(mode="after")
+    def _extra_taps(self) -> MeasureConfig:
+        taps = [self.tap, *self.extra_taps]
+        if len(set(taps)) != len(taps):
+            raise ValueError(f"measure.extra_taps {self.extra_taps} repeat a tap (tap: {self.tap})")
+        return self
 
     @field_validator("center")
     @classmethod
@@ -156,6 +177,67 @@ class StatsConfig(StrictModel):
     top_ks: list[int] = Field(default_factory=lambda: list(TOP_KS), description="table 12's k")
 
 
+class VariantConfig(StrictModel):
+    """One more training of f and g on the study's splits (a row of table 1)."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][\w.=+-]*$", description="the row's name in the tables and figures"
+    )
+    train: dict[str, Any] = Field(
+        default_factory=dict,
+        description="partial TrainConfig merged into the study's train: nested sections key by "
+        "key, except that a section naming another `name` (objective, model, augment, optim) "
+        "replaces the study's whole; null resets a key to its default",
+    )
+
+
+class CompareConfig(StrictModel):
+    """Table 1, fig. 4 and table 13: other trainings of f and g on the very same splits and
+    planted images, scored with the same measurement (views, pairs, tap, center)."""
+
+    base_name: str = Field(
+        "base",
+        pattern=r"^[A-Za-z0-9][\w.=+-]*$",
+        description="the row name of the study's own `train`",
+    )
+    variants: list[VariantConfig] = Field(
+        default_factory=list, description="SSL methods / architectures / settings to compare"
+    )
+    lambdas: list[float] = Field(
+        default_factory=list,
+        description="fig. 4: one variant of `train` per alignment_lambda (eq. 3), named "
+        "lambda-<value>; the value of `train` itself is its row (no second copy)",
+    )
+    probe: Literal["linear", "knn"] = Field(
+        "linear", description="table 1 / fig. 4 accuracy: linear probe (paper) or kNN (k = 20)"
+    )
+
+    @field_validator("lambdas")
+    @classmethod
+    def _lambdas(cls, lambdas: list[float]) -> list[float]:
+        bad = [value for value in lambdas if not 0 <= value <= 1]
+        if bad:
+            raise ValueError(f"compare.lambdas {bad} are outside [0, 1] (eq. 3's lambda)")
+        if len(set(lambdas)) != len(lambdas):
+            raise ValueError(f"compare.lambdas repeat: {lambdas}")
+        return lambdas
+
+
+def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in: dicts key by key, except a dict naming another
+    ``name`` than the base's (another objective, model, preset, optimizer), which replaces the
+    base's whole (one method's options mean nothing to another)."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        held = merged.get(key)
+        if isinstance(value, dict) and isinstance(held, dict):
+            same_kind = value.get("name", held.get("name")) == held.get("name")
+            merged[key] = merge_overrides(held, value) if same_kind else value
+        else:
+            merged[key] = value
+    return merged
+
+
 def _default_train() -> TrainConfig:
     return TrainConfig.model_validate({"objective": {"name": "simclr"}})
 
@@ -179,6 +261,7 @@ class Config(StrictModel):
     over_training: OverTrainingConfig = Field(default_factory=OverTrainingConfig)
     feldman: FeldmanConfig = Field(default_factory=FeldmanConfig)
     stats: StatsConfig = Field(default_factory=StatsConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
 
     @field_validator("train", mode="before")
     @classmethod
@@ -220,3 +303,38 @@ class Config(StrictModel):
         if self.feldman.enabled and self.feldman.seeds is not None and not self.feldman.seeds:
             raise ValueError("feldman.seeds is empty: give seeds or null for the study's")
         return self
+
+    @model_validator(mode="after")
+    def _variants_valid(self) -> Config:
+        self.variant_trains()  # builds (and so validates) every variant's TrainConfig
+        return self
+
+    def variant_trains(self) -> dict[str, TrainConfig]:
+        """The trainings compared (``compare``), by row name: the study's ``train`` first
+        (``compare.base_name``), then ``compare.variants``, then one per ``compare.lambdas``
+        other than the base's own ``alignment_lambda`` (that point is the base row)."""
+        compare = self.compare
+        base = self.train.model_dump(mode="json")
+        named = [(variant.name, variant.train) for variant in compare.variants]
+        named += [(f"lambda-{value:g}", {"alignment_lambda": value}) for value in compare.lambdas
+                  if value != self.train.alignment_lambda]  # fmt: skip
+        trains = {compare.base_name: self.train}
+        for name, overrides in named:
+            if name in trains:
+                raise ValueError(
+                    f"compare: variant name {name!r} is used twice (the study's own train is "
+                    f"{compare.base_name!r}, lambdas are named lambda-<value>): rename one"
+                )
+            owned = sorted({"seed", "save_epochs", "measure_at"} & set(overrides))
+            if owned:
+                raise ValueError(
+                    f"compare variant {name!r} sets train.{owned[0]}: seeds and checkpoints "
+                    "are the study's (seeds, over_training.epochs); leave it out"
+                )
+            try:
+                trains[name] = self._study_owns_subsets(
+                    TrainConfig.model_validate(merge_overrides(base, overrides))
+                )
+            except ValueError as error:  # pydantic's ValidationError is a ValueError
+                raise ValueError(f"compare variant {name!r}: {error}") from None
+        return trains

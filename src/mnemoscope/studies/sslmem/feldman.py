@@ -75,11 +75,19 @@ def feldman_scores(
     return p_f.mean(axis=0) - p_g.mean(axis=0)
 
 
-def ranking_table(scores: pd.DataFrame, top_ks: Sequence[int]) -> pd.DataFrame:
-    """Tables 12/13 for every pair of score columns of ``scores`` (sslmem, sslmem_supervised,
-    feldman): columns a, b, k, overlap, tau, p_value (a is the reference ranking)."""
-    pairs = [("sslmem", "feldman"), ("sslmem_supervised", "feldman"),
-             ("sslmem", "sslmem_supervised")]  # fmt: skip
+FELDMAN_PAIRS = (("sslmem", "feldman"), ("sslmem_supervised", "feldman"),
+                 ("sslmem", "sslmem_supervised"))  # fmt: skip
+
+
+def ranking_table(
+    scores: pd.DataFrame,
+    top_ks: Sequence[int],
+    pairs: Sequence[tuple[str, str]] = FELDMAN_PAIRS,
+) -> pd.DataFrame:
+    """Tables 12/13 for pairs of score columns of ``scores`` (by default sslmem,
+    sslmem_supervised and feldman; ``compare`` passes every pair of its methods): columns a, b,
+    k, overlap, tau, p_value (a is the reference ranking; the last row of a pair, k = n, is tau
+    over all points)."""
     frames = []
     for a, b in pairs:
         frame = ranking_agreement(scores[a].to_numpy(), scores[b].to_numpy(), top_ks)

@@ -7,7 +7,11 @@
 * ``sslmem_fig2a_alignment``: L_align on f vs on g per candidate, coloured by score (fig. 2a);
 * ``sslmem_fig2b_over_training``: score, loss and probe accuracy over epochs (fig. 2b);
 * ``sslmem_fig2c_distributions``: score distributions per subset (fig. 2c);
-* ``sslmem_fig5_threshold``: fraction of candidates above a threshold (fig. 5).
+* ``sslmem_fig5_threshold``: fraction of candidates above a threshold (fig. 5);
+* ``sslmem_table1_methods``: SSLMem against probe accuracy per training (table 1), with
+  ``compare`` variants;
+* ``sslmem_fig4_lambda``: SSLMem and probe accuracy against the regularizer's lambda (fig. 4);
+* ``sslmem_table13_agreement``: Kendall's tau between every pair of S_C rankings (table 13).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mnemoscope.store import RunDir
+from mnemoscope.studies.sslmem import layers
 
 SUBSET_COLOURS = {"S_C": "tab:red", "S_I": "tab:blue", "S_S": "tab:grey", "S_E": "tab:green"}
 TOP = 10
@@ -48,6 +53,18 @@ def draw_figures(run_dir: RunDir | str | Path) -> list[Path]:
         table = run_dir.load_table("sslmem_feldman")
         figure = feldman_tops(table, candidates, images, classes)
         written.append(run_dir.save_figure("sslmem_fig8_feldman", figure))
+    if _has_table(run_dir, "sslmem_methods"):
+        methods = run_dir.load_table("sslmem_methods")
+        if len(methods) > 1:
+            written.append(run_dir.save_figure("sslmem_table1_methods", methods_scatter(methods)))
+        if (methods["group"] == "lambda").any():
+            written.append(run_dir.save_figure("sslmem_fig4_lambda", lambda_sweep(methods)))
+    if _has_table(run_dir, "sslmem_agreement"):
+        figure = agreement_heatmap(run_dir.load_table("sslmem_agreement"))
+        written.append(run_dir.save_figure("sslmem_table13_agreement", figure))
+    if _has_table(run_dir, "sslmem_taps"):
+        figure = layers.draw_taps(run_dir.load_table("sslmem_taps"))
+        written.append(run_dir.save_figure("sslmem_taps", figure))
     return written
 
 
@@ -177,4 +194,68 @@ def over_training(table: pd.DataFrame) -> Figure:
     for axis in (score_axis, loss_axis, accuracy_axis):
         axis.set_xlabel("epoch")
     figure.suptitle("Memorization, loss and accuracy over training (fig. 2b)", fontsize=9)
+    return figure
+
+
+def methods_scatter(methods: pd.DataFrame) -> Figure:
+    """Table 1 as a picture: mean SSLMem of S_C (+- over seeds) against probe accuracy."""
+    figure = Figure(figsize=(5.6, 4.2), layout="constrained")
+    axis = figure.subplots()
+    for row in methods.itertuples():
+        axis.errorbar(row.probe_accuracy, row.score_norm_mean, yerr=row.score_norm_seed_std,
+                      xerr=row.probe_accuracy_seed_std, marker="o", capsize=3)  # fmt: skip
+        axis.annotate(f"{row.variant}\n({row.method}, {row.architecture})",
+                      (row.probe_accuracy, row.score_norm_mean), fontsize=7,
+                      xytext=(4, 4), textcoords="offset points")  # fmt: skip
+    axis.set_xlabel(f"{methods['probe'].iloc[0]} probe accuracy of f (test set)")
+    axis.set_ylabel("mean SSLMem of S_C (normalized)")
+    axis.set_title("Memorization vs downstream accuracy per training (table 1)", fontsize=9)
+    return figure
+
+
+def lambda_sweep(methods: pd.DataFrame) -> Figure:
+    """Fig. 4: the base and its ``lambda`` variants (one point per lambda)."""
+    sweep = methods[methods["group"].isin(["base", "lambda"])]
+    sweep = sweep.sort_values("alignment_lambda", kind="stable")
+    sweep = sweep.drop_duplicates("alignment_lambda")
+    figure = Figure(figsize=(9, 3.4), layout="constrained")
+    score_axis, accuracy_axis = figure.subplots(1, 2, sharex=True)
+    score_axis.errorbar(sweep["alignment_lambda"], sweep["score_norm_mean"],
+                        yerr=sweep["score_norm_seed_std"], marker="o", capsize=3)  # fmt: skip
+    score_axis.set_ylabel("mean SSLMem of S_C (normalized)")
+    accuracy_axis.errorbar(sweep["alignment_lambda"], sweep["probe_accuracy"],
+                           yerr=sweep["probe_accuracy_seed_std"], marker="o", capsize=3,
+                           color="tab:green")  # fmt: skip
+    accuracy_axis.set_ylabel(f"{sweep['probe'].iloc[0]} probe accuracy of f")
+    for axis in (score_axis, accuracy_axis):
+        axis.set_xlabel("alignment regularizer lambda (eq. 3)")
+    figure.suptitle("Limiting alignment: memorization and accuracy against lambda (fig. 4)",
+                    fontsize=9)  # fmt: skip
+    return figure
+
+
+def agreement_heatmap(agreement: pd.DataFrame) -> Figure:
+    """Table 13: Kendall's tau over all candidates (the k = n row of each pair), p below."""
+    overall = agreement.groupby(["a", "b"], sort=False).tail(1)
+    names = list(dict.fromkeys([*overall["a"], *overall["b"]]))
+    index = {name: i for i, name in enumerate(names)}
+    tau = np.eye(len(names))
+    p_value = np.zeros((len(names), len(names)))
+    for row in overall.itertuples():
+        i, j = index[row.a], index[row.b]
+        tau[i, j] = tau[j, i] = row.tau
+        p_value[i, j] = p_value[j, i] = row.p_value
+    size = 1.6 + 0.9 * len(names)
+    figure = Figure(figsize=(size + 1.2, size), layout="constrained")
+    axis = figure.subplots()
+    image = axis.imshow(tau, cmap="viridis", vmin=min(0.0, float(tau.min())), vmax=1.0)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            text = "1" if i == j else f"{tau[i, j]:.2f}\np={p_value[i, j]:.1g}"
+            colour = "black" if tau[i, j] > 0.6 else "white"
+            axis.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
+    axis.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
+    axis.set_yticks(range(len(names)), names, fontsize=8)
+    figure.colorbar(image, ax=axis, label="Kendall tau")
+    axis.set_title("Agreement of the S_C memorization rankings (table 13)", fontsize=9)
     return figure

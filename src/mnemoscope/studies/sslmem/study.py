@@ -7,7 +7,9 @@
    numbers), and eq. 2 per estimate (plain, and ``shared``-centered if asked).
 4. Tables: scores, t-tests (tables 2, 16), summary with bootstrap intervals, planted AUROCs.
 5. Fig. 2b: scores, loss and probe accuracy at the saved epochs.
-6. Appendix B.3: supervised f' and g' on the same splits, Feldman's memorization, rankings.
+   Table 1 / fig. 4 (``compare``): the base and every variant's f and g, scored the same way.
+6. Appendix B.3: supervised f' and g' on the same splits, Feldman's memorization, rankings;
+   table 13: the rankings of every pair of trainings (``compare.agreement_table``).
 7. Figures (``draw_figures``, from the stored tables only) and ``summary.json``.
 """
 
@@ -24,7 +26,7 @@ from rich.progress import Progress
 from mnemoscope import data, models
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.measure.alignment import (
-    alignment_losses,
+    alignment_losses_by_tap,
     check_measurement,
     memorization_score,
     normalize_scores,
@@ -34,7 +36,7 @@ from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies.sslmem import feldman, tables
+from mnemoscope.studies.sslmem import compare, feldman, layers, tables
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
 from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant
@@ -63,9 +65,11 @@ def run(
     sup_g = [feldman.supervised_config(config, g_configs[0], seed) for seed in feldman_seeds]
     points, images = scored_points(planted.bundle, splits, planted)
     options = measure_options(config)
-    check_before_training(f_configs[0], planted, images, options)
+    check_before_training(f_configs[0], planted, images, options, config.measure.extra_taps)
+    compare.check_variants(config, splits, planted, images)
     epochs = [e for e in config.over_training.epochs if e < config.train.epochs]
     steps = len(f_configs) * 2 + len(sup_f) * 2 + 2 + (len(epochs) + 1 if epochs else 0)
+    steps += compare.progress_steps(config)
 
     with progress_display(progress, quiet) as display:
         overall = add_task(display, "sslmem study", total=steps)
@@ -83,8 +87,10 @@ def run(
             return results
 
         f_runs, g_runs = train_all(f_configs), train_all(g_configs)
+        taps = [config.measure.tap, *config.measure.extra_taps]
         with run_dir.timed("scoring"):
-            align_f, align_g = measure(f_runs, g_runs, "final", images, options, device)
+            by_tap = measure_taps(f_runs, g_runs, "final", images, options, taps, device)
+        align_f, align_g = by_tap[config.measure.tap]
         run_dir.save_array("align_f", align_f)
         run_dir.save_array("align_g", align_g)
         in_candidates = torch.tensor((points["subset"] == "S_C").to_numpy())
@@ -99,6 +105,9 @@ def run(
         planted_aurocs = tables.planted_table(scores)
         if config.planted.kinds:
             run_dir.save_table("sslmem_planted", planted_aurocs)
+        if config.measure.extra_taps:  # which layer memorizes, on the very same views
+            run_dir.save_table("sslmem_taps", layers.taps_table(points, by_tap, centers[0],
+                                                                config.stats))  # fmt: skip
         advance()
 
         if epochs:
@@ -107,7 +116,14 @@ def run(
                                                 advance)  # fmt: skip
             run_dir.save_table("sslmem_over_training", over_training)
 
-        ranking = None
+        # table 1, fig. 4: every training of `compare` on the same splits, scored the same way
+        methods, method_scores = compare.score_methods(config, splits, planted, points, images,
+                                                       (f_runs, g_runs), (align_f, align_g),
+                                                       train_all, device)  # fmt: skip
+        run_dir.save_table("sslmem_methods", methods)
+        run_dir.save_table("sslmem_method_scores", method_scores)
+
+        ranking = comparison = None
         if sup_f:
             sup_f_runs, sup_g_runs = train_all(sup_f), train_all(sup_g)
             comparison = compare_with_feldman(scores, points, images, sup_f_runs, sup_g_runs,
@@ -116,7 +132,11 @@ def run(
             ranking = feldman.ranking_table(comparison, config.stats.top_ks)
             run_dir.save_table("sslmem_ranking", ranking)
 
-        write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle)
+        agreement = compare.agreement_table(method_scores, comparison, config.stats.top_ks)
+        if agreement is not None:
+            run_dir.save_table("sslmem_agreement", agreement)  # table 13
+        write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle,
+                      methods, agreement)  # fmt: skip
         draw_figures(run_dir)
         advance()
     run_dir.update_meta(finished=now_iso())
@@ -176,18 +196,23 @@ def measure_options(config: Config) -> dict[str, Any]:
         augment = default_augment(config.train.objective.name)
     return dict(augment=augment, pairs=measure.pairs, reference=measure.reference,
                 distance=measure.distance, tap=measure.tap, seed=measure.seed,
-                batch_size=measure.batch_size)  # fmt: skip
+                batch_size=measure.batch_size, precision=measure.precision)  # fmt: skip
 
 
 def check_before_training(
-    train_config: TrainConfig, planted: Planted, images: torch.Tensor, options: dict[str, Any]
+    train_config: TrainConfig,
+    planted: Planted,
+    images: torch.Tensor,
+    options: dict[str, Any],
+    extra_taps: list[str] = (),
 ) -> None:
     """Refuse a measurement that cannot work (identical views, unknown tap) before training."""
     check_measurement(images, options["augment"], options["reference"])
     network_config = prepare(train_config, planted.bundle).network_config
     with torch.device("meta"):  # shapes only: no memory, no random draws
         network = models.build(**network_config)
-    resolve_tap(network, options["tap"])
+    for tap in [options["tap"], *extra_taps]:
+        resolve_tap(network, tap)
 
 
 def load_networks(runs: list[TrainResult], checkpoint: str, device: torch.device) -> list:
@@ -205,9 +230,25 @@ def measure(
     device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Eq. 1 of every f and g encoder at ``checkpoint`` on ``images``: two [K, N] arrays."""
+    return measure_taps(f_runs, g_runs, checkpoint, images, options, [options["tap"]],
+                        device)[options["tap"]]  # fmt: skip
+
+
+def measure_taps(
+    f_runs: list[TrainResult],
+    g_runs: list[TrainResult],
+    checkpoint: str,
+    images: torch.Tensor,
+    options: dict[str, Any],
+    taps: list[str],
+    device: torch.device,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``measure`` at several taps from one pass over the same views: tap -> (f, g) arrays."""
     networks = load_networks(f_runs + g_runs, checkpoint, device)
-    losses = alignment_losses(networks, images, device=device, **options).numpy()
-    return losses[: len(f_runs)], losses[len(f_runs) :]
+    rest = {key: value for key, value in options.items() if key != "tap"}
+    by_tap = alignment_losses_by_tap(networks, images, taps, device=device, **rest)
+    k = len(f_runs)
+    return {tap: (losses.numpy()[:k], losses.numpy()[k:]) for tap, losses in by_tap.items()}
 
 
 # --- fig. 2b: over training ------------------------------------------------------------------
@@ -268,9 +309,11 @@ def probe_accuracy(
     splits: Splits,
     planted: Planted,
     device: torch.device,
+    probe: str | None = None,
 ) -> float:
     """Mean over the f encoders of the kNN (k = 20) or linear-probe accuracy of the embedding:
-    fitted on f's ordinary training images (S_S + S_C), evaluated on the test set."""
+    fitted on f's ordinary training images (S_S + S_C), evaluated on the test set (without a
+    planted held-out class). ``probe``: knn or linear; None = ``over_training.probe``."""
     train_set, test_set = planted.bundle.train, planted.bundle.test
     fit = torch.cat([splits.shared, splits.candidates])
     test_index = torch.arange(len(test_set))
@@ -281,9 +324,10 @@ def probe_accuracy(
     for network in load_networks(runs, checkpoint, device):
         fit_features = extract_features(network, train_set.images[fit], ["embedding"])
         test_features = extract_features(network, test_set.images[test_index], ["embedding"])
-        probe = knn_accuracy if config.over_training.probe == "knn" else linear_probe_accuracy
+        kind = probe or config.over_training.probe
         fit_x, test_x = fit_features["embedding"], test_features["embedding"]
-        accuracies.append(probe(fit_x, train_set.labels[fit], test_x, test_set.labels[test_index]))
+        score = knn_accuracy if kind == "knn" else linear_probe_accuracy
+        accuracies.append(score(fit_x, train_set.labels[fit], test_x, test_set.labels[test_index]))
     return float(np.mean(accuracies))
 
 
@@ -322,8 +366,11 @@ def write_summary(
     ranking: pd.DataFrame | None,
     centers: list[str],
     bundle: data.DatasetBundle,
+    methods: pd.DataFrame | None = None,
+    agreement: pd.DataFrame | None = None,
 ) -> None:
-    """``summary.json``: the headline numbers and one-line findings."""
+    """``summary.json``: the headline numbers and one-line findings (table 1's rows from
+    ``methods``, the tau range of ``agreement``)."""
     numbers = tables.headline_numbers(summary, tests, planted, centers)
     numbers["n"] = {
         row.subset: row.n for row in summary[summary["center"] == centers[0]].itertuples()
@@ -347,5 +394,9 @@ def write_summary(
             f"SSLMem vs Feldman ranking of S_C: Kendall tau {overall['tau']:.3f} "
             f"(p = {overall['p_value']:.2g})"
         )
+    if methods is not None:
+        method_numbers, method_lines = compare.headlines(methods, agreement)
+        numbers.update(method_numbers)
+        headlines += method_lines
     numbers["headlines"] = headlines
     run_dir.write_summary(numbers)

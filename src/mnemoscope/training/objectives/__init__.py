@@ -17,6 +17,8 @@ from mnemoscope.training.objectives.base import (
     StepOutput,
     TrainingModel,
     TrainingProgress,
+    TwoViews,
+    forward_two_views,
 )
 from mnemoscope.training.objectives.byol import BYOL
 from mnemoscope.training.objectives.classification import (
@@ -157,10 +159,12 @@ __all__ = [
     "StepOutput",
     "TrainingModel",
     "TrainingProgress",
+    "TwoViews",
     "VICReg",
     "build_objective",
     "default_augment",
     "dino_per_example",
+    "forward_two_views",
     "mae_per_example",
     "negative_cosine_per_example",
     "nt_xent_per_example",

@@ -103,10 +103,12 @@ class Objective:
         per_example_loss: whether ``StepOutput.per_example`` is defined.
         alignment_tap: tap whose activations ``step`` returns as ``representations``
             (None: it returns none).
+        augmentation: draws the augmented views ``step`` trains on.
     """
 
     name: str
     num_outputs: int
+    augmentation: Augmentation
     network_options: dict = {}  # read only
     per_example_loss: bool = True
     alignment_tap: str | None = None
@@ -137,20 +139,41 @@ class Objective:
         """After the optimizer's update (EMA teachers follow the student here)."""
 
 
-def two_view_outputs(
+@dataclass
+class TwoViews:
+    """Two augmented views of a batch and the network's outputs on them.
+
+    ``views`` is ``[x'; x'']`` (``[2B, C, H, W]``: every image's first view, then every
+    image's second view), kept for methods that pass the same views through a teacher (BYOL,
+    DINO); ``z0, z1`` (``[B, D]``) the outputs of ``x'`` and ``x''``; ``representations`` the
+    views' representations ``(r0, r1)`` at the objective's ``alignment_tap``, or None.
+    """
+
+    views: torch.Tensor
+    z0: torch.Tensor
+    z1: torch.Tensor
+    representations: tuple[torch.Tensor, torch.Tensor] | None
+
+
+def forward_two_views(
+    objective: Objective,
     model: TrainingModel,
-    view0: torch.Tensor,
-    view1: torch.Tensor,
-    alignment_tap: str | None,
-) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
-    """Outputs ``z0, z1`` of two views in one forward pass (BatchNorm sees all 2B views, as in
-    mnemoscope's SimCLR; one pass is also cheaper on a CPU than two), and the views'
-    representations at ``alignment_tap`` if one is given."""
-    both = torch.cat([view0, view1])
-    if alignment_tap is None:
-        z0, z1 = model(both).chunk(2)
-        return z0, z1, None
-    features = model.features(both, [alignment_tap, "output"])
+    images: torch.Tensor,
+    generator: torch.Generator,
+) -> TwoViews:
+    """The step the joint-embedding methods (SimCLR, BYOL, SimSiam, VICReg, Barlow Twins, DINO)
+    share: draw ``x' = t'(x)`` then ``x'' = t''(x)`` from ``generator`` with the objective's
+    augmentation, and pass both through the network in one forward pass (BatchNorm sees all
+    2B views, as in mnemoscope's SimCLR; one pass is also cheaper on a CPU than two), reading
+    the ``alignment_tap`` representations on the way when the objective has one."""
+    first = objective.augmentation(images, generator)
+    second = objective.augmentation(images, generator)  # drawn after x': the run's draw order
+    views = torch.cat([first, second])
+    tap = objective.alignment_tap
+    if tap is None:
+        z0, z1 = model(views).chunk(2)
+        return TwoViews(views, z0, z1, None)
+    features = model.features(views, [tap, "output"])
     z0, z1 = features["output"].chunk(2)
-    r0, r1 = features[alignment_tap].chunk(2)
-    return z0, z1, (r0, r1)
+    r0, r1 = features[tap].chunk(2)
+    return TwoViews(views, z0, z1, (r0, r1))

@@ -26,7 +26,7 @@ from mnemoscope.training.objectives.base import (
     StepOutput,
     TrainingModel,
     TrainingProgress,
-    two_view_outputs,
+    forward_two_views,
 )
 from mnemoscope.training.objectives.simsiam import negative_cosine_per_example, symmetric_loss
 from mnemoscope.training.objectives.teacher import ema_teacher, follow, teacher_momentum
@@ -68,16 +68,14 @@ class BYOL(Objective):
         positions: torch.Tensor,
         generator: torch.Generator,
     ) -> StepOutput:
-        view0 = self.augmentation(images, generator)
-        view1 = self.augmentation(images, generator)
-        z0, z1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
+        pair = forward_two_views(self, model, images, generator)
         with model.autocast():
-            p0, p1 = self.predictor(torch.cat([z0, z1])).chunk(2)
-            with torch.no_grad():
-                t0, t1 = self.teacher(torch.cat([view0, view1])).chunk(2)
+            p0, p1 = self.predictor(torch.cat([pair.z0, pair.z1])).chunk(2)
+            with torch.no_grad():  # the target network sees the same two views
+                t0, t1 = self.teacher(pair.views).chunk(2)
         loss = symmetric_loss(p0, t1, p1, t0)
         per_example = negative_cosine_per_example(p0, t1, p1, t0).detach()
-        return StepOutput(loss, per_example, None, representations)
+        return StepOutput(loss, per_example, None, pair.representations)
 
     def end_step(self) -> None:
         follow(self.network, self.teacher, self.momentum)

@@ -30,7 +30,7 @@ from mnemoscope.training.objectives.base import (
     StepOutput,
     TrainingModel,
     TrainingProgress,
-    two_view_outputs,
+    forward_two_views,
 )
 from mnemoscope.training.objectives.teacher import ema_teacher, follow, teacher_momentum
 
@@ -114,17 +114,16 @@ class DINO(Objective):
         positions: torch.Tensor,
         generator: torch.Generator,
     ) -> StepOutput:
-        view0 = self.augmentation(images, generator)
-        view1 = self.augmentation(images, generator)
-        s0, s1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
-        with model.autocast(), torch.no_grad():
-            t0, t1 = self.teacher(torch.cat([view0, view1])).chunk(2)
-        teacher_out, student_out = [t0.float(), t1.float()], [s0.float(), s1.float()]
+        student = forward_two_views(self, model, images, generator)
+        with model.autocast(), torch.no_grad():  # the teacher sees the same two views
+            t0, t1 = self.teacher(student.views).chunk(2)
+        teacher_out = [t0.float(), t1.float()]
+        student_out = [student.z0.float(), student.z1.float()]
         per_example = dino_per_example(
             teacher_out, student_out, self.loss.center, self.teacher_temp, self.loss.student_temp
         )
         loss = self.loss(teacher_out, student_out, teacher_temp=self.teacher_temp)
-        return StepOutput(loss, per_example.detach(), None, representations)
+        return StepOutput(loss, per_example.detach(), None, student.representations)
 
     def end_step(self) -> None:
         follow(self.network, self.teacher, self.momentum)

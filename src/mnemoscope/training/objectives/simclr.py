@@ -10,7 +10,7 @@ from mnemoscope.training.objectives.base import (
     Objective,
     StepOutput,
     TrainingModel,
-    two_view_outputs,
+    forward_two_views,
 )
 
 
@@ -58,8 +58,6 @@ class SimCLR(Objective):
         positions: torch.Tensor,
         generator: torch.Generator,
     ) -> StepOutput:
-        view0 = self.augmentation(images, generator)
-        view1 = self.augmentation(images, generator)
-        z0, z1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
-        losses = nt_xent_per_example(z0, z1, self.temperature)
-        return StepOutput(losses.mean(), losses.detach(), None, representations)
+        pair = forward_two_views(self, model, images, generator)
+        losses = nt_xent_per_example(pair.z0, pair.z1, self.temperature)
+        return StepOutput(losses.mean(), losses.detach(), None, pair.representations)

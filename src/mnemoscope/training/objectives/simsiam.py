@@ -25,7 +25,7 @@ from mnemoscope.training.objectives.base import (
     Objective,
     StepOutput,
     TrainingModel,
-    two_view_outputs,
+    forward_two_views,
 )
 
 
@@ -73,12 +73,10 @@ class SimSiam(Objective):
         positions: torch.Tensor,
         generator: torch.Generator,
     ) -> StepOutput:
-        view0 = self.augmentation(images, generator)
-        view1 = self.augmentation(images, generator)
-        z0, z1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
+        pair = forward_two_views(self, model, images, generator)
         with model.autocast():
-            p0, p1 = self.predictor(torch.cat([z0, z1])).chunk(2)
-        z0, z1 = z0.detach(), z1.detach()
+            p0, p1 = self.predictor(torch.cat([pair.z0, pair.z1])).chunk(2)
+        z0, z1 = pair.z0.detach(), pair.z1.detach()  # stop-gradient on the targets
         loss = symmetric_loss(p0, z1, p1, z0)
         per_example = negative_cosine_per_example(p0, z1, p1, z0).detach()
-        return StepOutput(loss, per_example, None, representations)
+        return StepOutput(loss, per_example, None, pair.representations)

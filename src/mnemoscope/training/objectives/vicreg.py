@@ -22,7 +22,7 @@ from mnemoscope.training.objectives.base import (
     Objective,
     StepOutput,
     TrainingModel,
-    two_view_outputs,
+    forward_two_views,
 )
 
 
@@ -51,8 +51,6 @@ class VICReg(Objective):
         positions: torch.Tensor,
         generator: torch.Generator,
     ) -> StepOutput:
-        view0 = self.augmentation(images, generator)
-        view1 = self.augmentation(images, generator)
-        z0, z1, representations = two_view_outputs(model, view0, view1, self.alignment_tap)
-        loss = self.criterion(z0.float(), z1.float())
-        return StepOutput(loss, None, None, representations)
+        pair = forward_two_views(self, model, images, generator)
+        loss = self.criterion(pair.z0.float(), pair.z1.float())
+        return StepOutput(loss, None, None, pair.representations)

@@ -10,9 +10,10 @@ encoders g on S_S + S_I with the study's seeds, splits and planted images, throu
 under ``out/runs/`` (a re-run, or a variant equal to the base, reuses those trainings), and is
 scored exactly as the base: every scored point, the same views (common random numbers: views
 are drawn per position among the scored points, and every variant scores the same points in
-the same order), pairs, distance, tap (``auto`` resolves per architecture: a ViT's tokens, a
-convnet's embedding) and estimates. The measurement augmentation is ``measure.augment`` if set,
-else the variant's own training augmentation (section 4), as for the base.
+the same order), pairs, distance, tap (``auto`` resolves per architecture: a ViT's token map,
+a convnet's last feature map) and estimates. The measurement augmentation is
+``measure.augment`` if set, else the variant's own training augmentation (section 4), as for
+the base.
 
 * ``methods_table`` (table 1): per training, the mean normalized SSLMem of the ordinary
   candidates, its spread over seeds, the mean raw score and the probe accuracy of f;

@@ -203,10 +203,9 @@ def methods_scatter(methods: pd.DataFrame) -> Figure:
     axis = figure.subplots()
     for row in methods.itertuples():
         axis.errorbar(row.probe_accuracy, row.score_norm_mean, yerr=row.score_norm_seed_std,
-                      xerr=row.probe_accuracy_seed_std, marker="o", capsize=3)  # fmt: skip
-        axis.annotate(f"{row.variant}\n({row.method}, {row.architecture})",
-                      (row.probe_accuracy, row.score_norm_mean), fontsize=7,
-                      xytext=(4, 4), textcoords="offset points")  # fmt: skip
+                      xerr=row.probe_accuracy_seed_std, marker="o", capsize=3,
+                      label=f"{row.variant} ({row.method}, {row.architecture})")  # fmt: skip
+    axis.legend(fontsize=7)
     axis.set_xlabel(f"{methods['probe'].iloc[0]} probe accuracy of f (test set)")
     axis.set_ylabel("mean SSLMem of S_C (normalized)")
     axis.set_title("Memorization vs downstream accuracy per training (table 1)", fontsize=9)

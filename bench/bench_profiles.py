@@ -3,7 +3,7 @@
 Runs a profiles config (default: configs/profiles-demo.yaml, with fewer seeds: the share does
 not depend on their number) into a temporary directory and splits the wall time into training
 (the engine's epoch time minus the time its hooks took), recognition tracking (the hook's own
-timer, epoch-0 measurement included, which the engine's ``measure_seconds`` leaves out), and
+timer, epoch-0 measurement included; the engine counts it in epoch 1's ``measure_seconds``), and
 everything else (data, augmentation banks, t-SNE, activation maximization, tables, figures).
 Target: tracking under 15% of the run time, checked on the stricter share of training +
 tracking time (the share of the wall time also counts the study's fixed costs).

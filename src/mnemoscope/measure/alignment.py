@@ -105,11 +105,6 @@ def representations(encoder: nn.Module, images: Tensor, taps: Sequence[str | Non
     return [F.normalize(found[tap].flatten(1).float(), dim=1) for tap in taps]
 
 
-def representation(encoder: nn.Module, images: Tensor, tap: str | None) -> Tensor:
-    """l2-normalized fp32 representations ``[B, D]`` of one tap (see ``representations``)."""
-    return representations(encoder, images, [tap])[0]
-
-
 def pair_distance(u: Tensor, v: Tensor, distance: Distance = "l2") -> Tensor:
     """d(u, v) row by row for unit vectors: ``l2`` = ||u - v||_2 in [0, 2], ``angular`` =
     arccos(u . v) / pi in [0, 1]."""

@@ -248,7 +248,8 @@ def measure_taps(
     rest = {key: value for key, value in options.items() if key != "tap"}
     by_tap = alignment_losses_by_tap(networks, images, taps, device=device, **rest)
     k = len(f_runs)
-    return {tap: (losses.numpy()[:k], losses.numpy()[k:]) for tap, losses in by_tap.items()}
+    arrays = {tap: losses.numpy() for tap, losses in by_tap.items()}
+    return {tap: (losses[:k], losses[k:]) for tap, losses in arrays.items()}
 
 
 # --- fig. 2b: over training ------------------------------------------------------------------

@@ -12,21 +12,13 @@ projector has one hidden layer (set ``model.projector_hidden``/``model.output_di
 
 from __future__ import annotations
 
-import torch
 from lightly.loss import BarlowTwinsLoss
 
-from mnemoscope.training.objectives.base import (
-    Augmentation,
-    Objective,
-    StepOutput,
-    TrainingModel,
-    forward_two_views,
-)
+from mnemoscope.training.objectives.base import Augmentation, BatchStatisticObjective
 
 
-class BarlowTwins(Objective):
+class BarlowTwins(BatchStatisticObjective):
     name = "barlowtwins"
-    per_example_loss = False
 
     def __init__(
         self,
@@ -39,14 +31,3 @@ class BarlowTwins(Objective):
         self.augmentation = augmentation
         self.criterion = BarlowTwinsLoss(lambda_param=redundancy_weight)
         self.alignment_tap = alignment_tap
-
-    def step(
-        self,
-        model: TrainingModel,
-        images: torch.Tensor,
-        positions: torch.Tensor,
-        generator: torch.Generator,
-    ) -> StepOutput:
-        pair = forward_two_views(self, model, images, generator)
-        loss = self.criterion(pair.z0.float(), pair.z1.float())
-        return StepOutput(loss, None, None, pair.representations)

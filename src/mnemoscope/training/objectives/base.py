@@ -177,3 +177,23 @@ def forward_two_views(
     z0, z1 = features["output"].chunk(2)
     r0, r1 = features[tap].chunk(2)
     return TwoViews(views, z0, z1, (r0, r1))
+
+
+class BatchStatisticObjective(Objective):
+    """A joint-embedding method whose loss is a statistic of the batch (VICReg, Barlow Twins):
+    lightly's ``criterion`` on the two views' projections, in fp32. Such a loss has no
+    per-example value, so ``StepOutput.per_example`` is None."""
+
+    per_example_loss = False
+    criterion: nn.Module
+
+    def step(
+        self,
+        model: TrainingModel,
+        images: torch.Tensor,
+        positions: torch.Tensor,
+        generator: torch.Generator,
+    ) -> StepOutput:
+        pair = forward_two_views(self, model, images, generator)
+        loss = self.criterion(pair.z0.float(), pair.z1.float())
+        return StepOutput(loss, None, None, pair.representations)

@@ -14,21 +14,13 @@ mnemoscope's MLP projector has one hidden layer (set ``model.projector_hidden`` 
 
 from __future__ import annotations
 
-import torch
 from lightly.loss import VICRegLoss
 
-from mnemoscope.training.objectives.base import (
-    Augmentation,
-    Objective,
-    StepOutput,
-    TrainingModel,
-    forward_two_views,
-)
+from mnemoscope.training.objectives.base import Augmentation, BatchStatisticObjective
 
 
-class VICReg(Objective):
+class VICReg(BatchStatisticObjective):
     name = "vicreg"
-    per_example_loss = False
 
     def __init__(
         self,
@@ -43,14 +35,3 @@ class VICReg(Objective):
         self.augmentation = augmentation
         self.criterion = VICRegLoss(invariance_weight, variance_weight, covariance_weight)
         self.alignment_tap = alignment_tap
-
-    def step(
-        self,
-        model: TrainingModel,
-        images: torch.Tensor,
-        positions: torch.Tensor,
-        generator: torch.Generator,
-    ) -> StepOutput:
-        pair = forward_two_views(self, model, images, generator)
-        loss = self.criterion(pair.z0.float(), pair.z1.float())
-        return StepOutput(loss, None, None, pair.representations)

@@ -203,6 +203,13 @@ def test_extra_taps_are_scored_on_the_same_views(tiny_run):
         assert 0 <= taps.loc[1, f"auroc_{kind}"] <= 1
     # another representation gives other scores
     assert taps.loc[1, "mean_S_S"] != pytest.approx(taps.loc[0, "mean_S_S"])
+    # the headlines name the headline tap and give the other tap's test and AUROCs
+    summary_json = json.loads((run_dir.path / "summary.json").read_text())
+    assert summary_json["tap"] == "auto"
+    assert summary_json["headlines"][0].startswith("[plain, tap auto] mean normalized score")
+    (other,) = [line for line in summary_json["headlines"] if line.startswith("at tap ")]
+    assert other.startswith(f"at tap output: m(S_C) > m(S_S) t = {taps.loc[1, 't_statistic']:.2f}")
+    assert f"noise {taps.loc[1, 'auroc_noise']:.2f}" in other
 
 
 def test_extra_tap_repeating_the_headline_tap_is_refused():

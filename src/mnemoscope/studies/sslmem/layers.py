@@ -44,6 +44,19 @@ def taps_table(
     return pd.DataFrame(rows)
 
 
+def headlines(table: pd.DataFrame) -> list[str]:
+    """One line per row of ``taps_table``: the t-test m(S_C) > m(S_S) and the planted AUROCs."""
+    lines = []
+    for row in table.itertuples(index=False):
+        aurocs = ", ".join(f"{column.removeprefix('auroc_')} {getattr(row, column):.2f}"
+                           for column in table.columns if column.startswith("auroc_"))  # fmt: skip
+        lines.append(
+            f"at tap {row.tap}: m(S_C) > m(S_S) t = {row.t_statistic:.2f}, p = {row.p_value:.2g}"
+            + (f"; planted AUROC {aurocs}" if aurocs else "")
+        )
+    return lines
+
+
 def draw_taps(table: pd.DataFrame) -> Figure:
     """Per tap: the t statistic of m(S_C) > m(S_S) and the planted AUROCs (0.5 = chance)."""
     figure = Figure(figsize=(9, 3.4), layout="constrained")

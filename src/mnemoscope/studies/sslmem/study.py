@@ -105,9 +105,10 @@ def run(
         planted_aurocs = tables.planted_table(scores)
         if config.planted.kinds:
             run_dir.save_table("sslmem_planted", planted_aurocs)
+        per_tap = None
         if config.measure.extra_taps:  # which layer memorizes, on the very same views
-            run_dir.save_table("sslmem_taps", layers.taps_table(points, by_tap, centers[0],
-                                                                config.stats))  # fmt: skip
+            per_tap = layers.taps_table(points, by_tap, centers[0], config.stats)
+            run_dir.save_table("sslmem_taps", per_tap)
         advance()
 
         if epochs:
@@ -136,7 +137,7 @@ def run(
         if agreement is not None:
             run_dir.save_table("sslmem_agreement", agreement)  # table 13
         write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle,
-                      methods, agreement)  # fmt: skip
+                      methods, agreement, tap=config.measure.tap, per_tap=per_tap)  # fmt: skip
         draw_figures(run_dir)
         advance()
     run_dir.update_meta(finished=now_iso())
@@ -369,10 +370,15 @@ def write_summary(
     bundle: data.DatasetBundle,
     methods: pd.DataFrame | None = None,
     agreement: pd.DataFrame | None = None,
+    *,
+    tap: str = "auto",
+    per_tap: pd.DataFrame | None = None,
 ) -> None:
-    """``summary.json``: the headline numbers and one-line findings (table 1's rows from
-    ``methods``, the tau range of ``agreement``)."""
+    """``summary.json``: the headline numbers (scored at ``tap``) and one-line findings
+    (table 1's rows from ``methods``, the tau range of ``agreement``, the other taps of
+    ``per_tap``)."""
     numbers = tables.headline_numbers(summary, tests, planted, centers)
+    numbers["tap"] = tap
     numbers["n"] = {
         row.subset: row.n for row in summary[summary["center"] == centers[0]].itertuples()
     }
@@ -382,12 +388,14 @@ def write_summary(
         means = numbers["mean_score"][center]
         test = numbers["ttest_candidates_vs_shared"][center]
         headlines.append(
-            f"[{center}] mean normalized score S_C {means['S_C']:+.3f}, S_S {means['S_S']:+.3f}, "
+            f"[{center}, tap {tap}] mean normalized score S_C {means['S_C']:+.3f}, S_S {means['S_S']:+.3f}, "
             f"S_E {means['S_E']:+.3f}, S_I {means['S_I']:+.3f}; m(S_C) > m(S_S): "
             f"t = {test['statistic']:.2f}, p = {test['p_value']:.2g}, d = {test['effect_size']:.2f}"
         )
     for kind, value in numbers["planted_auroc"].items():
         headlines.append(f"planted {kind}: AUROC {value:.3f} against ordinary candidates")
+    if per_tap is not None:
+        headlines += layers.headlines(per_tap.iloc[1:])  # row 0 is the headline tap
     if ranking is not None:
         overall = ranking[(ranking["a"] == "sslmem") & (ranking["b"] == "feldman")].iloc[-1]
         numbers["feldman_tau"] = {"tau": overall["tau"], "p_value": overall["p_value"]}

@@ -148,6 +148,13 @@ def test_initial_weights_are_saved_as_epoch_0_without_changing_training(tmp_path
                            trained["encoder.stages.0.0.weight"])  # fmt: skip
     plain = train(tiny_config(epochs=1), tmp_path, bundle=fmnist, quiet=True)
     _assert_same_weights(trained, _weights(plain))
+    # a complete run that lacks a requested checkpoint (an older version kept no epoch 0) is
+    # refused, not silently reused, and nothing in it is touched
+    result.run.checkpoint_path("epoch-0000").unlink()
+    before = sorted(p.name for p in result.run.path.rglob("*"))
+    with pytest.raises(RuntimeError, match=r"lacks the checkpoints of save_epochs \[0\]"):
+        train(config, tmp_path, {"weights": weights}, bundle=fmnist, quiet=True)
+    assert sorted(p.name for p in result.run.path.rglob("*")) == before
 
 
 def test_checkpoint_every_writes_last_less_often_and_trains_the_same(tmp_path, fmnist, monkeypatch):

@@ -253,6 +253,13 @@ def train(
     run = RunDir(Path(root) / config.run_name)
     result = TrainResult(run, config)
     if run.is_complete:
+        saved = [run.checkpoint_path(f"epoch-{e:04d}").exists() for e in config.save_epochs]
+        missing = [e for e, exists in zip(config.save_epochs, saved, strict=True) if not exists]
+        if missing:  # e.g. epoch 0 from a version that did not keep the initialization
+            raise RuntimeError(
+                f"run {run.path} is complete but lacks the checkpoints of save_epochs {missing}; "
+                "nothing was changed: delete that run directory to train it again"
+            )
         if config.probe is not None and not has_probe(run, config.probe):
             prepared = prepare(config, bundle)
             network = load_network(run.checkpoint_path("final"), prepared.device)

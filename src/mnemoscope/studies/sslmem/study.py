@@ -388,8 +388,9 @@ def write_summary(
         means = numbers["mean_score"][center]
         test = numbers["ttest_candidates_vs_shared"][center]
         headlines.append(
-            f"[{center}, tap {tap}] mean normalized score S_C {means['S_C']:+.3f}, S_S {means['S_S']:+.3f}, "
-            f"S_E {means['S_E']:+.3f}, S_I {means['S_I']:+.3f}; m(S_C) > m(S_S): "
+            f"[{center}, tap {tap}] mean normalized score S_C {means['S_C']:+.3f}, "
+            f"S_S {means['S_S']:+.3f}, S_E {means['S_E']:+.3f}, S_I {means['S_I']:+.3f}; "
+            "m(S_C) > m(S_S): "
             f"t = {test['statistic']:.2f}, p = {test['p_value']:.2g}, d = {test['effect_size']:.2f}"
         )
     for kind, value in numbers["planted_auroc"].items():

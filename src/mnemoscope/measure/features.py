@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from mnemoscope.models.folding import fold_batch_norms
+
 
 def as_float_images(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float [0, 1]; float input must already be in [0, 1]."""
@@ -28,20 +30,17 @@ def extract_features(
 ) -> dict[str, torch.Tensor]:
     """``network.features`` for every tap over ``images`` (uint8 or [0, 1] float), on CPU fp32.
 
-    The network is put in eval mode for the call (BatchNorm uses running statistics, so a
-    feature never depends on the other images of its batch) and restored afterwards.
+    Read from an eval-mode copy with BatchNorm folded into the layer before it
+    (``models.folding``): BatchNorm uses running statistics, so a feature never depends on the
+    other images of its batch, and ``network`` itself is left as it was.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size {batch_size} < 1")
     device = torch.device(device) if device is not None else next(network.parameters()).device
-    was_training = network.training
-    network.eval()
+    folded = fold_batch_norms(network)
     chunks: dict[str, list[torch.Tensor]] = {tap: [] for tap in taps}
-    try:
-        for start in range(0, len(images), batch_size):
-            batch = as_float_images(images[start : start + batch_size].to(device))
-            for tap, values in network.features(batch, list(taps)).items():
-                chunks[tap].append(values.float().cpu())
-    finally:
-        network.train(was_training)
+    for start in range(0, len(images), batch_size):
+        batch = as_float_images(images[start : start + batch_size].to(device))
+        for tap, values in folded.features(batch, list(taps)).items():
+            chunks[tap].append(values.float().cpu())
     return {tap: torch.cat(values) for tap, values in chunks.items()}

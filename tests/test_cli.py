@@ -55,3 +55,33 @@ def test_train_command_trains_and_reuses_a_finished_run(tmp_path):
     second = runner.invoke(app, ["train", str(path), "--out", str(tmp_path), "--quiet"])
     assert second.exit_code == 0
     assert (run_dirs[0] / "checkpoints" / "final.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_threads_option_sets_torch_threads_and_the_run_records_them(tmp_path):
+    import json
+
+    import torch
+
+    config = {"data": {"subset": list(range(64))}, "model": {"name": "convnet-tiny"},
+              "epochs": 1, "batch_size": 64}  # fmt: skip
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(config))
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    try:
+        result = runner.invoke(
+            app, ["--threads", str(wanted), "train", str(path), "--out", str(tmp_path), "--quiet"]
+        )
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == wanted
+    finally:
+        torch.set_num_threads(before)
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["environment"]["torch_threads"] == wanted
+
+
+def test_threads_below_one_are_refused_naming_the_value():
+    result = runner.invoke(app, ["--threads", "0", "datasets"])
+    assert result.exit_code == 2
+    assert "0" in result.output and "1" in result.output and "--threads" in result.output

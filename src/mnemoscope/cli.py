@@ -20,6 +20,27 @@ app = typer.Typer(
 console = Console(soft_wrap=True)
 
 
+@app.callback()
+def options(
+    threads: int | None = typer.Option(
+        None, "--threads",
+        help="CPU threads for torch (default: torch's, one per core). On a machine shared with "
+        "other jobs, fewer threads than cores keeps small-batch work from stalling.",
+    ),
+) -> None:  # fmt: skip
+    """Measure memorization in supervised and self-supervised training of image encoders."""
+    if threads is not None:
+        import torch
+
+        if threads < 1:
+            raise typer.BadParameter(
+                f"{threads} threads: give an integer >= 1", param_hint="--threads"
+            )
+        # Recorded in every run's meta.json (environment.torch_threads): results are bit
+        # for bit reproducible on the same machine and thread count.
+        torch.set_num_threads(threads)
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="run directory of the demo"),

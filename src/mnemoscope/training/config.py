@@ -476,6 +476,11 @@ _LATE_DEFAULTS: dict[tuple[str, ...], Any] = {
 }
 
 
+def epoch_checkpoint(epoch: int) -> str:
+    """The checkpoint name of the weights after ``epoch`` (``save_epochs``; 0 = initialization)."""
+    return f"epoch-{epoch:04d}"
+
+
 def measurement_name(epoch: float) -> str:
     """The name under which the measurements of ``epoch`` are stored (``epoch-<name>``)."""
     return f"{epoch:010.4f}"

@@ -49,7 +49,7 @@ from mnemoscope.environment import autocast_dtype, pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, atomic_write, load_safetensors, now_iso
 from mnemoscope.training.checkpoint import TrainState, load_state, save_state
-from mnemoscope.training.config import TrainConfig, measurement_name
+from mnemoscope.training.config import TrainConfig, epoch_checkpoint, measurement_name
 from mnemoscope.training.objectives import (
     CLASSIFICATION,
     Objective,
@@ -253,8 +253,9 @@ def train(
     run = RunDir(Path(root) / config.run_name)
     result = TrainResult(run, config)
     if run.is_complete:
-        saved = [run.checkpoint_path(f"epoch-{e:04d}").exists() for e in config.save_epochs]
-        missing = [e for e, exists in zip(config.save_epochs, saved, strict=True) if not exists]
+        missing = [
+            e for e in config.save_epochs if not run.checkpoint_path(epoch_checkpoint(e)).exists()
+        ]
         if missing:  # e.g. epoch 0 from a version that did not keep the initialization
             raise RuntimeError(
                 f"run {run.path} is complete but lacks the checkpoints of save_epochs {missing}; "
@@ -343,7 +344,7 @@ def _train_loop(
         if 0 in measure_steps:
             carried_seconds = measure(measure_steps[0])
         if 0 in config.save_epochs:
-            _save_weights(run, "epoch-0000", network, prepared.network_config)
+            _save_weights(run, epoch_checkpoint(0), network, prepared.network_config)
     model = TrainingModel(network, device, amp_dtype, step_fn)
     regularized = config.alignment_lambda > 0
     checkpointed = start_epoch  # the epoch the 'last' checkpoint on disk holds
@@ -410,7 +411,7 @@ def _train_loop(
             record["view_distance"] = float(distance_sum) / max(seen, 1)
         history.append(record)
         if epoch in config.save_epochs:
-            _save_weights(run, f"epoch-{epoch:04d}", network, prepared.network_config)
+            _save_weights(run, epoch_checkpoint(epoch), network, prepared.network_config)
         # The full state is large (optimizer moments, teachers): written every
         # checkpoint_every epochs, and always at the end (teachers are read from it).
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:

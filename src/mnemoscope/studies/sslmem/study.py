@@ -42,6 +42,7 @@ from mnemoscope.studies.sslmem.figures import draw_figures
 from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant
 from mnemoscope.studies.sslmem.splits import Splits, make_splits
 from mnemoscope.training import TrainConfig, TrainResult, load_network, prepare, train
+from mnemoscope.training.config import epoch_checkpoint
 from mnemoscope.training.objectives import default_augment
 
 
@@ -283,7 +284,7 @@ def score_over_training(
     losses = [r.metrics().set_index("epoch")["loss"] for r in f_runs]
     rows = []
     for epoch in [*epochs, config.train.epochs]:
-        name = "final" if epoch == config.train.epochs else f"epoch-{epoch:04d}"
+        name = "final" if epoch == config.train.epochs else epoch_checkpoint(epoch)
         if name == "final":
             align_f, align_g = final[0][:, chosen], final[1][:, chosen]
         else:

@@ -205,8 +205,9 @@ def test_extra_taps_are_scored_on_the_same_views(tiny_run):
     assert taps.loc[1, "mean_S_S"] != pytest.approx(taps.loc[0, "mean_S_S"])
     # the headlines name the headline tap and give the other tap's test and AUROCs
     summary_json = json.loads((run_dir.path / "summary.json").read_text())
-    assert summary_json["tap"] == "auto"
-    assert summary_json["headlines"][0].startswith("[plain, tap auto] mean normalized score")
+    assert list(taps["layer"]) == ["layer4", "output"]  # what `auto` reads on a convnet
+    assert summary_json["tap"] == "auto (layer4)"
+    assert summary_json["headlines"][0].startswith("[plain, tap auto (layer4)] mean normalized")
     (other,) = [line for line in summary_json["headlines"] if line.startswith("at tap ")]
     assert other.startswith(f"at tap output: m(S_C) > m(S_S) t = {taps.loc[1, 't_statistic']:.2f}")
     assert f"noise {taps.loc[1, 'auroc_noise']:.2f}" in other

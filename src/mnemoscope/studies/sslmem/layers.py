@@ -5,7 +5,8 @@ memorization shows is a question of its own (the projector output is what the SS
 aligns, the pooled embedding what a linear probe reads). ``measure.extra_taps`` scores those
 taps with the very same views as the headline tap, and ``taps_table`` puts, per tap, the
 headline statistics side by side: mean normalized score per subset, the t-test
-m(S_C) > m(S_S) and the AUROC of each planted kind.
+m(S_C) > m(S_S) and the AUROC of each planted kind. The study adds the layer each tap reads
+(``auto`` -> ``layer4`` on a convnet).
 """
 
 from __future__ import annotations
@@ -44,14 +45,26 @@ def taps_table(
     return pd.DataFrame(rows)
 
 
+def tap_label(tap: str, layer: str | None = None, separator: str = " ") -> str:
+    """``tap`` with the layer it reads when the name does not say it: ``auto (layer4)``."""
+    return tap if layer in (None, tap) else f"{tap}{separator}({layer})"
+
+
+def labels(table: pd.DataFrame, separator: str = " ") -> list[str]:
+    """``tap_label`` of every row (tables stored before the ``layer`` column: the tap)."""
+    layers = table["layer"] if "layer" in table.columns else table["tap"]
+    return [tap_label(tap, layer, separator)
+            for tap, layer in zip(table["tap"], layers, strict=True)]  # fmt: skip
+
+
 def headlines(table: pd.DataFrame) -> list[str]:
     """One line per row of ``taps_table``: the t-test m(S_C) > m(S_S) and the planted AUROCs."""
     lines = []
-    for row in table.itertuples(index=False):
+    for label, row in zip(labels(table), table.itertuples(index=False), strict=True):
         aurocs = ", ".join(f"{column.removeprefix('auroc_')} {getattr(row, column):.2f}"
                            for column in table.columns if column.startswith("auroc_"))  # fmt: skip
         lines.append(
-            f"at tap {row.tap}: m(S_C) > m(S_S) t = {row.t_statistic:.2f}, p = {row.p_value:.2g}"
+            f"at tap {label}: m(S_C) > m(S_S) t = {row.t_statistic:.2f}, p = {row.p_value:.2g}"
             + (f"; planted AUROC {aurocs}" if aurocs else "")
         )
     return lines
@@ -64,7 +77,7 @@ def draw_taps(table: pd.DataFrame) -> Figure:
     position = np.arange(len(table))
     left.bar(position, table["t_statistic"], color="tab:blue")
     left.axhline(1.645, color="grey", linestyle="--", linewidth=1, label="one-sided p = 0.05")
-    left.set(xticks=position, xticklabels=table["tap"], ylabel="t of m(S_C) > m(S_S)",
+    left.set(xticks=position, xticklabels=labels(table, "\n"), ylabel="t of m(S_C) > m(S_S)",
              title="candidates vs shared, per tap")  # fmt: skip
     left.legend(fontsize=8)
     kinds = [column for column in table.columns if column.startswith("auroc_")]
@@ -73,7 +86,7 @@ def draw_taps(table: pd.DataFrame) -> Figure:
         right.bar(position + (index - (len(kinds) - 1) / 2) * width, table[column], width,
                   label=column.removeprefix("auroc_"))  # fmt: skip
     right.axhline(0.5, color="grey", linestyle="--", linewidth=1)
-    right.set(xticks=position, xticklabels=table["tap"], ylim=(0, 1), ylabel="AUROC",
+    right.set(xticks=position, xticklabels=labels(table, "\n"), ylim=(0, 1), ylabel="AUROC",
               title="planted vs ordinary candidates, per tap")  # fmt: skip
     if kinds:
         right.legend(fontsize=8)

@@ -66,7 +66,8 @@ def run(
     sup_g = [feldman.supervised_config(config, g_configs[0], seed) for seed in feldman_seeds]
     points, images = scored_points(planted.bundle, splits, planted)
     options = measure_options(config)
-    check_before_training(f_configs[0], planted, images, options, config.measure.extra_taps)
+    layer_of = check_before_training(f_configs[0], planted, images, options,
+                                     config.measure.extra_taps)  # fmt: skip
     compare.check_variants(config, splits, planted, images)
     epochs = [e for e in config.over_training.epochs if e < config.train.epochs]
     steps = len(f_configs) * 2 + len(sup_f) * 2 + 2 + (len(epochs) + 1 if epochs else 0)
@@ -109,6 +110,7 @@ def run(
         per_tap = None
         if config.measure.extra_taps:  # which layer memorizes, on the very same views
             per_tap = layers.taps_table(points, by_tap, centers[0], config.stats)
+            per_tap.insert(1, "layer", per_tap["tap"].map(layer_of))
             run_dir.save_table("sslmem_taps", per_tap)
         advance()
 
@@ -138,7 +140,9 @@ def run(
         if agreement is not None:
             run_dir.save_table("sslmem_agreement", agreement)  # table 13
         write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle,
-                      methods, agreement, tap=config.measure.tap, per_tap=per_tap)  # fmt: skip
+                      methods, agreement, tap=layers.tap_label(config.measure.tap,
+                                                               layer_of[config.measure.tap]),
+                      per_tap=per_tap)  # fmt: skip
         draw_figures(run_dir)
         advance()
     run_dir.update_meta(finished=now_iso())
@@ -207,14 +211,14 @@ def check_before_training(
     images: torch.Tensor,
     options: dict[str, Any],
     extra_taps: list[str] = (),
-) -> None:
-    """Refuse a measurement that cannot work (identical views, unknown tap) before training."""
+) -> dict[str, str]:
+    """Refuse a measurement that cannot work (identical views, unknown tap) before training;
+    return the layer each tap reads (``auto`` -> ``layer4`` for a convnet)."""
     check_measurement(images, options["augment"], options["reference"])
     network_config = prepare(train_config, planted.bundle).network_config
     with torch.device("meta"):  # shapes only: no memory, no random draws
         network = models.build(**network_config)
-    for tap in [options["tap"], *extra_taps]:
-        resolve_tap(network, tap)
+    return {tap: resolve_tap(network, tap) for tap in [options["tap"], *extra_taps]}
 
 
 def load_networks(runs: list[TrainResult], checkpoint: str, device: torch.device) -> list:

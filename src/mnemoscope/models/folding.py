@@ -14,7 +14,9 @@ convnets that pass costs 15-25% of a forward. Measurements that only run network
 Only pairs whose order of execution is known are folded: consecutive children of a plain
 ``nn.Sequential`` (its forward runs them in order) and the ``convN``/``bnN`` pairs of
 torchvision's ResNet and its blocks. A BatchNorm without running statistics (it normalizes
-with the batch's own statistics even in eval mode) is left alone.
+with the batch's own statistics even in eval mode) is left alone. Linear -> BatchNorm1d is
+folded as in an MLP head, on ``[B, features]`` activations (a BatchNorm1d over ``[B, C, L]``
+after a Linear on L would normalize another axis; no mnemoscope model has one).
 """
 
 from __future__ import annotations

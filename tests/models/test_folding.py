@@ -49,6 +49,20 @@ def test_folded_network_matches_every_tap_and_keeps_no_batch_norm(name):
         torch.testing.assert_close(found[tap], expected[tap], rtol=0, atol=1e-5 * float(scale))
 
 
+def test_folded_features_do_not_depend_on_the_callers_memory_format():
+    """A network as trained (channels_last) and as loaded (contiguous) fold to copies that
+    compute the same bits: probes must not depend on where the weights came from."""
+    torch.manual_seed(0)
+    net = trained_statistics(models.build("convnet-tiny", projector_hidden=64))
+    as_trained = fold_batch_norms(net.to(memory_format=torch.channels_last))
+    as_loaded = fold_batch_norms(net.to(memory_format=torch.contiguous_format))
+    images = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        first = as_trained.features(images, net.tap_names)
+        second = as_loaded.features(images, net.tap_names)
+    assert all(torch.equal(first[tap], second[tap]) for tap in net.tap_names)
+
+
 def test_vit_without_batch_norm_is_an_unchanged_eval_copy():
     torch.manual_seed(0)
     net = models.build("vit-tiny", projector_hidden=None).train()

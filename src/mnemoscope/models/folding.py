@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 
+import torch
 import torchvision
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
@@ -39,7 +40,13 @@ _NUMBERED_PAIRS = {
 def fold_batch_norms(network: nn.Module) -> nn.Module:
     """An eval-mode copy of ``network`` with every foldable BatchNorm merged into the conv or
     linear layer before it and replaced by ``nn.Identity`` (module names and taps unchanged).
-    ``network`` itself is not modified."""
+    ``network`` itself is not modified.
+
+    The copy's convolution weights are always channels_last (the format the engine trains in
+    and oneDNN runs fastest): the memory format selects the convolution algorithm and with it
+    the rounding, so a measurement of the copy depends on the weights only, not on whether the
+    caller holds the network as trained (channels_last) or as loaded from a checkpoint.
+    """
     folded = copy.deepcopy(network).eval()
     for parent in list(folded.modules()):
         for layer_name, norm_name in _pairs(parent):
@@ -48,7 +55,7 @@ def fold_batch_norms(network: nn.Module) -> nn.Module:
             if fused is not None:
                 parent._modules[layer_name] = fused
                 parent._modules[norm_name] = nn.Identity()
-    return folded
+    return folded.to(memory_format=torch.channels_last)
 
 
 def _pairs(parent: nn.Module) -> Iterator[tuple[str, str]]:

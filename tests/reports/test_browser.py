@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mnemoscope.reports import build_report
+from mnemoscope.reports.findings import VERDICTS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium here (CI i
 ARTIFACTS = Path(os.environ.get("MNEMOSCOPE_ARTIFACTS", "artifacts"))
 
 
-def test_report_loads_cleanly_in_chromium(study_dir):
+def test_report_loads_cleanly_in_chromium(study_dir, sslmem_dir):
     from playwright.sync_api import sync_playwright
 
-    report = build_report(study_dir)
+    report = build_report(study_dir.parent)  # a demo directory: profiles and sslmem
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -36,15 +37,24 @@ def test_report_loads_cleanly_in_chromium(study_dir):
         page.goto(report.as_uri())
         page.wait_for_load_state("load")
         sizes = page.eval_on_selector_all(
-            "figure img", "images => images.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+            "img", "images => images.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
         )
+        verdicts = page.eval_on_selector_all(
+            "table.findings tr.finding", "rows => rows.map(r => r.lastElementChild.innerText)"
+        )
+        # the findings table is on the first screen, above every study section
+        findings_top = page.eval_on_selector("#findings", "e => e.getBoundingClientRect().top")
+        planted = page.eval_on_selector_all(".gallery .planted img", "images => images.length")
         pwned = page.evaluate("window.__pwned")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         browser.close()
     assert errors == []
-    assert len(sizes) == 2 and all(
+    # 2 profiles figures, 1 thumbnail (fig. 2), 20 gallery images (12 candidates, shown twice)
+    assert len(sizes) == 2 + 1 + 20 and all(
         done and width > 0 and height > 0 for done, width, height in sizes
     )
+    assert len(verdicts) == 5 and all(v in VERDICTS for v in verdicts)
+    assert findings_top < 900 and planted == 2
     assert pwned is None  # the hostile class name was shown, not run
     assert (ARTIFACTS / "report.png").stat().st_size > 1000

@@ -1,17 +1,77 @@
+import re
+
 import pytest
 
 from mnemoscope.reports import build_report, collect, render_report
+from mnemoscope.reports.findings import VERDICTS
 from mnemoscope.store import RunDir
-from tests.reports.conftest import HOSTILE
+from tests.reports.conftest import HOSTILE, RAW_MARKER
+
+
+def finding_rows(text: str) -> list[str]:
+    return re.findall(r'<tr class="finding">(.*?)</tr>', text, flags=re.S)
 
 
 def test_report_embeds_figures_and_escapes_data(study_dir):
     text = render_report(study_dir)
-    assert text.count('<img src="data:image/png;base64,') == 2
+    assert len(re.findall(r'<figure id="[^"]+"><img src="data:image/png;base64,', text)) == 2
     assert HOSTILE not in text and "&lt;script&gt;" in text
     assert "<script" not in text  # the report itself runs no code
     assert "http://" not in text.replace("http://www.w3.org", "")  # nothing fetched from a network
     assert "100 s" in text  # run time from meta started/finished
+
+
+def test_findings_table_has_a_row_and_a_verdict_per_claim(study_dir):
+    text = render_report(study_dir)
+    rows = finding_rows(text)
+    assert len(rows) == 3  # paper 001's three claims, all measurable from this summary
+    for row in rows:
+        verdicts = re.findall(r'class="text verdict verdict-[a-z-]+">([^<]+)</td>', row)
+        assert len(verdicts) == 1 and verdicts[0] in VERDICTS, row
+    # supervised 0.2 vs SimCLR 0.1 (sd 0.01): the first claim is reproduced
+    assert "sec. 4.1, fig. 2 (left)" in rows[0] and ">reproduced<" in rows[0]
+    assert text.index('id="findings"') < text.index('id="study-profiles"')
+    assert 'id="smoke-test"' not in text
+    assert "Scale:" in text and "|X| = 128" in text
+
+
+def test_quick_run_has_a_banner_and_no_verdicts(study_dir):
+    RunDir(study_dir.parent).write_config({"demo": "quick", "studies": ["profiles"]})
+    text = render_report(study_dir.parent)
+    assert 'id="smoke-test"' in text and "not findings" in text
+    rows = finding_rows(text)
+    assert rows and all("not assessed (smoke test)" in row for row in rows)
+    assert not any(f">{verdict}<" in text for verdict in VERDICTS)
+
+
+def test_captions_say_what_a_figure_shows_and_which_paper_figure(study_dir):
+    text = render_report(study_dir)
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", text, flags=re.S)
+    assert len(captions) == 2
+    assert all(".png" not in caption and "Reproduces paper 001, fig." in caption
+               for caption in captions)  # fmt: skip
+    # a thumbnail of the key figure links to it
+    assert 'href="#study-profiles-fig2_binomial"' in text
+    assert 'id="study-profiles-fig2_binomial"' in text
+
+
+def test_raw_per_image_tables_are_linked_not_inlined(study_dir):
+    text = render_report(study_dir)
+    assert str(RAW_MARKER)[:6] not in text and "0.9877" not in text
+    assert 'href="tables/recognition.csv"' in text
+    assert "<th>class</th>" in text  # a small summary table stays in the page
+
+
+def test_sslmem_gallery_marks_planted_images(sslmem_dir):
+    text = render_report(sslmem_dir)
+    gallery = text[text.index("Most memorized candidates"):]
+    assert gallery.count('<figure class="planted">') == 2  # in the least-memorized row
+    assert "planted (noise)" in gallery
+    assert text.index("Most memorized candidates") < text.index("Headline numbers")
+    rows = finding_rows(text)
+    verdicts = [re.search(r"verdict-[a-z-]+\">([^<]+)<", row).group(1) for row in rows]
+    assert verdicts == ["reproduced", "opposite"]  # t-test p = 0.002; planted AUROC 0.1
+    assert "Trainings that memorize more" in text.split('id="study-')[0]  # listed: not measured
 
 
 def test_report_of_a_demo_directory_lists_every_study(study_dir, tmp_path):
@@ -28,6 +88,7 @@ def test_partial_run_reports_what_is_missing(tmp_path):
     run.write_config({"study": "benign"})
     text = render_report(run.path)
     assert "has not finished" in text and "summary.json" in text and "figures/*.png" in text
+    assert "No claim could be assessed yet" in text
 
 
 def test_directory_without_studies_is_a_clear_error(tmp_path):

@@ -25,6 +25,7 @@ class StudyOutputs:
     path: Path
     complete: bool
     config_text: str | None
+    config: dict[str, Any]
     meta: dict[str, Any]
     summary: dict[str, Any]
     figures: list[Path]
@@ -59,15 +60,36 @@ def read_json(path: Path) -> dict[str, Any]:
         return {}  # a torn file cannot exist (writes are atomic), but a user may edit one
 
 
-def _study_name(path: Path) -> str | None:
-    config_path = path / "config.yaml"
-    if not config_path.is_file():
-        return None
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        config = yaml.safe_load(config_path.read_text())
+        config = yaml.safe_load(path.read_text()) if path.is_file() else None
     except yaml.YAMLError:
-        return None
-    return config.get("study") if isinstance(config, dict) else None
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _study_name(path: Path) -> str | None:
+    study = _read_yaml(path / "config.yaml").get("study")
+    return str(study) if study is not None else None
+
+
+def is_quick(run_dir: str | Path, studies: list[StudyOutputs]) -> bool:
+    """Whether ``run_dir`` is a smoke test: ``mnemoscope demo --quick`` (its config says
+    ``demo: quick``) or studies run from the packaged ``*-quick.yaml`` configs unchanged."""
+    if _read_yaml(Path(run_dir) / "config.yaml").get("demo") == "quick":
+        return True
+    return bool(studies) and all(_is_packaged_quick(study) for study in studies)
+
+
+def _is_packaged_quick(study: StudyOutputs) -> bool:
+    from mnemoscope import studies
+    from mnemoscope.demo import packaged_config
+
+    try:
+        quick = studies.load_config(packaged_config(study.name, "quick"))
+    except (FileNotFoundError, ValueError, ImportError):
+        return False
+    return quick.model_dump(mode="json") == study.config
 
 
 def _collect_study(path: Path) -> StudyOutputs:
@@ -92,6 +114,7 @@ def _collect_study(path: Path) -> StudyOutputs:
         path=path,
         complete=complete,
         config_text=(path / "config.yaml").read_text(),
+        config=_read_yaml(path / "config.yaml"),
         meta=read_json(path / "meta.json"),
         summary=summary,
         figures=figures,

@@ -1,148 +1,281 @@
 """Render a run directory as one self-contained HTML file: figures embedded, no network, no JS.
 
-Every piece of text that comes from data (class names, paths, config values, table cells) goes
-through ``html.escape`` (tables through pandas' escaping ``to_html``), so a class called
-``<script>`` is shown, never run.
+The page is ``templates/report.html`` rendered by Jinja2 with autoescaping on, so every value
+from data (class names, paths, config values, table cells) is escaped by default: a class called
+``<script>`` is shown, never run. This module only gathers plain values for the template.
+
+The page opens with the scale of the run, a smoke-test banner for ``--quick`` runs, and the
+findings table (``findings.py``: one row per headline claim of each paper with this run's value
+and verdict), then one section per study: figures with captions (``figures.py``), summary tables
+inline, per-image tables as links to their files.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import io
+import os
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import numpy as np
 import pandas as pd
 
-from mnemoscope.reports.collect import StudyOutputs, collect, read_json
+from mnemoscope.reports import figures as captions
+from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
+from mnemoscope.reports.findings import PAPERS, findings
 from mnemoscope.store import atomic_write_text
 
-MAX_TABLE_ROWS = 40
+MAX_INLINE_ROWS = 40
+# Per-image, per-run or per-epoch tables: linked as files, never inlined (whatever their size).
+RAW_TABLES = {
+    "recognition", "profile_distance", "training", "sslmem_scores", "sslmem_method_scores",
+    "sslmem_feldman", "sslmem_runs", "benign_training", "benign_probes", "benign_invariance",
+    "benign_toy",
+}  # fmt: skip
+STUDY_PAPERS = {"profiles": "001", "sslmem": "002", "benign": "003"}
+GALLERY_SIZE = 10
 
-STYLE = """
-body { font: 15px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1rem 2rem;
-       color: #222; }
-h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2rem; }
-nav a { margin-right: 1rem; } code, pre { background: #f5f5f5; border-radius: 4px; }
-pre { padding: 0.6rem; overflow-x: auto; font-size: 13px; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 13px; }
-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 13px; }
-th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: right; }
-th { background: #f0f0f0; } td ul { text-align: left; margin: 0; }
-.missing { color: #a40; } .ok { color: #070; }
-.table-wrap { overflow-x: auto; }
-"""
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("mnemoscope.reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.html`` (or ``out``) for ``run_dir`` atomically and return its path."""
     run_dir = Path(run_dir)
     path = Path(out) if out is not None else run_dir / "report.html"
-    return atomic_write_text(path, render_report(run_dir))
+    return atomic_write_text(path, render_report(run_dir, path.parent))
 
 
-def render_report(run_dir: str | Path) -> str:
+def render_report(run_dir: str | Path, report_dir: str | Path | None = None) -> str:
+    """The page for ``run_dir``; links to table files are relative to ``report_dir``
+    (default: ``run_dir``, where ``build_report`` writes it)."""
     run_dir = Path(run_dir)
+    report_dir = Path(report_dir) if report_dir is not None else run_dir
     studies = collect(run_dir)
     top_meta = read_json(run_dir / "meta.json") if len(studies) > 1 else studies[0].meta
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>mnemoscope report: {_e(run_dir.name)}</title>",
-        f"<style>{STYLE}</style></head><body>",
-        "<header><h1>mnemoscope report</h1>",
-        f"<p>Run directory <code>{_e(run_dir.resolve())}</code>; report written "
-        f"{_e(datetime.now(timezone.utc).isoformat(timespec='seconds'))}.</p></header>",
-        _nav(studies),
-        _overview(studies),
-        *(_study_section(study) for study in studies),
-        _environment(studies, top_meta),
-        _run_times(studies, top_meta),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+    quick = is_quick(run_dir, studies)
+    rows = [row for study in studies for row in _finding_rows(study, quick)]
+    context = {
+        "run_name": run_dir.name,
+        "run_path": str(run_dir.resolve()),
+        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "scale": _scale(studies, quick),
+        "quick": quick,
+        "findings": [row for row in rows if row["measured"]],
+        "not_measured": [row for row in rows if not row["measured"]],
+        "thumbnails": _thumbnails(studies),
+        "studies": [_study(study, report_dir) for study in studies],
+        "environment": _environment(studies, top_meta),
+        "run_times": _run_times(studies, top_meta),
+    }
+    return _templates().get_template("report.html").render(**context)
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _anchor(study: StudyOutputs) -> str:
+def anchor(study: StudyOutputs) -> str:
     return "study-" + "".join(ch if ch.isalnum() else "-" for ch in study.path.name)
 
 
-def _nav(studies: list[StudyOutputs]) -> str:
-    links = ['<a href="#overview">Overview</a>']
-    links += [f'<a href="#{_anchor(s)}">{_e(s.name)}</a>' for s in studies]
-    links += ['<a href="#environment">Environment</a>', '<a href="#run-times">Run times</a>']
-    return "<nav>" + "".join(links) + "</nav>"
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _overview(studies: list[StudyOutputs]) -> str:
+# -- the top of the page -------------------------------------------------------------------------
+
+
+def _finding_rows(study: StudyOutputs, quick: bool) -> list[dict[str, Any]]:
     rows = []
+    for finding in findings(study.name, study.summary):
+        claim, measured = finding.claim, finding.measured
+        verdict = "not assessed (smoke test)" if quick else measured.verdict if measured else ""
+        rows.append({
+            "measured": measured is not None,
+            "paper": f"paper {claim.paper}", "paper_title": PAPERS.get(claim.paper, ""),
+            "section": claim.section, "claim": claim.text,
+            "value": measured.value if measured else "", "interval": measured and measured.interval,
+            "verdict": verdict,
+            "verdict_class": "smoke-test" if quick else verdict.replace(" ", "-"),
+        })  # fmt: skip
+    return rows
+
+
+def _scale(studies: list[StudyOutputs], quick: bool) -> dict[str, Any]:
+    kind = "quick (smoke test)" if quick else "as configured"
+    devices = {str(s.meta.get("environment", {}).get("device", "?")) for s in studies if s.meta}
+    lines = [f"{study.name}: {_study_scale(study)}" for study in studies]
+    summary = (f"{len(studies)} {'study' if len(studies) == 1 else 'studies'}, {kind} scale, "
+               f"on {', '.join(sorted(devices)) or 'an unrecorded device'}. The papers train "
+               "ResNets on CIFAR-10 for hundreds of epochs; CPU-scale runs reproduce the methods "
+               "and the direction of the effects, not the papers' numbers.")  # fmt: skip
+    return {"summary": summary, "lines": lines}
+
+
+def _study_scale(study: StudyOutputs) -> str:
+    """One line of sizes from the study's config (read defensively: configs change)."""
+    config = study.config
+    train = config.get("train") or config.get("training") or {}
+    data = (train.get("data") or config.get("data") or {}).get("name", "?")
+    model = (train.get("model") or config.get("model") or {}).get("name", "?")
+    parts = [f"{data}, {model}"]
+    seeds = config.get("seeds")
+    count = len(seeds) if isinstance(seeds, list) else seeds
+    if study.name == "profiles":
+        tracking = config.get("tracking") or {}
+        parts.append(f"N = {count} seeds per paradigm, |X| = {tracking.get('size', '?')} tracked "
+                     f"images, M = {tracking.get('augmentations', '?')} augmentations")  # fmt: skip
+    elif study.name == "sslmem":
+        splits = config.get("splits") or {}
+        parts.append(f"K = {count} encoders a side, |S_S| = {splits.get('shared', '?')}, "
+                     f"|S_C| = {splits.get('candidates', '?')}")  # fmt: skip
+    elif count is not None:
+        parts.append(f"{count} seeds")
+    epochs = train.get("epochs")
+    if epochs is not None:
+        parts.append(f"{epochs} epochs")
+    return "; ".join(str(part) for part in parts)
+
+
+def _thumbnails(studies: list[StudyOutputs]) -> list[dict[str, str]]:
+    thumbs = []
     for study in studies:
-        status = '<span class="ok">complete</span>' if study.complete else (
-            '<span class="missing">partial</span>')  # fmt: skip
-        headlines = "".join(f"<li>{_e(line)}</li>" for line in study.headlines) or (
-            '<li class="missing">no headline findings yet</li>')  # fmt: skip
-        rows.append(
-            f'<tr><td style="text-align:left"><a href="#{_anchor(study)}">{_e(study.name)}</a></td>'
-            f'<td>{status}</td><td style="text-align:left"><ul>{headlines}</ul></td></tr>'
-        )
-    return (
-        '<section id="overview"><h2>Overview</h2><table><tr><th>study</th><th>status</th>'
-        f"<th>headline findings</th></tr>{''.join(rows)}</table></section>"
-    )
+        stem = captions.KEY_FIGURES.get(study.name)
+        path = next((f for f in study.figures if f.stem == stem), None)
+        if path is not None:
+            entry = captions.CAPTIONS[stem]
+            thumbs.append({"study": study.name, "target": f"{anchor(study)}-{stem}",
+                           "uri": _data_uri(path.read_bytes()),
+                           "caption": entry.reproduces or entry.shows})  # fmt: skip
+    return thumbs
 
 
-def _study_section(study: StudyOutputs) -> str:
-    parts = [f'<section id="{_anchor(study)}"><h2>{_e(study.name)}</h2>']
-    parts.append(f"<p>Directory <code>{_e(study.path)}</code></p>")
-    if study.missing:
-        items = "".join(f"<li>{_e(item)}</li>" for item in study.missing)
-        parts.append(f'<div class="missing"><p>Missing:</p><ul>{items}</ul></div>')
-    if study.headlines:
-        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in study.headlines) + "</ul>")
-    captions = study.summary.get("figure_captions", {})
-    for figure in study.figures:
-        encoded = base64.b64encode(figure.read_bytes()).decode("ascii")
-        caption = captions.get(figure.stem, figure.stem.replace("_", " "))
-        parts.append(
-            f'<figure><img src="data:image/png;base64,{encoded}" alt="{_e(caption)}">'
-            f"<figcaption>{_e(caption)} <code>figures/{_e(figure.name)}</code></figcaption>"
-            "</figure>"
-        )
-    for table in study.tables:
-        parts.append(_table(table))
-    if study.config_text is not None:
-        parts.append(
-            f"<details><summary>Config</summary><pre>{_e(study.config_text)}</pre></details>"
-        )
-    parts.append("</section>")
-    return "\n".join(parts)
+# -- one study -----------------------------------------------------------------------------------
 
 
-def _table(path: Path) -> str:
+def _study(study: StudyOutputs, report_dir: Path) -> dict[str, Any]:
+    overrides = study.summary.get("figure_captions") or {}
+    figures = []
+    for path in sorted(study.figures, key=lambda p: (captions.order(p.stem), p.stem)):
+        figures.append({
+            "anchor": f"{anchor(study)}-{path.stem}", "uri": _data_uri(path.read_bytes()),
+            "caption": str(overrides.get(path.stem) or captions.caption(path.stem)),
+        })  # fmt: skip
+    summary_tables, raw_tables = [], []
+    for path in study.tables:
+        table = _table(path, report_dir)
+        (raw_tables if table.get("href") else summary_tables).append(table)
+    paper = STUDY_PAPERS.get(study.name)
+    return {
+        "name": study.name, "anchor": anchor(study), "path": str(study.path),
+        "complete": study.complete, "missing": study.missing, "headlines": study.headlines,
+        "paper": paper, "paper_title": PAPERS.get(paper or "", ""),
+        "gallery": _gallery(study) if study.name == "sslmem" else None,
+        "figures": figures, "summary_tables": summary_tables, "raw_tables": raw_tables,
+        "config_text": study.config_text,
+    }  # fmt: skip
+
+
+def _table(path: Path, report_dir: Path) -> dict[str, Any]:
+    """A summary table's cells (inlined), or a raw table's link and size (never inlined)."""
     try:
         frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except Exception as error:  # a report must render even when one table does not
-        return f'<p class="missing">could not read {_e(path.name)}: {_e(error)}</p>'
-    note = ""
-    if len(frame) > MAX_TABLE_ROWS:
-        note = f" (first {MAX_TABLE_ROWS} of {len(frame):,} rows)"
-        frame = frame.head(MAX_TABLE_ROWS)
-    body = frame.to_html(index=False, escape=True, float_format=lambda x: f"{x:.4g}", border=0)
-    return f'<h3>tables/{_e(path.name)}{_e(note)}</h3><div class="table-wrap">{body}</div>'
+        return {"title": f"tables/{path.name}", "columns": ["could not read the table"],
+                "rows": [[str(error)]]}  # fmt: skip
+    if path.stem in RAW_TABLES or len(frame) > MAX_INLINE_ROWS:
+        size = f"{len(frame):,} rows; columns {', '.join(map(str, frame.columns))}"
+        return {"name": f"tables/{path.name}", "size": size,
+                "href": Path(os.path.relpath(path, report_dir)).as_posix()}  # fmt: skip
+    rows = [[_cell(value) for value in row] for row in frame.itertuples(index=False)]
+    return {"title": path.stem.replace("_", " "), "columns": [str(c) for c in frame.columns],
+            "rows": rows}  # fmt: skip
 
 
-def _environment(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> str:
+def _cell(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return "-" if np.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _gallery(study: StudyOutputs) -> dict[str, Any] | None:
+    """The most and least memorized candidates as small images, planted ones marked, from
+    ``tables/sslmem_scores`` and ``arrays/candidate_images.npy`` (None when either is absent)."""
+    scores_path = study.path / "tables" / "sslmem_scores.parquet"
+    images_path = study.path / "arrays" / "candidate_images.npy"
+    if not scores_path.exists() or not images_path.exists():
+        return None
+    try:
+        scores = pd.read_parquet(scores_path)
+        images = np.load(images_path, allow_pickle=False)
+    except Exception:  # a report must render even when the gallery cannot
+        return None
+    candidates = scores[scores["subset"] == "S_C"].reset_index(drop=True)
+    center = str(study.summary.get("center", "plain"))
+    column = "score_norm" if center == "plain" else f"score_norm_{center}"
+    if column not in candidates or len(candidates) != len(images):
+        return None
+    ranked = candidates.assign(position=np.arange(len(candidates)))
+    ranked = ranked.sort_values(column, ascending=False, kind="stable")
+    classes = list(study.summary.get("classes") or [])
+    planted_kinds = sorted(set(candidates["kind"]) - {"ordinary"})
+    note = ("Candidates S_C are the images only the encoders f trained on, ranked by their "
+            f"normalized SSLMem score ({center} estimate). Paper 002 finds atypical images among "
+            "the most memorized.")  # fmt: skip
+    if planted_kinds:
+        note += (f" Images marked planted ({', '.join(k.replace('_', ' ') for k in planted_kinds)}"
+                 ") were added to S_C as known atypical images: where they rank tells whether "
+                 "the score finds them.")  # fmt: skip
+    rows = []
+    least = ranked.tail(GALLERY_SIZE)[::-1]
+    for title, part, first_rank in (("Most memorized", ranked.head(GALLERY_SIZE), 1),
+                                    ("Least memorized", least, len(ranked))):  # fmt: skip
+        shown = []
+        for offset, row in enumerate(part.itertuples()):
+            planted = row.kind != "ordinary"
+            if planted:
+                label = row.kind.replace("_", " ")
+            else:
+                label = classes[row.label] if 0 <= row.label < len(classes) else str(row.label)
+            rank = first_rank + offset if first_rank == 1 else first_rank - offset
+            shown.append({"uri": _data_uri(_png(images[row.position])), "label": label,
+                          "planted": planted, "rank": rank,
+                          "score": f"{getattr(row, column):+.3f}"})  # fmt: skip
+        rows.append({"title": title, "images": shown})
+    return {"note": note, "rows": rows}
+
+
+def _png(image: np.ndarray) -> bytes:
+    """A uint8 [C, H, W] image as PNG bytes (matplotlib's writer; grey for one channel)."""
+    from matplotlib import image as mpimg
+
+    picture = np.asarray(image).transpose(1, 2, 0)
+    buffer = io.BytesIO()
+    if picture.shape[-1] == 1:
+        mpimg.imsave(buffer, picture[..., 0], cmap="gray", vmin=0, vmax=255, format="png")
+    else:
+        mpimg.imsave(buffer, picture, format="png")
+    return buffer.getvalue()
+
+
+# -- the end of the page -------------------------------------------------------------------------
+
+
+def _environment(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> list[tuple[str, Any]]:
     environment = top_meta.get("environment") or next(
         (s.meta["environment"] for s in studies if "environment" in s.meta), {}
     )
     if not environment:
-        return _not_recorded("environment", "Environment")
+        return []
     git = environment.get("git") or {}
     commit = git.get("commit", "not a git checkout") + (
         " (with local changes)" if git.get("dirty") else ""
@@ -151,16 +284,11 @@ def _environment(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> str:
             ("python", environment.get("python")), ("platform", environment.get("platform")),
             ("torch threads", environment.get("torch_threads")),
             ("cpu bf16", environment.get("cpu_bf16")), ("git commit", commit)]  # fmt: skip
-    rows += [(name, version) for name, version in (environment.get("versions") or {}).items()]
-    body = "".join(
-        f'<tr><th>{_e(key)}</th><td style="text-align:left">{_e(value)}</td></tr>'
-        for key, value in rows
-        if value is not None
-    )
-    return f'<section id="environment"><h2>Environment</h2><table>{body}</table></section>'
+    rows += list((environment.get("versions") or {}).items())
+    return [(key, value) for key, value in rows if value is not None]
 
 
-def _run_times(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> str:
+def _run_times(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> list[dict[str, str]]:
     rows = []
     whole_run = [("whole run", top_meta)] if len(studies) > 1 else []
     for label, meta in whole_run + [(s.name, s.meta) for s in studies]:
@@ -168,21 +296,10 @@ def _run_times(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> str:
         if started is None:
             continue
         seconds = _seconds_between(started, finished)
-        rows.append(
-            f"<tr><th>{_e(label)}</th><td>{_e(started)}</td>"
-            f"<td>{_e(finished or 'not finished')}</td>"
-            f"<td>{_e(f'{seconds:,.0f} s' if seconds is not None else '-')}</td></tr>"
-        )
-    if not rows:
-        return _not_recorded("run-times", "Run times")
-    return (
-        '<section id="run-times"><h2>Run times</h2><table><tr><th></th><th>started</th>'
-        f"<th>finished</th><th>duration</th></tr>{''.join(rows)}</table></section>"
-    )
-
-
-def _not_recorded(anchor: str, title: str) -> str:
-    return f'<section id="{anchor}"><h2>{title}</h2><p class="missing">not recorded</p></section>'
+        rows.append({"label": label, "started": str(started),
+                     "finished": str(finished or "not finished"),
+                     "duration": f"{seconds:,.0f} s" if seconds is not None else "-"})  # fmt: skip
+    return rows
 
 
 def _seconds_between(started: str, finished: str | None) -> float | None:

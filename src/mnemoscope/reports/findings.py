@@ -1,0 +1,362 @@
+"""The papers' headline claims and this run's verdict on each, from a study's ``summary.json``.
+
+One ``Claim`` per headline claim of a paper: the claim in plain words, where the paper makes it,
+and a small function of the study's summary that returns what this run measured (``Measured``)
+or ``None`` when the summary lacks what the claim needs (an older run, a section the config did
+not enable). Every function reads keys defensively: a run directory written before a key existed
+must still give a report. To add a claim, write its function and append it to ``CLAIMS``.
+
+Verdicts:
+
+* ``reproduced``: the effect has the paper's sign and clears the stated margin;
+* ``opposite``: the effect has the other sign and clears the same margin;
+* ``not at this scale``: the run did not reach the regime the claim is about (a paradigm that
+  never reached mean p_t = 0.5, random labels that were not fitted);
+* ``undecided``: the effect is within its margin (noise at this scale).
+
+Margins are stated in each function: two standard deviations where the study gives one
+(``mae_sd``), the one-sided t-test's 5% level for SSLMem, and two points of kNN accuracy (about
+two standard errors of a kNN accuracy on 1,000-2,000 test images) for the benign probes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+VERDICTS = ("reproduced", "not at this scale", "opposite", "undecided")
+PAPERS = {
+    "001": "Sadrtidinov et al., On the Memorization Properties of Contrastive Learning",
+    "002": "Wang et al., Memorization in Self-Supervised Learning Improves Downstream "
+    "Generalization",
+    "003": "Anagnostidis et al., The Curious Case of Benign Memorization",
+}
+KNN_MARGIN = 0.02  # two points of kNN accuracy: ~2 standard errors on 1,000-2,000 test images
+AUROC_MARGIN = 0.1  # AUROC beyond 0.5 +- 0.1 before planted images count as found (or avoided)
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What this run measured for a claim: the value, its interval (or ``None``), a verdict."""
+
+    value: str
+    verdict: str
+    interval: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {VERDICTS}")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A paper's headline claim and how to read this run's verdict on it from a summary."""
+
+    study: str
+    paper: str
+    section: str
+    text: str
+    measure: Callable[[Mapping[str, Any]], Measured | None]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A claim with what this run measured for it (``measured`` is ``None``: not measured)."""
+
+    claim: Claim
+    measured: Measured | None
+
+
+def findings(study: str, summary: Mapping[str, Any]) -> list[Finding]:
+    """Every claim of ``study``'s paper with this summary's measurement of it."""
+    result = []
+    for claim in CLAIMS:
+        if claim.study != study:
+            continue
+        try:
+            measured = claim.measure(summary)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            measured = None  # a summary of another shape: not measured, never a broken report
+        result.append(Finding(claim, measured))
+    return result
+
+
+def _get(mapping: Any, *keys: str) -> Any:
+    """``mapping[k1][k2]...`` or ``None`` as soon as a level is missing."""
+    for key in keys:
+        if not isinstance(mapping, Mapping) or key not in mapping:
+            return None
+        mapping = mapping[key]
+    return mapping
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _signed(effect: float, margin: float) -> str:
+    """``reproduced`` / ``opposite`` / ``undecided`` for an effect the paper says is positive."""
+    if effect > margin:
+        return "reproduced"
+    if effect < -margin:
+        return "opposite"
+    return "undecided"
+
+
+# -- paper 001: memorization profiles ----------------------------------------------------------
+
+
+def _alignment_at_middle(summary: Mapping[str, Any], variant: str) -> dict[str, dict[str, Any]]:
+    """Rows of ``summary["alignment"]`` at the middle target (0.5) for ``variant``, by paradigm."""
+    rows = [row for row in summary.get("alignment") or [] if row.get("variant") == variant]
+    targets = sorted({float(row["target_p"]) for row in rows})
+    if not targets:
+        return {}
+    middle = 0.5 if 0.5 in targets else targets[len(targets) // 2]
+    return {row["paradigm"]: row for row in rows if float(row["target_p"]) == middle}
+
+
+def _mae(row: Mapping[str, Any]) -> str:
+    return f"{float(row['mae']):.3f} ± {float(row.get('mae_sd') or 0):.3f}"
+
+
+def _not_reached(*rows: Mapping[str, Any]) -> bool:
+    return any(row.get("reached") is False for row in rows)
+
+
+def supervised_far_from_binomial(summary: Mapping[str, Any]) -> Measured | None:
+    """Averaged profiles at mean p_t ~ 0.5: MAE to binomial noise, supervised minus SimCLR,
+    beyond two sd of the difference (sd over binomial draws)."""
+    rows = _alignment_at_middle(summary, "averaged")
+    if "supervised" not in rows or "simclr" not in rows:
+        return None
+    supervised, simclr = rows["supervised"], rows["simclr"]
+    value = f"MAE to binomial at p ~ 0.5: supervised {_mae(supervised)}, SimCLR {_mae(simclr)}"
+    if _not_reached(supervised, simclr):
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", "± sd")
+    margin = 2 * math.hypot(float(supervised["mae_sd"] or 0), float(simclr["mae_sd"] or 0))
+    effect = float(supervised["mae"]) - float(simclr["mae"])
+    return Measured(value, _signed(effect, margin), "± sd over binomial draws")
+
+
+def fixed_augmentations_move_simclr(summary: Mapping[str, Any]) -> Measured | None:
+    """SimCLR at mean p_t ~ 0.5: MAE of fixed-augmentation profiles minus averaged ones,
+    beyond two sd."""
+    averaged = _alignment_at_middle(summary, "averaged").get("simclr")
+    fixed = _alignment_at_middle(summary, "fixed").get("simclr")
+    if averaged is None or fixed is None:
+        return None
+    value = f"SimCLR MAE to binomial: fixed augmentations {_mae(fixed)}, averaged {_mae(averaged)}"
+    if _not_reached(averaged, fixed):
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", "± sd")
+    margin = 2 * math.hypot(float(fixed["mae_sd"] or 0), float(averaged["mae_sd"] or 0))
+    effect = float(fixed["mae"]) - float(averaged["mae"])
+    return Measured(value, _signed(effect, margin), "± sd over binomial draws")
+
+
+def simclr_like_random_labels(summary: Mapping[str, Any]) -> Measured | None:
+    """Averaged profiles at mean p_t ~ 0.5: SimCLR's MAE is closer to the nearest random-labels
+    paradigm's than to supervised's, beyond two sd."""
+    rows = _alignment_at_middle(summary, "averaged")
+    randoms = [name for name in rows if name.startswith("random")]
+    if "simclr" not in rows or "supervised" not in rows or not randoms:
+        return None
+    simclr = rows["simclr"]
+    nearest = min(randoms, key=lambda name: abs(float(rows[name]["mae"]) - float(simclr["mae"])))
+    to_random = abs(float(rows[nearest]["mae"]) - float(simclr["mae"]))
+    to_supervised = abs(float(rows["supervised"]["mae"]) - float(simclr["mae"]))
+    value = (f"|MAE difference| of SimCLR to {nearest} {to_random:.3f}, "
+             f"to supervised {to_supervised:.3f}")  # fmt: skip
+    if _not_reached(simclr, rows[nearest], rows["supervised"]):
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale")
+    sds = [float(rows[name]["mae_sd"] or 0) for name in ("simclr", nearest, "supervised")]
+    margin = 2 * math.sqrt(sum(sd * sd for sd in sds))
+    return Measured(value, _signed(to_supervised - to_random, margin))
+
+
+# -- paper 002: SSLMem ---------------------------------------------------------------------------
+
+
+def candidates_memorized(summary: Mapping[str, Any]) -> Measured | None:
+    """The one-sided t-test of m(S_C) > m(S_S) at the headline center (table 2): p < 0.05 is
+    reproduced, p > 0.95 (significant the other way) opposite."""
+    center = summary.get("center")
+    test = _get(summary, "ttest_candidates_vs_shared", center) if center else None
+    p = _number(_get(test, "p_value"))
+    if p is None:
+        return None
+    statistic, effect = _number(test.get("statistic")), _number(test.get("effect_size"))
+    means = _get(summary, "mean_score", center) or {}
+    value = f"t = {statistic:.2f}, p = {p:.2g}, Cohen's d = {effect:.2f}"
+    if "S_C" in means and "S_S" in means:
+        value += f"; mean score S_C {float(means['S_C']):+.3f}, S_S {float(means['S_S']):+.3f}"
+    value += f" ({center}, tap {summary.get('tap', 'auto')})"
+    interval = _ci(summary.get("mean_score_ci"), center, "S_C")
+    verdict = "reproduced" if p < ALPHA else "opposite" if p > 1 - ALPHA else "undecided"
+    return Measured(value, verdict, interval)
+
+
+def _ci(intervals: Any, center: str, subset: str) -> str | None:
+    """``[low, high]`` of ``intervals[center][subset]`` when the summary carries it."""
+    pair = _get(intervals, center, subset)
+    if isinstance(pair, list | tuple) and len(pair) == 2:
+        return f"{subset} 95% CI [{float(pair[0]):+.3f}, {float(pair[1]):+.3f}]"
+    return None
+
+
+def planted_found(summary: Mapping[str, Any]) -> Measured | None:
+    """AUROC of planted atypical images against ordinary candidates: every kind above
+    0.5 + 0.1 is reproduced, every kind below 0.5 - 0.1 opposite."""
+    aurocs = {kind: _number(v) for kind, v in (summary.get("planted_auroc") or {}).items()}
+    aurocs = {kind: v for kind, v in aurocs.items() if v is not None}
+    if not aurocs:
+        return None
+    value = "AUROC " + ", ".join(f"{kind.replace('_', ' ')} {v:.2f}" for kind, v in aurocs.items())
+    verdicts = {_signed(v - 0.5, AUROC_MARGIN) for v in aurocs.values()}
+    verdict = verdicts.pop() if len(verdicts) == 1 else "undecided"
+    return Measured(value + " (0.5 = chance)", verdict)
+
+
+def feldman_agrees(summary: Mapping[str, Any]) -> Measured | None:
+    """Kendall's tau between SSLMem and Feldman's scores of S_C: positive at p < 0.05."""
+    tau, p = _number(_get(summary, "feldman_tau", "tau")), _number(_get(summary, "feldman_tau",
+                                                                         "p_value"))  # fmt: skip
+    if tau is None or p is None:
+        return None
+    verdict = "undecided" if p >= ALPHA else "reproduced" if tau > 0 else "opposite"
+    return Measured(f"Kendall tau {tau:.3f} (p = {p:.2g})", verdict)
+
+
+def memorization_goes_with_accuracy(summary: Mapping[str, Any]) -> Measured | None:
+    """Spearman's rho across trainings (methods and lambdas of ``compare``) between SSLMem on
+    S_C and probe accuracy: positive at p < 0.05; needs at least three trainings."""
+    rows = [
+        (_number(row.get("score_norm_mean")), _number(row.get("probe_accuracy")))
+        for row in summary.get("methods") or []
+    ]
+    rows = [(s, a) for s, a in rows if s is not None and a is not None]
+    if len(rows) < 3:
+        return None
+    from scipy.stats import spearmanr
+
+    rho, p = spearmanr([s for s, _ in rows], [a for _, a in rows])
+    rho, p = float(rho), float(p)
+    if math.isnan(rho):
+        return Measured(f"{len(rows)} trainings, constant scores or accuracies", "undecided")
+    verdict = "undecided" if p >= ALPHA else "reproduced" if rho > 0 else "opposite"
+    return Measured(f"Spearman rho {rho:+.2f} over {len(rows)} trainings (p = {p:.2g})", verdict)
+
+
+# -- paper 003: benign memorization --------------------------------------------------------------
+
+
+def _verdict_row(summary: Mapping[str, Any], setting: str) -> Mapping[str, Any] | None:
+    return next((r for r in summary.get("verdicts") or [] if r.get("setting") == setting), None)
+
+
+def _memorization_verdict(
+    summary: Mapping[str, Any], setting: str, expected: str
+) -> Measured | None:
+    row = _verdict_row(summary, setting)
+    if row is None:
+        return None
+    value = (f"fits {float(row['train_acc_random']):.1%} of its random labels; embedding kNN "
+             f"{float(row['probe_acc']):.1%} vs {float(row['init_probe_acc']):.1%} at "
+             "initialization")  # fmt: skip
+    verdict = {"no memorization": "not at this scale", expected: "reproduced"}.get(
+        row.get("verdict"), "opposite"
+    )
+    return Measured(value + f": {row.get('verdict')}", verdict)
+
+
+def benign_with_augmentation(summary: Mapping[str, Any]) -> Measured | None:
+    """Definition 4.1 on random labels with augmentation: ``benign`` is reproduced."""
+    return _memorization_verdict(summary, "random+da", "benign")
+
+
+def malign_without_augmentation(summary: Mapping[str, Any]) -> Measured | None:
+    """Definition 4.1 on random labels without augmentation: ``malign`` is reproduced."""
+    return _memorization_verdict(summary, "random", "malign")
+
+
+def last_layers_memorize(summary: Mapping[str, Any]) -> Measured | None:
+    """Random labels without augmentation: clean kNN of the embedding minus that of the output
+    layer, beyond two points (the output layer fits the noise, the encoder keeps the signal)."""
+    knn = _get(summary, "clean_knn_final", "random") or {}
+    embedding, output = _number(knn.get("embedding")), _number(knn.get("output"))
+    if embedding is None or output is None:
+        return None
+    value = f"random labels: clean kNN of the embedding {embedding:.1%}, of the output {output:.1%}"
+    return Measured(value, _signed(embedding - output, KNN_MARGIN))
+
+
+def augmentation_makes_invariant(summary: Mapping[str, Any]) -> Measured | None:
+    """Normalized invariance of the embedding (eq. 2, lower = more invariant): random labels
+    with augmentation against without; 10% of the larger value is the margin."""
+    values = summary.get("invariance_embedding_final") or {}
+    with_da, without = _number(values.get("random+da")), _number(values.get("random"))
+    if with_da is None or without is None:
+        return None
+    value = (f"invariance (lower = more invariant): with augmentation {with_da:.2f}, "
+             f"without {without:.2f}")  # fmt: skip
+    return Measured(value, _signed(without - with_da, 0.1 * max(abs(with_da), abs(without))))
+
+
+def more_augmentations_help(summary: Mapping[str, Any]) -> Measured | None:
+    """The toy model at its smallest n: test kNN with the most augmentations minus with the
+    fewest, beyond two points."""
+    toy = summary.get("toy") or {}
+    most, fewest = _number(toy.get("test_knn_most")), _number(toy.get("test_knn_fewest"))
+    if most is None or fewest is None:
+        return None
+    value = (f"toy model: test kNN {fewest:.1%} with B = {toy.get('fewest_augmentations')}, "
+             f"{most:.1%} with B = {toy.get('most_augmentations')}")  # fmt: skip
+    return Measured(value, _signed(most - fewest, KNN_MARGIN))
+
+
+CLAIMS: list[Claim] = [
+    Claim("profiles", "001", "sec. 4.1, fig. 2 (left)",
+          "Supervised training separates easy from hard images far more than SimCLR: its "
+          "memorization profile is further from binomial noise", supervised_far_from_binomial),
+    Claim("profiles", "001", "sec. 4.1, fig. 2 (right), fig. 4",
+          "Fixing each image's augmentation moves SimCLR away from binomial noise: some "
+          "image-augmentation pairs are much easier to learn than others",
+          fixed_augmentations_move_simclr),
+    Claim("profiles", "001", "sec. 4.2, fig. 3",
+          "SimCLR's memorization profiles look like random-label training's, not supervised "
+          "training's", simclr_like_random_labels),
+    Claim("sslmem", "002", "sec. 4.1, table 2",
+          "Encoders memorize the images they trained on: candidates seen only by f score higher "
+          "than images both f and g saw", candidates_memorized),
+    Claim("sslmem", "002", "sec. 4.3, figs. 1, 9",
+          "Atypical images (planted noise, inverted images, an unseen class) are among the most "
+          "memorized", planted_found),
+    Claim("sslmem", "002", "sec. 4.4, table 1, fig. 4",
+          "Trainings that memorize more reach higher downstream (probe) accuracy",
+          memorization_goes_with_accuracy),
+    Claim("sslmem", "002", "app. B.3, table 12",
+          "SSL memorization (SSLMem) and supervised memorization (Feldman) rank images alike, "
+          "in part", feldman_agrees),
+    Claim("benign", "003", "sec. 4, def. 4.1, table 1",
+          "With augmentation, networks memorize random labels benignly: their features beat "
+          "initialization", benign_with_augmentation),
+    Claim("benign", "003", "sec. 4, table 1",
+          "Without augmentation, memorizing random labels is malign: features no better than "
+          "initialization", malign_without_augmentation),
+    Claim("benign", "003", "sec. 4, fig. 4",
+          "Random labels are fitted in the last layers; the encoder keeps the clean signal",
+          last_layers_memorize),
+    Claim("benign", "003", "sec. 5, eq. 2, fig. 7",
+          "Training with augmentation makes the features invariant to it",
+          augmentation_makes_invariant),
+    Claim("benign", "003", "sec. 5.1, app. E, fig. 14",
+          "At fixed capacity, more augmentations give better features (toy model)",
+          more_augmentations_help),
+]  # fmt: skip

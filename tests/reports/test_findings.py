@@ -1,0 +1,102 @@
+"""Each claim's verdict from constructed summaries: every verdict reachable, missing keys safe."""
+
+import pytest
+
+from mnemoscope.reports import findings as f
+from tests.reports.conftest import alignment_rows
+
+
+def verdict(measure, summary):
+    measured = measure(summary)
+    return None if measured is None else measured.verdict
+
+
+def test_every_claim_reads_an_empty_or_odd_summary_as_not_measured():
+    for claim in f.CLAIMS:
+        assert claim.measure({}) is None, claim.text
+    odd = {"alignment": "nope", "verdicts": [1, 2], "toy": [], "planted_auroc": {"noise": "x"}}
+    for study in ("profiles", "sslmem", "benign"):
+        assert all(finding.measured is None for finding in f.findings(study, odd))
+    assert {c.study for c in f.CLAIMS} == {"profiles", "sslmem", "benign"}
+
+
+def test_profiles_claims():
+    far = {"alignment": alignment_rows(supervised_mae=0.2, simclr_mae=0.1)}
+    assert verdict(f.supervised_far_from_binomial, far) == "reproduced"
+    assert verdict(f.fixed_augmentations_move_simclr, far) == "reproduced"  # fixed +0.1
+    assert verdict(f.simclr_like_random_labels, far) == "reproduced"
+    flipped = {"alignment": alignment_rows(supervised_mae=0.1, simclr_mae=0.2)}
+    assert verdict(f.supervised_far_from_binomial, flipped) == "opposite"
+    close = {"alignment": alignment_rows(supervised_mae=0.105, simclr_mae=0.1)}
+    assert verdict(f.supervised_far_from_binomial, close) == "undecided"
+    short = {"alignment": alignment_rows(0.2, 0.1, reached=False)}
+    assert verdict(f.supervised_far_from_binomial, short) == "not at this scale"
+    assert "0.200 ± 0.010" in f.supervised_far_from_binomial(far).value
+
+
+def sslmem_summary(p: float) -> dict:
+    return {"center": "shared", "ttest_candidates_vs_shared": {
+        "shared": {"statistic": 2.0, "p_value": p, "effect_size": 0.3}}}
+
+
+def test_sslmem_claims():
+    assert verdict(f.candidates_memorized, sslmem_summary(0.01)) == "reproduced"
+    assert verdict(f.candidates_memorized, sslmem_summary(0.3)) == "undecided"
+    assert verdict(f.candidates_memorized, sslmem_summary(0.99)) == "opposite"
+    with_ci = sslmem_summary(0.01) | {"mean_score_ci": {"shared": {"S_C": [0.1, 0.3]}}}
+    assert f.candidates_memorized(with_ci).interval == "S_C 95% CI [+0.100, +0.300]"
+    assert verdict(f.planted_found, {"planted_auroc": {"noise": 0.9, "inverted": 0.8}}) == (
+        "reproduced")
+    assert verdict(f.planted_found, {"planted_auroc": {"noise": 0.9, "inverted": 0.2}}) == (
+        "undecided")
+    assert verdict(f.planted_found, {"planted_auroc": {"noise": 0.1}}) == "opposite"
+    assert verdict(f.feldman_agrees, {"feldman_tau": {"tau": 0.3, "p_value": 1e-4}}) == (
+        "reproduced")
+    assert verdict(f.feldman_agrees, {"feldman_tau": {"tau": 0.05, "p_value": 0.4}}) == "undecided"
+    methods = [{"score_norm_mean": s, "probe_accuracy": a}
+               for s, a in [(0.1, 0.5), (0.2, 0.6), (0.3, 0.7), (0.4, 0.8), (0.5, 0.9)]]
+    assert verdict(f.memorization_goes_with_accuracy, {"methods": methods}) == "reproduced"
+    reverse = [{"score_norm_mean": -m["score_norm_mean"], "probe_accuracy": m["probe_accuracy"]}
+               for m in methods]  # fmt: skip
+    assert verdict(f.memorization_goes_with_accuracy, {"methods": reverse}) == "opposite"
+    assert f.memorization_goes_with_accuracy({"methods": methods[:2]}) is None
+
+
+def benign_summary(verdict_with_da: str, verdict_without: str) -> dict:
+    row = {"train_acc_random": 0.99, "probe_acc": 0.8, "init_probe_acc": 0.75}
+    return {
+        "verdicts": [row | {"setting": "random+da", "verdict": verdict_with_da},
+                     row | {"setting": "random", "verdict": verdict_without}],
+        "clean_knn_final": {"random": {"embedding": 0.70, "output": 0.40}},
+        "invariance_embedding_final": {"random+da": 0.2, "random": 0.6},
+        "toy": {"test_knn_most": 0.8, "test_knn_fewest": 0.6, "most_augmentations": 16,
+                "fewest_augmentations": 1},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("with_da", "without", "expected"),
+    [("benign", "malign", ("reproduced", "reproduced")),
+     ("no memorization", "malign", ("not at this scale", "reproduced")),
+     ("malign", "benign", ("opposite", "opposite"))],
+)  # fmt: skip
+def test_benign_verdict_claims(with_da, without, expected):
+    summary = benign_summary(with_da, without)
+    assert (verdict(f.benign_with_augmentation, summary),
+            verdict(f.malign_without_augmentation, summary)) == expected  # fmt: skip
+
+
+def test_benign_layer_invariance_and_toy_claims():
+    summary = benign_summary("benign", "malign")
+    assert verdict(f.last_layers_memorize, summary) == "reproduced"
+    assert verdict(f.augmentation_makes_invariant, summary) == "reproduced"
+    assert verdict(f.more_augmentations_help, summary) == "reproduced"
+    summary["clean_knn_final"]["random"]["output"] = 0.69
+    summary["toy"]["test_knn_most"] = 0.4
+    assert verdict(f.last_layers_memorize, summary) == "undecided"
+    assert verdict(f.more_augmentations_help, summary) == "opposite"
+
+
+def test_a_measured_value_needs_a_known_verdict():
+    with pytest.raises(ValueError, match="not one of"):
+        f.Measured("x", "maybe")

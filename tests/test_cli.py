@@ -1,3 +1,7 @@
+import json
+import subprocess
+import sys
+
 import yaml
 from typer.testing import CliRunner
 
@@ -17,6 +21,61 @@ def test_models_lists_architectures_with_parameter_counts():
     result = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "convnet-small" in result.output and "resnet18" in result.output
+
+
+def test_listings_keep_every_name_whole_at_80_columns():
+    from mnemoscope import data, models
+
+    for command, names in (("datasets", data.names()),
+                           ("models", [entry["name"] for entry in models.catalog()])):  # fmt: skip
+        result = runner.invoke(app, [command], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        rows = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+        for name in names:
+            assert name in rows, (command, name, result.output)  # whole, in the table
+            assert len(rows[name]) <= 80 and "…" not in rows[name]
+
+
+def test_listings_print_json_for_scripts():
+    datasets = json.loads(runner.invoke(app, ["datasets", "--json"]).output)
+    mini = next(entry for entry in datasets if entry["name"] == "fmnist-mini")
+    assert mini["available"] and mini["train_size"] == 10_000 and mini["num_classes"] == 10
+    models = json.loads(runner.invoke(app, ["models", "--json"]).output)
+    tiny = next(entry for entry in models if entry["name"] == "convnet-tiny")
+    assert tiny["encoder_params"] > 0 and "layer4" in tiny["taps"]
+
+
+def test_version_and_lazy_submodules():
+    from mnemoscope import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"mnemoscope {__version__}"
+    # a fresh interpreter: `import mnemoscope` loads no torch; the attribute imports the module
+    code = ("import sys, mnemoscope; assert 'torch' not in sys.modules; "
+            "print(len(mnemoscope.data.load('fmnist-mini').train))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "10000"
+    import mnemoscope
+
+    try:
+        mnemoscope.nonexistent  # noqa: B018
+    except AttributeError as error:
+        assert "nonexistent" in str(error)
+    else:
+        raise AssertionError("an unknown attribute must raise AttributeError")
+
+
+def test_busy_machine_warning_hints_at_threads(monkeypatch):
+    import torch
+
+    from mnemoscope.environment import busy_warning
+
+    assert busy_warning(load=0.4, cores=2) is None
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    message = busy_warning(load=3.2, cores=2)
+    assert "load average 3.2" in message and "2 cores" in message and "--threads 1" in message
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert "--threads" not in busy_warning(load=3.2, cores=2)  # already one thread
 
 
 def test_bad_train_config_names_key_value_and_rule(tmp_path):

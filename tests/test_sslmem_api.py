@@ -96,3 +96,22 @@ def test_command_line_names_bad_values(tmp_path, checkpoints):
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2
     assert "distance='cosine'" in result.output
+
+
+def test_command_line_scores_the_images_of_an_ids_file(tmp_path, checkpoints):
+    train = data.load("fmnist-mini").train
+    wanted = [int(train.ids[i]) for i in (7, 3, 30)]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(map(str, wanted)))
+    arguments = ["sslmem-score", "--f", str(checkpoints[0]), "--g", str(checkpoints[1]),
+                 "--out", str(tmp_path / "by-ids"), "--ids", str(ids_file), "--pairs", "2"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    table = RunDir(tmp_path / "by-ids").load_table("sslmem_scores")
+    assert table["id"].tolist() == wanted  # in the file's order
+    expected = sslmem.score_checkpoints(checkpoints[:1], checkpoints[1:2],
+                                        train.images[[7, 3, 30]], pairs=2)  # fmt: skip
+    np.testing.assert_allclose(table["score_raw"], expected.raw, rtol=1e-5, atol=1e-7)
+    ids_file.write_text("1 2 99999999")
+    missing = CliRunner().invoke(app, arguments)
+    assert missing.exit_code == 2 and "99999999" in missing.output

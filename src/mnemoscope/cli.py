@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import typer
 import yaml
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -20,8 +23,19 @@ app = typer.Typer(
 console = Console(soft_wrap=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from mnemoscope import __version__
+
+        typer.echo(f"mnemoscope {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="print the version"
+    ),
     threads: int | None = typer.Option(
         None, "--threads",
         help="CPU threads for torch (default: torch's, one per core). On a machine shared with "
@@ -49,7 +63,9 @@ def demo(
 ) -> None:
     """Run the three studies at demo scale on the embedded dataset and build the HTML report."""
     from mnemoscope.demo import headlines, run_demo
+    from mnemoscope.environment import busy_warning
 
+    _warn(busy_warning())
     report = run_demo(out, quick=quick, quiet=quiet)
     for study, lines in headlines(out).items():
         console.print(f"[bold]{study}[/bold]")
@@ -94,12 +110,21 @@ def config_schema(
 
 
 @app.command()
-def datasets() -> None:
+def datasets(
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list instead of a table"),
+) -> None:
     """List every dataset, whether it is available here, and its sizes."""
     from mnemoscope import data
 
-    table = Table("name", "available", "train", "test", "image", "classes", "where", "note")
-    for entry in data.catalog():
+    entries = data.catalog()
+    if as_json:
+        rows = [dataclasses.asdict(entry) | {"num_classes": entry.num_classes}
+                for entry in entries]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = _listing_table([entry.name for entry in entries], "available", "train", "test",
+                           "image", "classes")  # fmt: skip
+    for entry in entries:
         table.add_row(
             entry.name,
             "[green]yes[/green]" if entry.available else "[red]no[/red]",
@@ -107,31 +132,40 @@ def datasets() -> None:
             _maybe(entry.test_size),
             "x".join(map(str, entry.image_shape)) if entry.image_shape else "-",
             _maybe(entry.num_classes),
-            # Paths and notes come from the file system: Text() keeps rich from parsing markup.
-            Text(entry.location or "-"),
-            Text(entry.note),
         )
     console.print(table)
+    # Paths and notes are long: below the table, one entry each, wrapped by the terminal.
+    # They come from the file system: Text() keeps rich from parsing markup in them.
+    for entry in entries:
+        console.print(Text.assemble((entry.name, "bold"), f": {entry.location or '-'}"))
+        if entry.note:
+            console.print(Text(f"    {entry.note}"))
 
 
 @app.command("models")
 def list_models(
     in_channels: int = typer.Option(3, help="input channels to count parameters for"),
     image_size: int = typer.Option(32, help="input size to count parameters for"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list instead of a table"),
 ) -> None:
     """List the architectures with their parameter counts and taps."""
     from mnemoscope import models
 
-    table = Table("name", "encoder params", "embedding", "taps", "description")
-    for entry in models.catalog(in_channels=in_channels, image_size=image_size):
-        table.add_row(
-            entry["name"],
-            f"{entry['encoder_params']:,}",
-            str(entry["embedding_dim"]),
-            ", ".join(entry["taps"]),
-            entry["description"],
-        )
+    entries = models.catalog(in_channels=in_channels, image_size=image_size)
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2))
+        return
+    table = _listing_table([entry["name"] for entry in entries], "encoder params", "embedding",
+                           "description")  # fmt: skip
+    for entry in entries:
+        table.add_row(entry["name"], f"{entry['encoder_params']:,}",
+                      str(entry["embedding_dim"]), entry["description"])  # fmt: skip
     console.print(table)
+    by_taps: dict[str, list[str]] = {}  # models sharing the same taps, listed once
+    for entry in entries:
+        by_taps.setdefault(", ".join(entry["taps"]), []).append(entry["name"])
+    for taps, names in by_taps.items():
+        console.print(Text.assemble(("taps", "bold"), f" of {', '.join(names)}: {taps}"))
 
 
 @app.command()
@@ -160,40 +194,64 @@ def run(
 ) -> None:
     """Run a study (profiles, sslmem, benign...) from its config; finished trainings are reused."""
     from mnemoscope import studies
+    from mnemoscope.environment import busy_warning
 
     config = _load_config(config_path, studies.load_config)
     _, run_study = studies.get(config.study)
+    _warn(busy_warning())
     result = run_study(config, out or Path("runs") / config.study, quiet=quiet)
     console.print(f"run directory: {result.path}", markup=False, highlight=False)
 
 
 @app.command("sslmem-score")
 def sslmem_score(
-    f: list[Path] = typer.Option(..., "--f", help="checkpoint of an encoder f (repeat for K)"),
-    g: list[Path] = typer.Option(..., "--g", help="checkpoint of an encoder g (repeat for K)"),
     out: Path = typer.Option(..., "--out", help="directory for tables/sslmem_scores.*"),
+    f: list[Path] = typer.Option([], "--f", help="checkpoint of an encoder f (repeat for K)"),
+    g: list[Path] = typer.Option([], "--g", help="checkpoint of an encoder g (repeat for K)"),
+    from_study: Path | None = typer.Option(
+        None, "--from-study", help="an sslmem study directory: rescore its candidates with its "
+        "own f and g (tables/sslmem_runs) and measurement options",
+    ),
     dataset: str = typer.Option("fmnist-mini", help="dataset of the images to score"),
     split: str = typer.Option("train", help="train or test"),
     start: int = typer.Option(0, help="first image of the split"),
     count: int | None = typer.Option(None, help="number of images (default: to the end)"),
-    augment: str = typer.Option("simclr", help="measurement augmentation preset"),
-    pairs: int = typer.Option(5, help="augmentation pairs per image (paper: 5)"),
-    reference: str = typer.Option("views", help="views (paper) or clean (authors' code)"),
-    distance: str = typer.Option("l2", help="l2 (paper) or angular"),
-    tap: str = typer.Option(
-        "auto", help="representation tap (auto = last feature map / ViT tokens, appendix A)"
+    ids: Path | None = typer.Option(
+        None, "--ids", help="file of image ids to score instead of --start/--count (a CSV with "
+        "an id column, or integers separated by spaces, commas or newlines)",
     ),
-    seed: int = typer.Option(0, help="seed of the views"),
+    augment: str | None = typer.Option(None, help="measurement augmentation preset [simclr]"),
+    pairs: int | None = typer.Option(None, help="augmentation pairs per image [5, the paper's]"),
+    reference: str | None = typer.Option(None, help="views (paper) or clean (authors' code)"),
+    distance: str | None = typer.Option(None, help="l2 (paper) or angular"),
+    tap: str | None = typer.Option(
+        None, help="representation tap [auto = last feature map / ViT tokens, appendix A]"
+    ),
+    seed: int | None = typer.Option(None, help="seed of the views [0]"),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps"),
 ) -> None:
-    """SSLMem scores (paper 002, eq. 2) of dataset images for checkpointed encoders f and g."""
-    from mnemoscope.sslmem import score_dataset
+    """SSLMem scores (paper 002, eq. 2) of dataset images for checkpointed encoders f and g,
+    or of a study's own candidates (--from-study). Options left out take the study's values
+    (with --from-study) or the defaults in brackets."""
+    from mnemoscope.sslmem import read_ids, score_dataset, score_study
 
+    given = {"augment": augment, "pairs": pairs, "reference": reference, "distance": distance,
+             "tap": tap, "seed": seed}  # fmt: skip
+    options = {key: value for key, value in given.items() if value is not None}
     try:
-        table = score_dataset(f, g, out, dataset=dataset, split=split, start=start, count=count,
-                              augment=augment, pairs=pairs, reference=reference, distance=distance,
-                              tap=tap, seed=seed, device=device)  # fmt: skip
-    except ValueError as error:
+        if from_study is not None:
+            if f or g or ids is not None:
+                raise ValueError("--from-study takes the study's own f, g and candidates: give "
+                                 "no --f, --g or --ids with it")  # fmt: skip
+            table = score_study(from_study, out, device=device, **options)
+        else:
+            if not f or not g:
+                raise ValueError("give --f and --g checkpoints (at least one each), or "
+                                 "--from-study STUDY_DIR")  # fmt: skip
+            table = score_dataset(f, g, out, dataset=dataset, split=split, start=start,
+                                  count=count, ids=read_ids(ids) if ids else None,
+                                  device=device, **({"augment": "simclr"} | options))  # fmt: skip
+    except (ValueError, FileNotFoundError) as error:
         console.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None
     console.print(
@@ -202,6 +260,43 @@ def sslmem_score(
         markup=False, highlight=False,
     )  # fmt: skip
 
+
+@app.command()
+def runs(
+    study_dir: Path = typer.Argument(..., help="a study run directory"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list instead of a table"),
+) -> None:
+    """List the trainings of a study: role (an sslmem study's f and g), seed, objective, model,
+    training images, and whether each finished."""
+    from mnemoscope.studies.runs import list_runs
+
+    try:
+        rows = list_runs(study_dir)
+    except (FileNotFoundError, ValueError) as error:
+        console.print(Text(str(error)), style="red")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    # Columns that would repeat one value on every row are said once, below the table.
+    models, with_roles = {row["model"] for row in rows}, any(row["role"] for row in rows)
+    columns = [*(["role"] if with_roles else []), "seed", "objective",
+               *(["model"] if len(models) > 1 else []), "images", "done"]  # fmt: skip
+    table = _listing_table([row["run"] for row in rows], *columns)
+    table.columns[0].header = "run (under runs/)"
+    for row in rows:
+        cells = [row["role"] or "-"] if with_roles else []
+        cells += [_maybe(row["seed"]), row["objective"] or "-"]
+        cells += [row["model"] or "-"] if len(models) > 1 else []
+        cells += [_maybe(row["train_images"]), "yes" if row["finished"] else "[red]no[/red]"]
+        table.add_row(row["run"].removeprefix("runs/"), *cells)
+    console.print(table)
+    if len(models) == 1:
+        console.print(Text(f"model of every run: {models.pop() or '-'}"))
+    if not with_roles and (study_dir / "tables" / "sslmem_scores.parquet").exists():
+        console.print(Text("this sslmem study predates tables/sslmem_runs: run it again with the "
+                           "same --out to record which runs are f and g (finished trainings "
+                           "are reused)"), style="yellow")  # fmt: skip
 
 def _load_config(path: Path, validate):
     """Read a YAML config (safe_load only) and validate it, naming the key of any mistake."""
@@ -223,6 +318,22 @@ def _load_config(path: Path, validate):
             lines.append(f"  {key} = {problem.get('input')!r}: {problem['msg']}")
         console.print("\n".join(lines), markup=False, highlight=False)
         raise typer.Exit(2) from None
+
+
+def _listing_table(names: list[str], *columns: str) -> Table:
+    """A table whose first column holds the names a user types: never cut, whatever the
+    terminal's width; the other columns wrap."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name", no_wrap=True, min_width=max(map(len, names), default=4))
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    table.columns[0].header = "name"
+    return table
+
+
+def _warn(message: str | None) -> None:
+    if message:
+        console.print(Text(message), style="yellow")
 
 
 def _maybe(value) -> str:

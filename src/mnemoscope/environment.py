@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -107,3 +108,34 @@ def describe(device: torch.device) -> dict[str, Any]:
 def run_environment(device: torch.device) -> dict[str, Any]:
     """Everything ``meta.json`` records about the environment of a run."""
     return {"versions": package_versions(), "git": git_commit(), **describe(device)}
+
+
+def busy_warning(load: float | None = None, cores: int | None = None) -> str | None:
+    """A warning when other jobs already keep half the cores or more busy (load average of
+    the last minute against the cores this process may use), else ``None``.
+
+    On a busy machine torch's default of one thread per core makes every thread wait for the
+    slowest: small-batch work slows down many times, and fewer threads is faster.
+    """
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # not available on this platform
+            return None
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)  # fmt: skip
+    if load < cores / 2:
+        return None
+    message = (
+        f"this machine is busy: load average {load:.1f} over the last minute on {cores} "
+        f"core{'s' if cores != 1 else ''}, so runs take longer than on an idle machine."
+    )
+    threads = torch.get_num_threads()
+    if threads > 1:
+        message += (
+            f" Other jobs compete with torch's {threads} threads, which can make a run several "
+            "times slower; fewer threads is often faster here, e.g. "
+            "`mnemoscope --threads 1 COMMAND ...`."
+        )
+    return message

@@ -52,6 +52,7 @@ __all__ = [
     "score",
     "score_checkpoints",
     "score_dataset",
+    "score_study",
 ]
 
 
@@ -90,13 +91,15 @@ def score_dataset(
     split: str = "train",
     start: int = 0,
     count: int | None = None,
+    ids: Sequence[int] | None = None,
     data_options: dict[str, Any] | None = None,
     device: str | torch.device = "cpu",
     **options: Any,
 ) -> Any:
-    """Score images ``start .. start + count`` of a dataset split with checkpointed encoders and
-    write ``out/tables/sslmem_scores.{parquet,csv}`` (id, label, align_f, align_g, score_raw,
-    score_norm). Returns the table. What ``mnemoscope sslmem-score`` runs."""
+    """Score images ``start .. start + count`` of a dataset split (or the images of ``ids``, in
+    that order) with checkpointed encoders and write ``out/tables/sslmem_scores.{parquet,csv}``
+    (id, label, align_f, align_g, score_raw, score_norm). Returns the table. What
+    ``mnemoscope sslmem-score`` runs."""
     from mnemoscope import data
     from mnemoscope.environment import run_environment
     from mnemoscope.store import RunDir, now_iso
@@ -105,13 +108,18 @@ def score_dataset(
         raise ValueError(f"split={split!r} is not one of ('train', 'test')")
     bundle = data.load(dataset, **(data_options or {}))
     image_set = getattr(bundle, split)
-    stop = len(image_set) if count is None else start + count
-    if not 0 <= start < stop <= len(image_set):
-        raise ValueError(
-            f"images {start}..{stop - 1} are out of range: the {split} split of {dataset!r} has "
-            f"{len(image_set)} images"
-        )
-    chosen = image_set.subset(torch.arange(start, stop))
+    if ids is not None:
+        where = f"the {split} split of {dataset!r}"
+        chosen = image_set.subset(_positions(image_set.ids, ids, where))
+        start, stop = None, None
+    else:
+        stop = len(image_set) if count is None else start + count
+        if not 0 <= start < stop <= len(image_set):
+            raise ValueError(
+                f"images {start}..{stop - 1} are out of range: the {split} split of {dataset!r} "
+                f"has {len(image_set)} images"
+            )
+        chosen = image_set.subset(torch.arange(start, stop))
     result = score_checkpoints(f_paths, g_paths, chosen.images, device=device, **options)
     table = result.to_frame()
     table.insert(0, "label", chosen.labels.numpy())
@@ -121,7 +129,96 @@ def score_dataset(
     run.update_meta(
         command="sslmem-score", started=now_iso(), environment=environment,
         f=[str(path) for path in f_paths], g=[str(path) for path in g_paths], dataset=dataset,
-        split=split, start=start, stop=stop, options={k: str(v) for k, v in options.items()},
+        split=split, start=start, stop=stop, ids=None if ids is None else len(ids),
+        options={k: str(v) for k, v in options.items()},
+    )  # fmt: skip
+    run.save_table("sslmem_scores", table)
+    run.update_meta(finished=now_iso())
+    return table
+
+
+def read_ids(path: str | Path) -> list[int]:
+    """Image ids from a file: a CSV with an ``id`` column, or integers separated by spaces,
+    commas or newlines."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"ids file {path} does not exist")
+    if path.suffix == ".csv":
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        if "id" not in frame:
+            raise ValueError(f"{path} has no 'id' column (columns: {list(frame.columns)})")
+        return [int(value) for value in frame["id"]]
+    try:
+        ids = [int(token) for token in path.read_text().replace(",", " ").split()]
+    except ValueError as error:
+        raise ValueError(f"{path}: expected integer image ids, {error}") from None
+    if not ids:
+        raise ValueError(f"{path} holds no image id")
+    return ids
+
+
+def _positions(all_ids: torch.Tensor, wanted: Sequence[int], where: str) -> torch.Tensor:
+    """Positions of ``wanted`` ids in ``all_ids``, in the order asked; every id must exist."""
+    position = {int(image_id): index for index, image_id in enumerate(all_ids.tolist())}
+    missing = [image_id for image_id in wanted if int(image_id) not in position]
+    if missing:
+        raise ValueError(f"{len(missing)} id(s) not in {where}, e.g. {missing[:5]}")
+    return torch.tensor([position[int(image_id)] for image_id in wanted], dtype=torch.long)
+
+
+def score_study(
+    study_dir: str | Path,
+    out: str | Path,
+    *,
+    device: str | torch.device = "cpu",
+    **overrides: Any,
+) -> Any:
+    """Rescore an sslmem study's candidates S_C (ordinary, then planted: the images the study
+    stored in ``arrays/candidate_images.npy``) with the study's own encoders f and g
+    (``tables/sslmem_runs``, final checkpoints) and its measurement options (config section
+    ``measure``; ``overrides`` replace single options). Same views, same positions: the raw
+    scores reproduce the study's plain ``score_raw`` of S_C. Writes and returns
+    ``out/tables/sslmem_scores`` (id, kind, label, align_f, align_g, score_raw, score_norm)."""
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    from mnemoscope import studies
+    from mnemoscope.environment import run_environment
+    from mnemoscope.store import RunDir, now_iso
+    from mnemoscope.studies.sslmem import roles
+    from mnemoscope.studies.sslmem.study import measure_options
+
+    study_dir = Path(study_dir)
+    config_path = study_dir / "config.yaml"
+    raw = yaml.safe_load(config_path.read_text()) if config_path.is_file() else None
+    if not isinstance(raw, dict) or raw.get("study") != "sslmem":
+        raise ValueError(f"{study_dir} is not an sslmem study directory (no config.yaml with "
+                         "study: sslmem)")  # fmt: skip
+    options = measure_options(studies.load_config(raw)) | overrides
+    scores_path = study_dir / "tables" / "sslmem_scores.parquet"
+    images_path = study_dir / "arrays" / "candidate_images.npy"
+    for path in (scores_path, images_path):
+        if not path.exists():
+            raise ValueError(f"{path} does not exist: has the study finished scoring?")
+    points = pd.read_parquet(scores_path)
+    candidates = points[points["subset"] == "S_C"].reset_index(drop=True)
+    images = torch.from_numpy(np.load(images_path, allow_pickle=False))
+    if len(candidates) != len(images):
+        raise ValueError(f"{images_path} holds {len(images)} images for {len(candidates)} "
+                         "candidates in sslmem_scores")  # fmt: skip
+    f_paths, g_paths = roles.checkpoints(study_dir, "f"), roles.checkpoints(study_dir, "g")
+    result = score_checkpoints(f_paths, g_paths, images, device=device, **options)
+    table = result.to_frame()
+    for position, column in enumerate(("id", "kind", "label")):
+        table.insert(position, column, candidates[column].to_numpy())
+    run = RunDir(out)
+    run.update_meta(
+        command="sslmem-score --from-study", started=now_iso(), study=str(study_dir.resolve()),
+        environment=run_environment(torch.device(device)), f=[str(p) for p in f_paths],
+        g=[str(p) for p in g_paths], options={k: str(v) for k, v in options.items()},
     )  # fmt: skip
     run.save_table("sslmem_scores", table)
     run.update_meta(finished=now_iso())

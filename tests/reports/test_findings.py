@@ -31,7 +31,8 @@ def test_profiles_claims():
     assert verdict(f.supervised_far_from_binomial, close) == "undecided"
     short = {"alignment": alignment_rows(0.2, 0.1, reached=False)}
     assert verdict(f.supervised_far_from_binomial, short) == "not at this scale"
-    assert "0.200 ± 0.010" in f.supervised_far_from_binomial(far).value
+    measured = f.supervised_far_from_binomial(far)
+    assert "supervised 0.200" in measured.value and measured.interval.startswith("± 0.010, ± 0.010")
 
 
 def sslmem_summary(p: float) -> dict:

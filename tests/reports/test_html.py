@@ -96,3 +96,8 @@ def test_directory_without_studies_is_a_clear_error(tmp_path):
         collect(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         collect(tmp_path / "nope")
+
+
+def test_studies_come_in_the_order_they_ran(study_dir, sslmem_dir):
+    RunDir(sslmem_dir).update_meta(started="2025-12-31T00:00:00+00:00")  # before profiles
+    assert [study.name for study in collect(study_dir.parent)] == ["sslmem", "profiles"]

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import torch
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from mnemoscope import data
+from mnemoscope.cli import app
 from mnemoscope.store import RunDir
 from mnemoscope.studies import sslmem
 from mnemoscope.studies.sslmem.config import PlantedConfig, SplitConfig
@@ -244,3 +246,38 @@ def test_unusable_measurements_are_refused_before_training(tmp_path, measure, me
     with pytest.raises(ValueError, match=message):
         sslmem.run(config, tmp_path, quiet=True)
     assert not (tmp_path / "runs").exists()
+
+
+def test_runs_table_records_each_training_role(tiny_run):
+    _, out, run_dir = tiny_run
+    runs = run_dir.load_table("sslmem_runs")
+    assert runs.groupby("role").size().to_dict() == {
+        "f": 2, "g": 2, "f-supervised": 1, "g-supervised": 1,
+    }  # fmt: skip
+    assert set(runs.loc[runs["role"] == "f", "train_images"]) == {160 + 40 + 12}  # + planted
+    assert set(runs.loc[runs["role"] == "g", "train_images"]) == {160 + 40}
+    assert all((out / run / "COMPLETE").exists() for run in runs["run"])
+    listed = CliRunner().invoke(app, ["runs", str(out), "--json"], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    roles = {row["run"]: row["role"] for row in json.loads(listed.output)}
+    assert roles == dict(zip(runs["run"], runs["role"], strict=True))
+    table = CliRunner().invoke(app, ["runs", str(out)], env={"COLUMNS": "80"}).output
+    assert all(run.removeprefix("runs/") in table for run in runs["run"])  # names whole
+
+
+def test_rescoring_from_the_study_reproduces_its_candidate_scores(tiny_run, tmp_path):
+    _, out, run_dir = tiny_run
+    rescored = tmp_path / "rescored"
+    result = CliRunner().invoke(
+        app, ["sslmem-score", "--from-study", str(out), "--out", str(rescored)]
+    )
+    assert result.exit_code == 0, result.output
+    table = RunDir(rescored).load_table("sslmem_scores")
+    scores = run_dir.load_table("sslmem_scores")
+    candidates = scores[scores["subset"] == "S_C"]
+    assert table["id"].tolist() == candidates["id"].tolist()
+    assert table["kind"].tolist() == candidates["kind"].tolist()  # planted ones included
+    np.testing.assert_allclose(table["score_raw"], candidates["score_raw"], rtol=1e-5, atol=1e-7)
+    both = CliRunner().invoke(app, ["sslmem-score", "--from-study", str(out), "--f", "x.pt",
+                                    "--out", str(tmp_path / "no")])  # fmt: skip
+    assert both.exit_code == 2 and "--from-study takes the study's own" in both.output

@@ -38,13 +38,15 @@ class StudyOutputs:
 
 
 def collect(run_dir: str | Path) -> list[StudyOutputs]:
-    """The studies under ``run_dir`` (itself, or its sub-directories), in a stable order."""
+    """The studies under ``run_dir`` (itself, or its sub-directories), in the order they ran."""
     root = Path(run_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"run directory {root} does not exist")
     if _study_name(root) is not None:
         return [_collect_study(root)]
     studies = [_collect_study(child) for child in sorted(root.iterdir()) if _study_name(child)]
+    # In the order they ran (a demo runs profiles, sslmem, benign); unstarted ones last.
+    studies.sort(key=lambda study: str(study.meta.get("started") or "~"))
     if not studies:
         raise ValueError(
             f"{root} holds no study: expected a config.yaml with a 'study' key in it or in one of "

@@ -123,8 +123,9 @@ def _alignment_at_middle(summary: Mapping[str, Any], variant: str) -> dict[str, 
     return {row["paradigm"]: row for row in rows if float(row["target_p"]) == middle}
 
 
-def _mae(row: Mapping[str, Any]) -> str:
-    return f"{float(row['mae']):.3f} ± {float(row.get('mae_sd') or 0):.3f}"
+def _sd(*rows: Mapping[str, Any]) -> str:
+    sds = ", ".join(f"± {float(row.get('mae_sd') or 0):.3f}" for row in rows)
+    return f"{sds} (sd over binomial draws)"
 
 
 def _not_reached(*rows: Mapping[str, Any]) -> bool:
@@ -138,12 +139,14 @@ def supervised_far_from_binomial(summary: Mapping[str, Any]) -> Measured | None:
     if "supervised" not in rows or "simclr" not in rows:
         return None
     supervised, simclr = rows["supervised"], rows["simclr"]
-    value = f"MAE to binomial at p ~ 0.5: supervised {_mae(supervised)}, SimCLR {_mae(simclr)}"
+    value = (f"MAE to binomial at p ~ 0.5: supervised {float(supervised['mae']):.3f}, "
+             f"SimCLR {float(simclr['mae']):.3f}")  # fmt: skip
+    interval = _sd(supervised, simclr)
     if _not_reached(supervised, simclr):
-        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", "± sd")
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", interval)
     margin = 2 * math.hypot(float(supervised["mae_sd"] or 0), float(simclr["mae_sd"] or 0))
     effect = float(supervised["mae"]) - float(simclr["mae"])
-    return Measured(value, _signed(effect, margin), "± sd over binomial draws")
+    return Measured(value, _signed(effect, margin), interval)
 
 
 def fixed_augmentations_move_simclr(summary: Mapping[str, Any]) -> Measured | None:
@@ -153,12 +156,14 @@ def fixed_augmentations_move_simclr(summary: Mapping[str, Any]) -> Measured | No
     fixed = _alignment_at_middle(summary, "fixed").get("simclr")
     if averaged is None or fixed is None:
         return None
-    value = f"SimCLR MAE to binomial: fixed augmentations {_mae(fixed)}, averaged {_mae(averaged)}"
+    value = (f"SimCLR MAE to binomial: fixed augmentations {float(fixed['mae']):.3f}, "
+             f"averaged {float(averaged['mae']):.3f}")  # fmt: skip
+    interval = _sd(fixed, averaged)
     if _not_reached(averaged, fixed):
-        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", "± sd")
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", interval)
     margin = 2 * math.hypot(float(fixed["mae_sd"] or 0), float(averaged["mae_sd"] or 0))
     effect = float(fixed["mae"]) - float(averaged["mae"])
-    return Measured(value, _signed(effect, margin), "± sd over binomial draws")
+    return Measured(value, _signed(effect, margin), interval)
 
 
 def simclr_like_random_labels(summary: Mapping[str, Any]) -> Measured | None:

@@ -36,7 +36,7 @@ from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies.sslmem import compare, feldman, layers, tables
+from mnemoscope.studies.sslmem import compare, feldman, layers, roles, tables
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
 from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant
@@ -89,6 +89,7 @@ def run(
             return results
 
         f_runs, g_runs = train_all(f_configs), train_all(g_configs)
+        run_dir.save_table("sslmem_runs", roles.runs_table(out, {"f": f_runs, "g": g_runs}))
         taps = [config.measure.tap, *config.measure.extra_taps]
         with run_dir.timed("scoring"):
             by_tap = measure_taps(f_runs, g_runs, "final", images, options, taps, device)
@@ -130,6 +131,9 @@ def run(
         ranking = comparison = None
         if sup_f:
             sup_f_runs, sup_g_runs = train_all(sup_f), train_all(sup_g)
+            run_dir.save_table("sslmem_runs", roles.runs_table(out, {
+                "f": f_runs, "g": g_runs, "f-supervised": sup_f_runs, "g-supervised": sup_g_runs,
+            }))  # fmt: skip
             comparison = compare_with_feldman(scores, points, images, sup_f_runs, sup_g_runs,
                                               options, device)  # fmt: skip
             run_dir.save_table("sslmem_feldman", comparison)

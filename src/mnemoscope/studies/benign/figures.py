@@ -71,8 +71,14 @@ def _chance_line(axis, chance: float) -> None:
 def fig4_probes(probes: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
     settings = [s for s in _order_settings(probes.setting) if s != "init"]
     taps = _order_taps(probes.tap.dropna().unique())
-    figure = Figure(figsize=(4.2 * len(settings), 3.8), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(1, len(settings), sharey=True))
+    # Two panels a row: the figure stays readable when a report scales it to a page's width.
+    columns = min(2, len(settings))
+    rows = math.ceil(len(settings) / columns)
+    figure = Figure(figsize=(4.6 * columns, 3.3 * rows), layout="constrained")
+    grid = figure.subplots(rows, columns, sharey=True, squeeze=False).ravel()
+    for unused in grid[len(settings):]:
+        unused.set_visible(False)
+    axes = grid[: len(settings)]
     init = probes[(probes.setting == "init") & (probes.probe == "clean_knn")].set_index("tap")
     for axis, setting in zip(axes, settings, strict=True):
         part = probes[probes.setting == setting]
@@ -101,14 +107,14 @@ def fig4_probes(probes: pd.DataFrame, *, chance: float, summary: dict) -> Figure
         )
         _chance_line(axis, chance)
         axis.set_xticks(range(len(taps)), [SHORT[t] for t in taps])
-        axis.set_title(
-            f"{setting}\n(dashed: clean probe on test, solid: noisy probe on train)", fontsize=8
-        )
+        axis.set_title(setting, fontsize=11)
         axis.set_ylim(0, 1)
         axis.set_xlabel("tap (increasing depth)")
-    axes[0].set_ylabel("kNN accuracy")
-    axes[-1].legend(fontsize=7, loc="lower left")
-    figure.suptitle("Fig. 4: kNN probing per layer during training")
+    for axis in grid[::columns]:
+        axis.set_ylabel("kNN accuracy")
+    axes[-1].legend(fontsize=8, loc="center left")  # between the clean and the noisy curves
+    figure.suptitle("Fig. 4: kNN probing per layer during training\n(dashed: clean probe on test "
+                    "images, solid: noisy probe on training images)", fontsize=11)  # fmt: skip
     return figure
 
 
@@ -131,6 +137,9 @@ def fig7_invariance(
     ].sort_values("epoch")
     twin = left.twinx()
     twin.plot(error.epoch, 1 - error.accuracy, "k--", label="kNN error (embedding)")
+    # The whole [0, 1] range: autoscaling would blow a change of a point or two up to the
+    # panel's height, next to invariance curves on their own scale.
+    twin.set_ylim(0, 1)
     twin.set_ylabel("kNN probing error")
     left.legend(fontsize=7, loc="upper left", ncol=2)
     twin.legend(fontsize=7, loc="upper right")

@@ -235,7 +235,8 @@ def binomial_distance(distance, names: list[str]) -> Figure:
             rows = distance[(distance.paradigm == name) & (distance.variant == variant)]
             axis.errorbar(rows.mean_p, rows.mae, yerr=rows.mae_sd, color=color, lw=1,
                           marker=".", label=name)  # fmt: skip
-        axis.set(title=f"distance to binomial noise ({variant})", xlabel="mean p", xlim=(0, 1))
+        axis.set(title=variant, xlabel="mean p", xlim=(0, 1))  # short: the panels are narrow
         axis.legend(fontsize=7)
     axes[0, 0].set_ylabel("MAE of sorted profile vs sorted binomial")
+    figure.suptitle("Distance of the profiles to binomial noise, by augmentation variant")
     return figure

@@ -5,7 +5,7 @@
 with the architectures of its table 1 (ViT-Tiny for MAE, ResNet-50 otherwise), and each method's
 own paper for BYOL, SimSiam and Barlow Twins. ``quick``: the same objectives on ``convnet-small``
 (MAE: ``vit-tiny``) with heads a CPU trains in minutes, Adam(W), 20 epochs; use them for demos
-and tests, and size epochs and data to the effect measured (``shared/notes/cpu-scale.md``).
+and tests, and size epochs and data to the effect measured (``docs/cpu-scale.md``).
 """
 
 from __future__ import annotations

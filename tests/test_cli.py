@@ -144,3 +144,21 @@ def test_threads_below_one_are_refused_naming_the_value():
     result = runner.invoke(app, ["--threads", "0", "datasets"])
     assert result.exit_code == 2
     assert "0" in result.output and "1" in result.output and "--threads" in result.output
+
+
+def test_progress_line_fits_80_columns_without_cutting_numbers():
+    import io
+
+    from rich.console import Console
+
+    from mnemoscope.progress import make_progress
+
+    progress = make_progress()
+    progress.add_task("train simclr-s0-af0e25236d091c05", total=100, completed=37,
+                      loss="loss 3.8123", speed="1,234 img/s")  # fmt: skip
+    console = Console(width=80, file=io.StringIO())
+    console.print(progress.make_tasks_table(progress.tasks))
+    line = console.file.getvalue().splitlines()[0]
+    assert len(line) <= 80
+    for shown in ("37/100", "loss 3.8123", "1,234 img/s", "0:00:00", "eta -:--:--"):
+        assert shown in line, line

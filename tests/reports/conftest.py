@@ -62,6 +62,9 @@ def sslmem_dir(tmp_path):
     run.save_table("sslmem_scores", scores)
     images = np.random.default_rng(0).integers(0, 255, (12, 1, 8, 8), dtype=np.uint8)
     run.save_array("candidate_images", images)
+    figure, axis = plt.subplots(figsize=(3, 2))
+    run.save_figure("sslmem_fig1_most_memorized", figure)  # replaced by the page's gallery
+    plt.close(figure)
     summary = {
         "center": "plain", "tap": "output", "classes": ["T-shirt", "Trouser", HOSTILE],
         "mean_score": {"plain": {"S_C": 0.2, "S_S": 0.1}},

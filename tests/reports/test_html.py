@@ -66,6 +66,7 @@ def test_sslmem_gallery_marks_planted_images(sslmem_dir):
     text = render_report(sslmem_dir)
     gallery = text[text.index("Most memorized candidates"):]
     assert gallery.count('<figure class="planted">') == 2  # in the least-memorized row
+    assert "sslmem_fig1_most_memorized" not in text  # the gallery replaces the static figure
     assert "planted (noise)" in gallery
     assert text.index("Most memorized candidates") < text.index("Headline numbers")
     rows = finding_rows(text)

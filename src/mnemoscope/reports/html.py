@@ -38,6 +38,7 @@ RAW_TABLES = {
 }  # fmt: skip
 STUDY_PAPERS = {"profiles": "001", "sslmem": "002", "benign": "003"}
 GALLERY_SIZE = 10
+GALLERY_FIGURE = "sslmem_fig1_most_memorized"  # what the gallery replaces in the page
 
 
 @cache
@@ -164,8 +165,11 @@ def _thumbnails(studies: list[StudyOutputs]) -> list[dict[str, str]]:
 
 def _study(study: StudyOutputs, report_dir: Path) -> dict[str, Any]:
     overrides = study.summary.get("figure_captions") or {}
+    gallery = _gallery(study) if study.name == "sslmem" else None
+    # The gallery shows fig. 1's images with planted ones marked: the static figure would repeat it.
+    shown = [p for p in study.figures if not (gallery and p.stem == GALLERY_FIGURE)]
     figures = []
-    for path in sorted(study.figures, key=lambda p: (captions.order(p.stem), p.stem)):
+    for path in sorted(shown, key=lambda p: (captions.order(p.stem), p.stem)):
         figures.append({
             "anchor": f"{anchor(study)}-{path.stem}", "uri": _data_uri(path.read_bytes()),
             "caption": str(overrides.get(path.stem) or captions.caption(path.stem)),
@@ -179,7 +183,7 @@ def _study(study: StudyOutputs, report_dir: Path) -> dict[str, Any]:
         "name": study.name, "anchor": anchor(study), "path": str(study.path),
         "complete": study.complete, "missing": study.missing, "headlines": study.headlines,
         "paper": paper, "paper_title": PAPERS.get(paper or "", ""),
-        "gallery": _gallery(study) if study.name == "sslmem" else None,
+        "gallery": gallery,
         "figures": figures, "summary_tables": summary_tables, "raw_tables": raw_tables,
         "config_text": study.config_text,
     }  # fmt: skip

@@ -69,6 +69,11 @@ def test_demo_runs_every_study_into_one_directory_and_builds_the_report(demo_run
         assert lines, study
         assert study in result.output
         assert lines[0][:40] in result.output
+    # in the order the studies ran, as in the report
+    assert list(demo.headlines(out)) == list(demo.DEMO_STUDIES)
+    positions = [result.output.index(f"{study}\n") for study in demo.DEMO_STUDIES]
+    assert positions == sorted(positions)
+    assert 'id="smoke-test"' in html  # a --quick demo is a smoke test
 
 
 def test_second_demo_reuses_the_finished_trainings(demo_run):

@@ -220,19 +220,25 @@ def sslmem_score(
         None, "--ids", help="file of image ids to score instead of --start/--count (a CSV with "
         "an id column, or integers separated by spaces, commas or newlines)",
     ),
-    augment: str | None = typer.Option(None, help="measurement augmentation preset [simclr]"),
-    pairs: int | None = typer.Option(None, help="augmentation pairs per image [5, the paper's]"),
-    reference: str | None = typer.Option(None, help="views (paper) or clean (authors' code)"),
-    distance: str | None = typer.Option(None, help="l2 (paper) or angular"),
-    tap: str | None = typer.Option(
-        None, help="representation tap [auto = last feature map / ViT tokens, appendix A]"
+    augment: str | None = typer.Option(
+        None, help="measurement augmentation preset (default: simclr)"
     ),
-    seed: int | None = typer.Option(None, help="seed of the views [0]"),
+    pairs: int | None = typer.Option(
+        None, help="augmentation pairs per image (default: 5, the paper's)"
+    ),
+    reference: str | None = typer.Option(
+        None, help="views (paper, the default) or clean (authors' code)"
+    ),
+    distance: str | None = typer.Option(None, help="l2 (paper, the default) or angular"),
+    tap: str | None = typer.Option(
+        None, help="representation tap (default: auto = last feature map / ViT tokens, appendix A)"
+    ),
+    seed: int | None = typer.Option(None, help="seed of the views (default: 0)"),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps"),
 ) -> None:
     """SSLMem scores (paper 002, eq. 2) of dataset images for checkpointed encoders f and g,
     or of a study's own candidates (--from-study). Options left out take the study's values
-    (with --from-study) or the defaults in brackets."""
+    (with --from-study) or the defaults named in their help."""
     from mnemoscope.sslmem import read_ids, score_dataset, score_study
 
     given = {"augment": augment, "pairs": pairs, "reference": reference, "distance": distance,

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from mnemoscope.store import RunDir, atomic_write, atomic_write_text
+from mnemoscope.locks import LockHeld
+from mnemoscope.store import RunDir, atomic_write, atomic_write_text, claim
 
 
 def test_atomic_write_failure_leaves_old_file_and_no_temporaries(tmp_path):
@@ -48,7 +49,67 @@ def test_sigkill_during_write_never_leaves_a_partial_file(tmp_path):
     child.wait()
     assert not (tmp_path / "big.bin").exists()
     # Only a dot-prefixed temporary can remain, which no reader mistakes for the result.
-    assert all(path.name.startswith(".big.bin.") for path in tmp_path.iterdir())
+    orphans = list(tmp_path.iterdir())
+    assert orphans and all(path.name.startswith(".big.bin.") for path in orphans)
+    # The next process to own the directory removes the orphan, and nothing else.
+    keep = [tmp_path / name for name in (".notes.tmp", "result.abcdefgh.tmp", "big.bin")]
+    nested = tmp_path / "runs" / "other-run" / ".config.yaml.abcd1234.tmp"
+    nested.parent.mkdir(parents=True)  # another run directory's (it has a lock of its own)
+    for path in [*keep, nested]:
+        path.write_text("not an orphan")
+    with claim(tmp_path):
+        pass
+    assert sorted(tmp_path.rglob("*")) == sorted(
+        [*keep, nested, nested.parent, nested.parent.parent]
+    )
+
+
+def test_orphan_temporaries_in_artefact_folders_are_removed_by_the_owner(tmp_path):
+    orphan = tmp_path / "arrays" / ".scores.npy.k3x9_a1b.tmp"
+    orphan.parent.mkdir()
+    orphan.write_bytes(b"half")
+    with claim(tmp_path) as run:
+        assert not orphan.exists()
+        run.save_array("scores", np.zeros(2))
+    assert sorted(p.name for p in (tmp_path / "arrays").iterdir()) == ["scores.npy"]
+
+
+def test_a_refused_claim_removes_no_temporary(tmp_path):
+    orphan = tmp_path / ".config.yaml.abcd1234.tmp"
+    orphan.write_text("a live writer's")
+    (tmp_path / "LOCK").write_text(json.dumps({"pid": 1, "host": "elsewhere", "token": "t"}))
+    with pytest.raises(LockHeld), claim(tmp_path):
+        pass
+    assert orphan.exists()
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_respect_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        run = RunDir(tmp_path)
+        paths = [run.write_config({"a": 1}), run.save_array("x", np.zeros(1)),
+                 atomic_write_text(tmp_path / "report.html", "<p>")]  # fmt: skip
+        run.mark_complete()
+    finally:
+        os.umask(previous)
+    for path in [*paths, tmp_path / "COMPLETE"]:
+        assert path.stat().st_mode & 0o777 == mode, path
+
+
+def test_writing_the_config_removes_complete_first(tmp_path, monkeypatch):
+    run = RunDir(tmp_path)
+    run.write_config({"seed": 1})
+    run.mark_complete()
+
+    def full_disk(file):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("mnemoscope.store.atomic_write", lambda path, write: full_disk(None))
+    with pytest.raises(OSError, match="No space"):
+        run.write_config({"seed": 2})
+    assert not run.is_complete  # gone before the new config was attempted
+    assert run.read_config() == {"seed": 1}
 
 
 def test_run_is_complete_only_after_marker(tmp_path):

@@ -18,7 +18,7 @@ from mnemoscope import studies
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.reports import build_report, collect
-from mnemoscope.store import RunDir, now_iso
+from mnemoscope.store import claim, now_iso
 
 DEMO_STUDIES = ("profiles", "sslmem", "benign")
 
@@ -42,18 +42,19 @@ def run_demo(
     out = Path(out)
     scale = "quick" if quick else "demo"
     configs = {name: studies.load_config(packaged_config(name, scale)) for name in DEMO_STUDIES}
-    run = RunDir(out)
-    run.write_config({"demo": scale, "studies": list(DEMO_STUDIES)})
-    run.update_meta(started=now_iso(), finished=None, environment=run_environment(pick_device()))
-    with progress_display(progress, quiet) as display:
-        overall = add_task(display, f"mnemoscope demo ({scale})", total=len(DEMO_STUDIES))
-        for name, config in configs.items():
-            _, run_study = studies.get(name)
-            run_study(config, out / name, progress=display, quiet=quiet)
-            if display is not None:
-                display.advance(overall)
-    run.update_meta(finished=now_iso())
-    return build_report(out)
+    with claim(out) as run:  # one demo at a time in ``out`` (each study locks its own folder)
+        run.write_config({"demo": scale, "studies": list(DEMO_STUDIES)})
+        device = pick_device()
+        run.update_meta(started=now_iso(), finished=None, environment=run_environment(device))
+        with progress_display(progress, quiet) as display:
+            overall = add_task(display, f"mnemoscope demo ({scale})", total=len(DEMO_STUDIES))
+            for name, config in configs.items():
+                _, run_study = studies.get(name)
+                run_study(config, out / name, progress=display, quiet=quiet)
+                if display is not None:
+                    display.advance(overall)
+        run.update_meta(finished=now_iso())
+        return build_report(out)
 
 
 def headlines(out: str | Path) -> dict[str, list[str]]:

@@ -9,10 +9,14 @@
       figures/NAME.png     figures
       checkpoints/NAME.safetensors
       COMPLETE             written last: a run without it is partial
+      LOCK                 while a process writes the directory (``mnemoscope.locks``)
 
-Every file is written atomically (temporary file in the same directory, fsync, rename), so a
-process killed at any instant leaves either the old file or the new one, never half of one, and a
-run only counts as complete once ``COMPLETE`` exists.
+Every file is written atomically (temporary file ``.NAME.XXXXXXXX.tmp`` in the same directory,
+fsync, rename), so a process killed at any instant leaves either the old file or the new one,
+never half of one, and a run only counts as complete once ``COMPLETE`` exists. ``write_config``
+starts a (re)write: it removes ``COMPLETE`` first, so a directory never says COMPLETE over
+results that are not its config's. One process writes a directory at a time: ``claim`` holds its
+lock and removes the temporaries that killed writers left behind.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import contextlib
 import json
 import math
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +36,15 @@ import numpy as np
 import torch
 import yaml
 
+from mnemoscope import locks
+
 COMPLETE_MARKER = "COMPLETE"
+# Temporaries of ``atomic_write``: ".NAME.XXXXXXXX.tmp" (also tempfile.mkstemp's names, which
+# earlier versions used). ``claim`` removes only files matching this pattern.
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+# Folders of the layout above whose temporaries ``claim`` removes (never ``runs/``: the run
+# directories there have locks of their own).
+ARTEFACT_FOLDERS = ("arrays", "tables", "figures", "checkpoints", "measurements")
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
@@ -40,10 +53,14 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     The bytes go to a temporary file beside ``path`` (same filesystem, so the final
     ``os.replace`` is atomic), are flushed to disk, and only then renamed over ``path``.
     If ``write`` raises, the temporary file is removed and ``path`` is left as it was.
+    The file is created with mode 0o666 less the process's umask, like ``open(path, "w")``
+    (``tempfile.mkstemp`` would make it 0o600): the kernel applies the umask (and any default
+    ACL) at creation, so nothing here reads or changes the process-global umask, and writers
+    in several threads need no lock.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as file:
             write(file)
@@ -57,8 +74,43 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     return path
 
 
+def _create_temporary(path: Path) -> tuple[int, str]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:  # 2**32 names: only ever a coincidence, draw again
+            continue
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda file: file.write(text.encode("utf-8")))
+
+
+def remove_temporaries(directory: str | Path) -> list[Path]:
+    """Remove the temporaries that killed ``atomic_write``s left in ``directory`` and its
+    artefact folders; return their paths. Call it only while holding the directory's lock
+    (``claim`` does): another writer's temporary is a file it is still writing."""
+    directory = Path(directory)
+    removed = []
+    for folder in (directory, *(directory / name for name in ARTEFACT_FOLDERS)):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if TEMPORARY.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def claim(path: str | Path, *, wait: float | None = 0.0) -> Iterator[RunDir]:
+    """Own the directory ``path`` for the block: hold its lock (``locks.hold``; ``wait`` as
+    there: 0 refuses at once, naming the holder), remove orphan temporaries, yield its RunDir."""
+    with locks.hold(path, wait=wait):
+        remove_temporaries(path)
+        yield RunDir(path)
 
 
 def now_iso() -> str:
@@ -76,6 +128,10 @@ class RunDir:
 
     # -- config and meta -------------------------------------------------------------------
     def write_config(self, config: Mapping[str, Any]) -> Path:
+        """Write ``config.yaml``, the start of a (re)write: ``COMPLETE`` is removed first, so
+        a run killed or failing while rewriting a finished directory is not taken for
+        complete. Write the config before any other file of the run."""
+        self.unmark_complete()
         text = yaml.safe_dump(_plain(config), sort_keys=False)
         return atomic_write_text(self.path / "config.yaml", text)
 
@@ -167,8 +223,7 @@ class RunDir:
         atomic_write_text(self.path / COMPLETE_MARKER, now_iso() + "\n")
 
     def unmark_complete(self) -> None:
-        """Remove the completion marker, if any: call it before rewriting a finished run (a
-        study run again), so that a run killed while rewriting does not pass for complete.
+        """Remove the completion marker, if any (``write_config`` does, before a rewrite).
         The removal is one ``unlink``, atomic: the run is complete or not, never in between."""
         (self.path / COMPLETE_MARKER).unlink(missing_ok=True)
 

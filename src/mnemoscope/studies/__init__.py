@@ -4,13 +4,16 @@ A study is a pydantic config class (with a ``study: Literal[NAME]`` field) and a
 ``run(config, out, progress=None, quiet=False) -> RunDir`` that trains what it needs under
 ``out/runs/`` (finished runs are reused), writes its arrays, tables and figures into ``out``
 (a ``RunDir``) and marks it complete. ``STUDIES`` maps each name to ``(config class, run)``;
-``mnemoscope run CONFIG.yaml`` dispatches on the config's ``study`` key.
+``mnemoscope run CONFIG.yaml`` dispatches on the config's ``study`` key. Every ``run`` is
+decorated with ``exclusive``: one process at a time writes a study directory.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # name -> module defining ``Config`` and ``run``; imported lazily so that `mnemoscope --help`
@@ -40,3 +43,22 @@ def load_config(raw: dict[str, Any]) -> Any:
         raise ValueError(f"a study config needs a 'study' key naming one of {names()}")
     config_class, _ = get(raw["study"])
     return config_class.model_validate(raw)
+
+
+def exclusive(run: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a study's ``run(config, out, ...)`` so that it owns ``out`` while it runs.
+
+    ``store.claim(out)`` holds the directory's lock, refusing a second study in the same ``out``
+    at once with a ``locks.LockHeld`` naming the running one (two configs' results would mix),
+    and removes the temporaries of writes killed earlier. ``COMPLETE`` goes when the study
+    writes its config (``RunDir.write_config``), so a refused start changes nothing.
+    """
+
+    @functools.wraps(run)
+    def owned(config: Any, out: str | Path, *args: Any, **kwargs: Any) -> Any:
+        from mnemoscope.store import claim  # lazily: torch is slow to import for `--help`
+
+        with claim(out):
+            return run(config, out, *args, **kwargs)
+
+    return owned

@@ -47,7 +47,7 @@ from torch import nn
 from mnemoscope import augment, data, models
 from mnemoscope.environment import autocast_dtype, pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, atomic_write, load_safetensors, now_iso
+from mnemoscope.store import RunDir, atomic_write, claim, load_safetensors, now_iso
 from mnemoscope.training.checkpoint import TrainState, load_state, save_state
 from mnemoscope.training.config import TrainConfig, epoch_checkpoint, measurement_name
 from mnemoscope.training.objectives import (
@@ -246,7 +246,23 @@ def train(
     ``bundle`` may pass the already loaded dataset named by ``config.data`` (studies load it
     once for many runs). ``progress`` adds this run as a task to a caller's rich progress
     display; without one, a progress bar of its own is shown unless ``quiet``.
+
+    The run directory's lock is held throughout (``store.claim``): a second process training
+    the same config waits for the first (as long as it lives) and then finds the run complete.
     """
+    with claim(Path(root) / config.run_name, wait=None):
+        return _train(config, root, hooks, bundle=bundle, progress=progress, quiet=quiet)
+
+
+def _train(
+    config: TrainConfig,
+    root: str | Path,
+    hooks: Mapping[str, Hook] | None,
+    *,
+    bundle: data.DatasetBundle | None,
+    progress: Progress | None,
+    quiet: bool,
+) -> TrainResult:
     hooks = dict(hooks or {})
     if config.measure_at and not hooks:
         raise ValueError("config.measure_at lists epochs but no measurement hooks were given")

@@ -24,6 +24,7 @@ from mnemoscope import augment, data
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
+from mnemoscope.studies import exclusive
 from mnemoscope.studies.benign import tables
 from mnemoscope.studies.benign.config import Config
 from mnemoscope.studies.benign.figures import draw_figures
@@ -145,11 +146,11 @@ def load_transfer_targets(config: Config, source: data.DatasetBundle) -> list[da
     return targets
 
 
+@exclusive
 def run(config: Config, out: Path, *, progress=None, quiet: bool = False) -> RunDir:
     """Run the study into ``out`` (see the module docstring); returns its ``RunDir``."""
     out = Path(out)
     store = RunDir(out)
-    store.unmark_complete()  # a rerun is incomplete until it ends
     study = prepare_data(config)
     transfer_targets = load_transfer_targets(config, study.bundle)
     jobs = all_jobs(config, study)

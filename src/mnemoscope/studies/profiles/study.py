@@ -46,6 +46,7 @@ from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.measure.features import extract_features
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
+from mnemoscope.studies import exclusive
 from mnemoscope.studies.profiles.activation_max import maximize_activations
 from mnemoscope.studies.profiles.config import Config, ParadigmSpec, measurement_epochs
 from mnemoscope.studies.profiles.figures import draw_figures
@@ -57,12 +58,12 @@ HOOK = "recognition"
 METHOD_VERSION = 1  # bump when the indicator's definition changes: it is part of the run key
 
 
+@exclusive
 def run(
     config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
 ) -> RunDir:
     """Run the study of ``config`` into ``out`` (see the module docstring for the layout)."""
     study = RunDir(out)
-    study.unmark_complete()  # complete again only at the end
     study.write_config(config.model_dump(mode="json"))
     device = pick_device(config.train_config(config.paradigms[0], 0).device)
     study.update_meta(started=now_iso(), finished=None, environment=run_environment(device))

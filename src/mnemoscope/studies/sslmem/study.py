@@ -36,6 +36,7 @@ from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
+from mnemoscope.studies import exclusive
 from mnemoscope.studies.sslmem import compare, feldman, layers, roles, tables
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
@@ -46,6 +47,7 @@ from mnemoscope.training.config import epoch_checkpoint
 from mnemoscope.training.objectives import default_augment
 
 
+@exclusive
 def run(
     config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
 ) -> RunDir:

@@ -169,7 +169,10 @@ def test_a_directory_created_for_the_lock_and_left_empty_is_removed(tmp_path):
 
 def test_processes_contending_for_the_lock_never_overlap(tmp_path):
     # Each process increments a counter by read, pause, write: without exclusion, increments
-    # that overlap are lost.
+    # that overlap are lost. They start on a stale lock, which all of them try to take over.
+    stale = _holder_process(tmp_path)
+    os.kill(stale.pid, signal.SIGKILL)
+    stale.wait()
     counter = tmp_path / "counter"
     counter.write_text("0")
     script = f"""
@@ -186,4 +189,4 @@ def test_processes_contending_for_the_lock_never_overlap(tmp_path):
         _, err = child.communicate(timeout=120)
         assert child.returncode == 0, err.decode()
     assert counter.read_text() == "20"
-    assert not (tmp_path / LOCK_FILE).exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["counter"]

@@ -17,8 +17,8 @@ Stale locks (a holder killed by SIGKILL or the OOM killer cannot remove its file
 - Same host: the holder is dead when its pid no longer exists or is a zombie (killed, not yet
   reaped), or when the process now under that pid started at another time than the holder did
   (``pid_start``, from ``/proc``: a reused pid). A stale lock is
-  taken over: under a ``flock`` on ``.LOCK.takeover`` (only processes of this host take over,
-  so a local lock suffices to serialize them), the lock is re-read, removed only if it is
+  taken over: under a ``flock`` of the lock file (only processes of this host take over, so
+  a lock local to this host suffices to serialize them), it is re-read, removed only if it is
   still that same stale lock (its ``token``), and claimed again as above.
 - Another host: the pid cannot be checked from here, so the holder counts as alive. A waiting
   process keeps waiting until its timeout; a refusal names the holder and says to remove
@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 LOCK_FILE = "LOCK"
-TAKEOVER_FILE = ".LOCK.takeover"
 POLL_SECONDS = 0.2
 
 
@@ -186,20 +185,27 @@ def _is_stale(holder: dict[str, Any]) -> bool:
 
 
 def _take_over(directory: Path, stale: dict[str, Any]) -> None:
-    """Remove the stale lock ``stale``, unless another process took it over first."""
-    with open(directory / TAKEOVER_FILE, "a") as guard:
-        fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+    """Remove the stale lock ``stale``, unless another process took it over first.
+
+    Takers serialize on a ``flock`` of the lock file itself: the one that gets it re-reads
+    ``LOCK`` and unlinks it only if it still holds ``stale``'s token. Every process that could
+    unlink that file holds the same inode's flock, and a new lock is a new inode.
+    """
+    path = directory / LOCK_FILE
+    try:
         try:
-            current = read_holder(directory)
-            if current is not None and current.get("token") == stale.get("token"):
-                (directory / LOCK_FILE).unlink(missing_ok=True)
-                print(
-                    f"took over the lock of {directory} from {describe(stale)}: "
-                    "that process is gone",
-                    file=sys.stderr,
-                )
-        finally:
-            fcntl.flock(guard.fileno(), fcntl.LOCK_UN)
+            file = open(path, "r+b")  # noqa: SIM115  (write access: NFS's flock needs it)
+        except PermissionError:
+            file = open(path, "rb")  # noqa: SIM115  (another user's lock: local flock suffices)
+    except FileNotFoundError:
+        return  # taken over and released already
+    with file:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+        current = read_holder(directory)
+        if current is not None and current.get("token") == stale.get("token"):
+            path.unlink()
+            print(f"took over the lock of {directory} from {describe(stale)}: that process "
+                  "is gone", file=sys.stderr)  # fmt: skip
 
 
 def _process(pid: int) -> tuple[str | None, int | None]:

@@ -1,0 +1,200 @@
+"""A study directory never says COMPLETE over results that are not its config's: two studies in
+one ``--out``, a full disk during a re-run, and SIGKILLs at three moments of a small study.
+
+Every study goes through ``studies.exclusive`` and ``RunDir.write_config``; the profiles study
+stands for all three here because it is the cheapest to run end to end.
+"""
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mnemoscope import studies
+from mnemoscope.locks import LOCK_FILE, LockHeld
+from mnemoscope.store import TEMPORARY, RunDir
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+# One paradigm, one seed, the smallest figures: a few seconds of work beyond imports.
+CONFIG = {
+    "study": "profiles",
+    "seeds": 1,
+    "data": {"name": "fmnist-mini", "train_size": 64},
+    "tracking": {"size": 16, "augmentations": 2, "eval_batch_size": 16},
+    "train": {
+        "model": {"name": "convnet-tiny", "projector_hidden": 16, "output_dim": 8},
+        "optim": {"name": "adam", "lr": 0.002},
+        "batch_size": 32,
+        "epochs": 2,
+    },
+    "paradigms": [
+        {"name": "supervised", "train": {"objective": {"name": "supervised"}}, "measure_every": 1}
+    ],
+    "figures": {"tsne_images": 10, "tsne_perplexity": 3, "tsne_iterations": 250,
+                "activation_steps": 1, "activation_channels": 1},
+}  # fmt: skip
+OTHER = {**CONFIG, "tracking": {**CONFIG["tracking"], "size": 8}}
+
+
+def _start(config_path: Path, out: Path) -> subprocess.Popen:
+    # The same command for every run compared here, so both sides compute the same way.
+    command = [sys.executable, "-m", "mnemoscope", "run", str(config_path), "--out", str(out),
+               "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+
+
+def _wait_for(child: subprocess.Popen, ready) -> None:
+    deadline = time.monotonic() + 300
+    while not ready() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert child.poll() is None, f"finished before the moment: {child.stderr.read().decode()}"
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    """The study's own results by relative path (not the runs it trained, not meta.json)."""
+    return {
+        str(path.relative_to(out)): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file() and "runs" not in path.relative_to(out).parts
+        and path.name != "meta.json"
+    }  # fmt: skip
+
+
+def _assert_same_results(out: Path, reference: Path) -> None:
+    ours, theirs = _files(out), _files(reference)
+    assert sorted(ours) == sorted(theirs)
+    assert yaml.safe_load(ours["config.yaml"]) == yaml.safe_load(theirs["config.yaml"])
+    for name in theirs:
+        if name.endswith(".npy"):
+            np.testing.assert_array_equal(np.load(out / name), np.load(reference / name), name)
+        elif name.endswith(".parquet") and name != "tables/training.parquet":  # has timings
+            pd.testing.assert_frame_equal(pd.read_parquet(out / name),
+                                          pd.read_parquet(reference / name))  # fmt: skip
+
+
+def _leftovers(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if p.name == LOCK_FILE or TEMPORARY.fullmatch(p.name)]
+
+
+@pytest.fixture(scope="module")
+def contested(tmp_path_factory):
+    """CONFIG run by a child process into ``out`` while this process tries OTHER there too."""
+    work = tmp_path_factory.mktemp("contested")
+    config_path = work / "config.yaml"
+    config_path.write_text(yaml.safe_dump(CONFIG))
+    out = work / "out"
+    # Import the study first: on a busy machine the import alone outlasted the child's run.
+    _, run_study = studies.get("profiles")
+    other = studies.load_config(OTHER)
+    child = _start(config_path, out)
+    _wait_for(child, lambda: (out / LOCK_FILE).exists())
+    try:
+        run_study(other, out, quiet=True)
+        refusal = None
+    except LockHeld as error:
+        refusal = error
+    # The refused study wrote nothing: the config, if any yet, is the first study's.
+    seen = (
+        yaml.safe_load((out / "config.yaml").read_text())
+        if (out / "config.yaml").exists()
+        else None
+    )
+    assert child.wait(timeout=600) == 0, child.stderr.read().decode()
+    return out, child.pid, refusal, seen
+
+
+def test_a_second_study_in_the_same_out_is_refused_naming_the_first(contested):
+    out, pid, refusal, seen = contested
+    assert refusal is not None, "two studies ran in one directory at once"
+    assert f"pid {pid}" in str(refusal) and str(out) in str(refusal)
+    assert seen is None or seen["tracking"]["size"] == 16
+    run = RunDir(out)
+    assert run.is_complete and run.read_config()["tracking"]["size"] == 16
+    # Exactly one config's results: every array and table is the first study's.
+    assert len(run.load_array("tracked-ids")) == 16
+    assert run.load_array("supervised-indicators").shape[-1] == 16
+    assert _leftovers(out) == []
+
+
+def _fail_on(monkeypatch, target: str) -> None:
+    """Make the atomic write of ``target`` (a file name) hit a full disk half-way through."""
+    import mnemoscope.store as store
+
+    original = store.atomic_write
+
+    def atomic_write(path, write):
+        if Path(path).name != target:
+            return original(path, write)
+
+        def half_then_full(file):
+            file.write(b"half of it")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        return original(path, half_then_full)
+
+    monkeypatch.setattr(store, "atomic_write", atomic_write)
+
+
+@pytest.mark.parametrize("config", [CONFIG, OTHER], ids=["same-config", "other-config"])
+def test_a_full_disk_during_a_rerun_leaves_no_complete_and_no_partial_file(
+    contested, tmp_path, monkeypatch, config
+):
+    reference = contested[0]
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    _fail_on(monkeypatch, "training.parquet")  # after the arrays, before tables and figures
+    _, run_study = studies.get("profiles")
+    with pytest.raises(OSError, match="No space left"):
+        run_study(studies.load_config(config), out, quiet=True)
+    run = RunDir(out)
+    assert not run.is_complete  # never COMPLETE over a mix of two runs' files
+    assert run.read_config() == studies.load_config(config).model_dump(mode="json")
+    assert _leftovers(out) == []
+    before, after = _files(reference), _files(out)
+    assert sorted(after) == sorted(set(before) - {"COMPLETE"})  # nothing partial added
+    # Files the re-run had not reached are the previous results, byte for byte; the failed
+    # table kept its previous version.
+    for name in ("tables/training.parquet", "tables/recognition.parquet", "summary.json",
+                 "figures/fig1_profiles.png"):  # fmt: skip
+        assert after[name] == before[name], name
+    if config is CONFIG:  # finishing the same config completes the directory again
+        monkeypatch.undo()
+        assert run_study(studies.load_config(config), out, quiet=True).is_complete
+        np.testing.assert_allclose(run.load_array("supervised-probabilities"),
+                                   RunDir(reference).load_array("supervised-probabilities"),
+                                   atol=1e-3)  # fmt: skip
+
+
+def test_sigkill_at_three_moments_then_resume_matches_an_uninterrupted_run(contested, tmp_path):
+    reference = contested[0]  # run by the same command, uninterrupted
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(CONFIG))
+    out = tmp_path / "out"
+    moments = {
+        "training": lambda: any((out / "runs").glob("*/checkpoints/last.safetensors")),
+        "analysis": lambda: (out / "arrays" / "supervised-indicators.npy").exists(),
+        "figures": lambda: any((out / "figures").glob("*.png")),
+    }
+    for moment, ready in moments.items():
+        child = _start(config_path, out)
+        _wait_for(child, ready)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert not RunDir(out).is_complete, moment
+        assert (out / LOCK_FILE).exists()  # a stale lock the next start takes over
+    resumed = _start(config_path, out)
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read().decode()
+    assert RunDir(out).is_complete and _leftovers(out) == []
+    _assert_same_results(out, reference)

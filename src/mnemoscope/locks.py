@@ -65,6 +65,8 @@ class LockHeld(RuntimeError):
 
 def describe(holder: dict[str, Any]) -> str:
     """``pid 123 on host h since 2026-11-30T10:00:00+00:00``: a lock holder for a message."""
+    if "raw" in holder:
+        return f"an unknown process (the lock file is not a JSON record: {holder['raw']!r})"
     return f"pid {holder.get('pid')} on host {holder.get('host')} since {holder.get('started')}"
 
 
@@ -114,7 +116,7 @@ def acquire(directory: Path, *, wait: float | None = 0.0) -> dict[str, Any]:
             continue
         waited = time.monotonic() - start
         if wait is not None and waited >= wait:
-            raise LockHeld(directory, holder, waited)
+            raise LockHeld(directory, holder, waited if wait else None)
         if not announced:
             print(f"waiting for {directory}: locked by {describe(holder)}", file=sys.stderr)
             announced = True
@@ -142,7 +144,7 @@ def read_holder(directory: str | Path) -> dict[str, Any] | None:
         holder = json.loads(text)
     except ValueError:
         holder = None
-    return holder if isinstance(holder, dict) else {"pid": None, "host": None, "raw": text[:200]}
+    return holder if isinstance(holder, dict) else {"pid": None, "host": None, "raw": text[:100]}
 
 
 def _claim(directory: Path, payload: bytes, token: str) -> bool:

@@ -6,6 +6,7 @@ stands for all three here because it is the cheapest to run end to end.
 """
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -24,7 +25,6 @@ from mnemoscope.locks import LOCK_FILE, LockHeld
 from mnemoscope.store import TEMPORARY, RunDir
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
 
 # One paradigm, one seed, the smallest figures: a few seconds of work beyond imports.
 CONFIG = {
@@ -115,6 +115,7 @@ def contested(tmp_path_factory):
     return out, child.pid, refusal, seen
 
 
+@pytest.mark.slow
 def test_a_second_study_in_the_same_out_is_refused_naming_the_first(contested):
     out, pid, refusal, seen = contested
     assert refusal is not None, "two studies ran in one directory at once"
@@ -147,6 +148,7 @@ def _fail_on(monkeypatch, target: str) -> None:
     monkeypatch.setattr(store, "atomic_write", atomic_write)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [CONFIG, OTHER], ids=["same-config", "other-config"])
 def test_a_full_disk_during_a_rerun_leaves_no_complete_and_no_partial_file(
     contested, tmp_path, monkeypatch, config
@@ -177,6 +179,7 @@ def test_a_full_disk_during_a_rerun_leaves_no_complete_and_no_partial_file(
                                    atol=1e-3)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sigkill_at_three_moments_then_resume_matches_an_uninterrupted_run(contested, tmp_path):
     reference = contested[0]  # run by the same command, uninterrupted
     config_path = tmp_path / "config.yaml"
@@ -198,3 +201,49 @@ def test_sigkill_at_three_moments_then_resume_matches_an_uninterrupted_run(conte
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read().decode()
     assert RunDir(out).is_complete and _leftovers(out) == []
     _assert_same_results(out, reference)
+
+
+def _tiny_configs():
+    from tests.studies.test_benign import tiny
+    from tests.studies.test_sslmem import TINY
+
+    return {"profiles": CONFIG, "sslmem": TINY, "benign": tiny().model_dump(mode="json")}
+
+
+def _finished_directory(out: Path) -> dict[str, bytes]:
+    run = RunDir(out)
+    run.write_config({"study": "old"})
+    run.save_array("old", np.zeros(3))
+    run.mark_complete()
+    return _files(out)
+
+
+@pytest.mark.parametrize("name", studies.names())
+def test_every_study_refuses_a_locked_directory_without_touching_it(tmp_path, name):
+    before = _finished_directory(tmp_path)
+    holder = {"pid": 4242, "host": "worker-3", "started": "2026-01-01T00:00:00+00:00",
+              "token": "t"}  # fmt: skip
+    (tmp_path / LOCK_FILE).write_text(json.dumps(holder))
+    config_class, run_study = studies.get(name)
+    with pytest.raises(LockHeld, match="pid 4242 on host worker-3"):
+        run_study(config_class.model_validate(_tiny_configs()[name]), tmp_path, quiet=True)
+    assert _files(tmp_path) == {**before, LOCK_FILE: json.dumps(holder).encode()}
+
+
+@pytest.mark.parametrize("name", studies.names())
+def test_every_study_removes_complete_before_its_first_write(tmp_path, monkeypatch, name):
+    import mnemoscope.store as store
+
+    _finished_directory(tmp_path)
+    written = []
+
+    def stop_at_first_write(path, write):
+        written.append((Path(path).relative_to(tmp_path), (tmp_path / "COMPLETE").exists()))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store, "atomic_write", stop_at_first_write)
+    config_class, run_study = studies.get(name)
+    with pytest.raises(OSError, match="No space"):
+        run_study(config_class.model_validate(_tiny_configs()[name]), tmp_path, quiet=True)
+    assert written == [(Path("config.yaml"), False)]
+    assert not RunDir(tmp_path).is_complete and not (tmp_path / LOCK_FILE).exists()

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from mnemoscope.measure.recognition import (
+    anchor_recognition,
     classification_recognition,
     pair_recognition,
     strict_hits,
@@ -97,6 +98,29 @@ def test_a_tie_with_another_view_is_not_recognition():
     tau = 0.5
     expected = math.exp(c / tau) / (2 * math.exp(c / tau) + math.exp(0.0))
     assert forward.probability[0].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_authors_anchor_indicator_is_one_direction_with_ties_as_hits():
+    z_a, z_b = hand_built_batch()
+    # view a as the anchor only: image 1 counts (a1 finds b1) although b1 does not find a1
+    anchor = anchor_recognition(z_a, z_b, batch_size=3, temperature=0.1)
+    assert anchor.correct.tolist() == [True, True, False]
+    forward, _ = view_recognition(z_a, z_b, batch_size=3, temperature=0.1)
+    torch.testing.assert_close(anchor.probability, forward.probability)
+    # the exact tie of test_a_tie_with_another_view_is_not_recognition: a hit for the authors'
+    # argmax, whose partner column comes first
+    c, s = math.cos(math.radians(30)), math.sin(math.radians(30))
+    tied_a = torch.tensor([[1.0, 0.0], [c, -s]])
+    tied_b = torch.tensor([[c, s], [0.0, -1.0]])
+    assert anchor_recognition(tied_a, tied_b, batch_size=2, temperature=0.5).correct[0].item()
+    # a collapsed network: every candidate ties, so every anchor "finds" its partner
+    z = torch.ones(6, 4)
+    assert anchor_recognition(z, z.clone(), batch_size=3, temperature=0.07).correct.all()
+
+
+def test_strict_hits_rejects_an_unknown_tie_rule():
+    with pytest.raises(ValueError, match="ties"):
+        strict_hits(torch.zeros(2, 3), torch.tensor([0, 1]), ties="half")
 
 
 def test_collapsed_embeddings_recognize_nothing():

@@ -214,23 +214,42 @@ def test_last_measurement_matches_the_final_weights(study):
 def test_tables_and_summary(study):
     config, out = study
     alignment = out.load_table("profile_alignment")
-    for column in ["paradigm", "variant", "target_p", "epoch", "mean_p", "mae", "mae_sd", "chi2",
-                   "chi2_p"]:  # fmt: skip
+    for column in ["paradigm", "variant", "null", "target_p", "epoch", "mean_p", "mae", "mae_sd",
+                   "chi2", "chi2_p"]:  # fmt: skip
         assert column in alignment.columns
-    assert len(alignment) == 3 * 2 * 3  # paradigms x variants x targets
+    assert len(alignment) == 3 * 2 * 3 * 2  # paradigms x variants x targets x nulls
+    assert set(alignment.null) == {"binomial", "network_block"}
     assert (out.path / "tables" / "profile_alignment.csv").exists()
-    assert alignment[alignment.variant == "averaged"].chi2.isna().all()
-    trials = alignment.groupby(["paradigm", "variant"]).trials.first()
-    assert trials["supervised", "averaged"] == SEEDS * VIEWS  # N M trials
-    assert trials["random_labels", "averaged"] == SEEDS  # degenerate: M' = 1
+    binomial = alignment[alignment.null == "binomial"]
+    assert binomial[binomial.variant == "averaged"].chi2.isna().all()
+    # the paper procedure (the default): T = N for averaged profiles as for fixed ones
+    trials = binomial.groupby(["paradigm", "variant"]).trials.first()
+    assert trials["supervised", "averaged"] == SEEDS
     assert trials["simclr", "fixed"] == SEEDS
+    # the network-block null's counts are out of N M' views (M' = 1 when degenerate)
+    block = alignment[alignment.null == "network_block"].groupby(["paradigm", "variant"])
+    assert block.trials.first()["supervised", "averaged"] == SEEDS * VIEWS
+    assert block.trials.first()["random_labels", "averaged"] == SEEDS
+    assert alignment[alignment.null == "network_block"].mae_sd.gt(0).any()
+    # both nulls are compared at the same aligned epoch and mean p
+    pairs = alignment.pivot_table(index=["paradigm", "variant", "target_p"], columns="null",
+                                  values=["epoch", "mean_p"])  # fmt: skip
+    np.testing.assert_array_equal(pairs["epoch", "binomial"], pairs["epoch", "network_block"])
     recognition = out.load_table("recognition")
     assert len(recognition) == TRACKED * (5 + 3 + 3)
     supervised = recognition[(recognition.paradigm == "supervised") & (recognition.epoch == 2.0)]
     indicators = out.load_array("supervised-indicators")
     np.testing.assert_allclose(supervised.p, indicators[:, -1].mean(axis=(0, 1)))
+    # paper procedure: the fixed augmentation is view 0 of the same M views
+    np.testing.assert_allclose(supervised.p_fixed, indicators[:, -1, 0].mean(axis=0))
+    # and SimCLR's profile uses the one-direction indicator
+    simclr = recognition[(recognition.paradigm == "simclr") & (recognition.epoch == 2.0)]
+    anchor = out.load_array("simclr-anchor_indicators")
+    np.testing.assert_allclose(simclr.p, anchor[:, -1].mean(axis=(0, 1)))
     summary = json.loads((out.path / "summary.json").read_text())
     assert summary["headlines"] and all(isinstance(h, str) for h in summary["headlines"])
+    assert any("network-block" in h for h in summary["headlines"])
+    assert summary["procedure"] == "paper"
     assert 0 < summary["tracking_share"] < 1
     assert summary["paradigms"]["random_labels"]["augmentations"] == 1
     assert out.is_complete
@@ -238,12 +257,55 @@ def test_tables_and_summary(study):
     assert Config.model_validate(saved) == config
 
 
-def test_averaged_profiles_can_be_compared_with_n_trials(study):
+def test_anchor_indicator_is_recorded_for_simclr_only(study):
+    _, out = study
+    anchor = out.load_array("simclr-anchor_indicators")
+    mutual = out.load_array("simclr-indicators")
+    assert anchor.shape == mutual.shape
+    # both directions recognized (ties as misses) implies the first direction (ties as hits)
+    assert np.all(anchor >= mutual)
+    assert out.load_array("simclr-anchor_fixed").shape == out.load_array("simclr-fixed").shape
+    assert not out.has_array("supervised-anchor_indicators")
+
+
+def test_mnemoscope_procedure_is_an_option(study):
     config, out = study
-    write_tables(config.model_copy(update={"averaged_trials": "seeds"}), out)
+    write_tables(config.model_copy(update={"procedure": "mnemoscope"}), out)
     alignment = out.load_table("profile_alignment")
-    assert (alignment.trials == SEEDS).all()
+    binomial = alignment[alignment.null == "binomial"]
+    trials = binomial.groupby(["paradigm", "variant"]).trials.first()
+    assert trials["supervised", "averaged"] == SEEDS * VIEWS  # N M trials
+    assert trials["random_labels", "averaged"] == SEEDS  # degenerate: M' = 1
+    recognition = out.load_table("recognition")
+    last = recognition[(recognition.paradigm == "simclr") & (recognition.epoch == 2.0)]
+    np.testing.assert_allclose(last.p, out.load_array("simclr-indicators")[:, -1].mean(axis=(0, 1)))
+    np.testing.assert_allclose(last.p_fixed, out.load_array("simclr-fixed")[:, -1].mean(axis=0))
+    # a single choice can be overridden on top of a procedure
+    write_tables(config.model_copy(update={"averaged_trials": "seeds_x_augmentations"}), out)
+    alignment = out.load_table("profile_alignment")
+    binomial = alignment[(alignment.null == "binomial") & (alignment.variant == "averaged")]
+    assert binomial.groupby("paradigm").trials.first()["supervised"] == SEEDS * VIEWS
     write_tables(config, out)  # restore the study's own tables for the other tests
+
+
+def test_learning_dynamics_tables(study):
+    _, out = study
+    dynamics = out.load_table("dynamics")
+    assert len(dynamics) == 3 * TRACKED
+    for column in ["forgetting_events", "never_learned", "confidence", "variability",
+                   "correctness", "p"]:  # fmt: skip
+        assert column in dynamics.columns
+    assert dynamics.confidence.between(0, 1).all() and dynamics.correctness.between(0, 1).all()
+    # correctness averages the indicators of every measurement after initialization
+    indicators = out.load_array("supervised-indicators")
+    supervised = dynamics[dynamics.paradigm == "supervised"]
+    np.testing.assert_allclose(supervised.correctness, indicators[:, 1:].mean(axis=(0, 1, 2)))
+    correlation = out.load_table("dynamics_correlation")
+    assert set(correlation.score) == {"forgetting_events", "never_learned", "confidence",
+                                      "variability", "correctness"}  # fmt: skip
+    assert len(correlation) == 3 * 5
+    rho = correlation.dropna(subset=["spearman"]).spearman
+    assert rho.between(-1, 1).all() and len(rho) > 0
 
 
 def test_figures_are_redrawn_from_stored_files_only(study):
@@ -253,7 +315,7 @@ def test_figures_are_redrawn_from_stored_files_only(study):
     drawn = draw_figures(out.path)
     names = {path.stem for path in drawn}
     assert {"fig1_profiles", "fig2_binomial", "fig3_aligned", "fig4_augmentations", "fig6_tsne",
-            "fig7_activation_max"} <= names  # fmt: skip
+            "fig7_activation_max", "data_map_supervised", "data_map_simclr"} <= names  # fmt: skip
     assert all(path.stat().st_size > 1000 for path in drawn)
 
 

@@ -20,8 +20,9 @@ Ties count as failures in (a) and (b): "the most similar view is the partner" on
 it is the unique maximum. This matters for a collapsed network, whose views are all equally
 similar: a first-index argmax would then call some pairs recognized at random.
 
-Both directions of a pair (a_i finds b_i, b_i finds a_i) are evaluated, and the pair's indicator
-is their conjunction, its probability their mean:
+Two indicators of a pair are offered. mnemoscope's (``mutual``): both directions of a pair
+(a_i finds b_i, b_i finds a_i) are evaluated, and the pair's indicator is their conjunction, its
+probability their mean:
 
     I_theta(x~_i) = hit(a_i) * hit(b_i),      q_theta(x~_i) = (q(a_i) + q(b_i)) / 2
 
@@ -33,6 +34,13 @@ included, through over-dispersion alone. The mean of the two directions is not a
 variable at all. A pair is recognized when each view picks the other (mutual nearest
 neighbours), which is one binary outcome that uses both directions. The probability keeps the
 mean, as the NT-Xent loss does (``nt_xent_per_example`` averages the two directions).
+
+The paper authors' (``anchor``, what their code computes: isadrtdinov/SimCLR ``estimate.py``
+takes ``argmax(logits) == 0`` with the partner in column 0, and the analysis notebook keeps the
+first view of each pair as the anchor): one direction only, view a_i as the anchor finding b_i,
+with ties counted as hits (argmax returns the first of equal maxima, and the partner comes first):
+
+    I_theta(x~_i) = 1  iff  s_{a_i,b_i} >= max_{v not in {a_i, b_i}} s_{a_i,v}                  (c)
 
 Evaluation batches (paper 001 leaves them open): the n images are taken in the order given, in
 consecutive batches of B. When n is not a multiple of B, the last batch is completed with the
@@ -57,17 +65,21 @@ class Recognition:
     probability: torch.Tensor
 
 
-def strict_hits(scores: torch.Tensor, answer: torch.Tensor) -> torch.Tensor:
-    """Rows whose ``answer`` column scores strictly above every other column (eq. a / b).
+def strict_hits(scores: torch.Tensor, answer: torch.Tensor, ties: str = "miss") -> torch.Tensor:
+    """Rows whose ``answer`` column scores strictly above every other column (eq. a / b), or at
+    least as high with ``ties="hit"`` (eq. c).
 
     ``scores`` [n, K] may hold -inf for excluded columns (a view's similarity to itself);
     ``answer`` [n] int64. Returns bool [n].
     """
+    if ties not in ("miss", "hit"):
+        raise ValueError(f"ties={ties!r}: expected 'miss' or 'hit'")
     rows = torch.arange(scores.shape[0], device=scores.device)
     correct_score = scores[rows, answer]
     others = scores.clone()
     others[rows, answer] = float("-inf")
-    return correct_score > others.max(dim=1).values
+    best_other = others.max(dim=1).values
+    return correct_score >= best_other if ties == "hit" else correct_score > best_other
 
 
 def classification_recognition(
@@ -95,9 +107,10 @@ def classification_recognition(
 
 
 def view_recognition(
-    z_a: torch.Tensor, z_b: torch.Tensor, batch_size: int, temperature: float
+    z_a: torch.Tensor, z_b: torch.Tensor, batch_size: int, temperature: float, ties: str = "miss"
 ) -> tuple[Recognition, Recognition]:
-    """Eq. (b) for every view, in evaluation batches of ``batch_size`` images.
+    """Eq. (b) for every view, in evaluation batches of ``batch_size`` images (eq. c's
+    comparison with ``ties="hit"``).
 
     ``z_a``, ``z_b`` [n, d]: the outputs of the two views of each of n images, in batch order.
     Returns (a finds b, b finds a), each with ``correct`` and ``probability`` of shape [n].
@@ -133,7 +146,7 @@ def view_recognition(
         anchors = anchors.to(z.device)
         partners = torch.cat([anchors[measured:], anchors[:measured]])
         rows = similarity[anchors]
-        batch_hits = strict_hits(rows, partners)
+        batch_hits = strict_hits(rows, partners, ties)
         batch_probability = F.softmax(rows / temperature, dim=1)
         batch_probability = batch_probability.gather(1, partners[:, None]).squeeze(1)
         hits[:, start:stop] = batch_hits.view(2, measured)
@@ -153,3 +166,12 @@ def pair_recognition(
     return Recognition(
         forward.correct & backward.correct, (forward.probability + backward.probability) / 2
     )
+
+
+def anchor_recognition(
+    z_a: torch.Tensor, z_b: torch.Tensor, batch_size: int, temperature: float
+) -> Recognition:
+    """The paper authors' SimCLR indicator, eq. (c): view a as the anchor finds view b, ties
+    counted as hits; the probability is that direction's softmax probability of the partner."""
+    forward, _ = view_recognition(z_a, z_b, batch_size, temperature, ties="hit")
+    return forward

@@ -15,12 +15,14 @@ paradigms (e.g. another SSL objective or augmentation) without code.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mnemoscope.analysis.profiles import PROCEDURES, Procedure
 from mnemoscope.training import TrainConfig
 
 # Keys of a TrainConfig the study sets itself: the data and tracked set are shared by every
@@ -29,6 +31,7 @@ STUDY_OWNED_KEYS = ("data", "seed", "measure_at", "measure")
 REPLACED_WHOLE = ("objective", "augment")  # discriminated unions: never mixed field by field
 # Objectives whose recognition indicator paper 001 defines: classification and SimCLR.
 RECOGNIZABLE = ("supervised", "random_labels", "simclr")
+PROCEDURE_FIELDS = ("averaged_trials", "alignment", "fixed_view", "simclr_indicator")
 PARADIGM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -146,12 +149,37 @@ class Config(_Strict):
     )
     binomial_draws: int = Field(10, ge=1, description="binomial samples per MAE (mean and sd)")
     binomial_seed: int = Field(0, ge=0, description="seed of the binomial samples")
-    averaged_trials: Literal["seeds_x_augmentations", "seeds"] = Field(
-        "seeds_x_augmentations",
-        description="trials T of the binomial approximating averaged profiles: N M (every "
-        "augmentation of every network an independent trial) or N (augmentations of one network "
-        "fully dependent). Paper 001 leaves T open (appendix B: p_t has no binomial law)",
+    procedure: Literal["paper", "mnemoscope"] = Field(
+        "paper",
+        description="how profiles are computed and compared (analysis.profiles): paper = the "
+        "authors' own (T = N for averaged profiles, first epoch reaching each target, fixed = "
+        "view 0 of the M views, SimCLR one direction with ties as hits); mnemoscope = T = N M, "
+        "closest epoch, a separate fixed view, SimCLR both directions with ties as misses. The "
+        "four fields below override single choices",
     )
+    averaged_trials: Literal["seeds_x_augmentations", "seeds"] | None = Field(
+        None,
+        description="trials T of the binomial approximating averaged profiles: N M (every "
+        "augmentation of every network an independent trial) or N (the authors' code: views of "
+        "one network fully dependent); None = the procedure's",
+    )
+    alignment: Literal["first", "closest"] | None = Field(
+        None, description="aligned epoch: the first reaching each target or the closest one; "
+        "None = the procedure's",
+    )  # fmt: skip
+    fixed_view: Literal["first", "extra"] | None = Field(
+        None, description="fixed augmentation (eq. 2): view 0 of the M views or the separate "
+        "(M+1)-th view; None = the procedure's",
+    )  # fmt: skip
+    simclr_indicator: Literal["anchor", "mutual"] | None = Field(
+        None, description="SimCLR's indicator: anchor = view 1 finds view 2, ties as hits (the "
+        "authors' code); mutual = both directions, ties as misses; None = the procedure's",
+    )  # fmt: skip
+    null_permutations: int = Field(
+        100, ge=2, description="draws of the network-block permutation null (MAE mean and sd, "
+        "Monte Carlo chi-square p-value)",
+    )  # fmt: skip
+    null_seed: int = Field(0, ge=0, description="seed of the network-block permutations")
     figures: FigureSpec = Field(default_factory=FigureSpec)
 
     @field_validator("targets")
@@ -204,6 +232,12 @@ class Config(_Strict):
                     f"0..{config.epochs}"
                 )
         return self
+
+    def resolved_procedure(self) -> Procedure:
+        """``procedure``'s choices with the fields that override them."""
+        chosen = {key: getattr(self, key) for key in PROCEDURE_FIELDS}
+        overrides = {key: value for key, value in chosen.items() if value is not None}
+        return dataclasses.replace(PROCEDURES[self.procedure], **overrides)
 
     def paradigm(self, name: str) -> ParadigmSpec:
         for paradigm in self.paradigms:

@@ -4,14 +4,16 @@
 writes ``figures/``:
 
 * fig1_profiles: sorted p_t at every measured epoch, one panel per paradigm (fig. 1);
-* fig2_binomial: profiles at the aligned epochs against sorted binomial noise (dotted), averaged
-  and fixed augmentations (fig. 2);
+* fig2_binomial: profiles at the aligned epochs against sorted binomial noise (dotted, the
+  paper's null) and one draw of the network-block permutation null (dashed, mnemoscope's
+  headline distance), averaged and fixed augmentations (fig. 2);
 * fig3_aligned: paradigms compared at the aligned epochs, averaged and fixed (fig. 3);
 * fig4_augmentations: p~ of each single augmentation against p_t, every k-th image (fig. 4);
 * fig6_tsne: t-SNE of embedding-layer features of training images, by class (fig. 6);
 * fig7_activation_max: activation maximization per encoder stage (fig. 7);
 * mean_recognition: mean p_t over epochs with the targets and aligned epochs (section 4.2);
-* binomial_distance: MAE to binomial noise against mean p, at every measured epoch.
+* binomial_distance: MAE to each null against mean p, at every measured epoch;
+* data_map_<paradigm>: dataset cartography of the tracked images (Swayamdipta et al. 2020).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from matplotlib.figure import Figure
 from mnemoscope.analysis.profiles import (
     augmentation_recognition,
     binomial_profile,
+    null_profile,
     sorted_profile,
 )
 from mnemoscope.store import RunDir
 from mnemoscope.studies.profiles.config import Config
-from mnemoscope.studies.profiles.tables import VARIANTS, load_recognition, middle_target
+from mnemoscope.studies.profiles.tables import NULLS, VARIANTS, load_recognition, middle_target
 
 PANEL = 3.2  # inches per panel side
 
@@ -41,14 +44,17 @@ def draw_figures(run_dir: str | Path) -> list[Path]:
     study = RunDir(run_dir)
     config = Config.model_validate(study.read_config())
     names = [paradigm.name for paradigm in config.paradigms]
-    loaded = {name: load_recognition(study, name, config.averaged_trials) for name in names}
-    alignment = study.load_table("profile_alignment")
+    procedure = config.resolved_procedure()
+    loaded = {name: load_recognition(study, name, procedure) for name in names}
+    every = study.load_table("profile_alignment")
+    alignment = every[every.null == "binomial"]  # epochs and mean p: the same for every null
     distance = study.load_table("profile_distance")
+    dynamics = study.load_table("dynamics")
     classes = study.read_meta().get("classes")
     drawn = [
         study.save_figure("fig1_profiles", profiles_over_epochs(loaded)),
-        study.save_figure("fig2_binomial", profiles_vs_binomial(loaded, alignment,
-                                                                config.binomial_seed)),
+        study.save_figure("fig2_binomial", profiles_vs_nulls(loaded, every, config.binomial_seed,
+                                                             config.null_seed)),
         study.save_figure("fig3_aligned", aligned_profiles(loaded, alignment, config.targets)),
         study.save_figure("fig4_augmentations", augmentation_scatter(
             study, loaded, alignment, config.targets, config.figures.every_kth)),
@@ -57,6 +63,7 @@ def draw_figures(run_dir: str | Path) -> list[Path]:
         study.save_figure("mean_recognition", mean_recognition(loaded, alignment)),
         study.save_figure("binomial_distance", binomial_distance(distance, names)),
     ]  # fmt: skip
+    drawn += [study.save_figure(f"data_map_{name}", data_map(dynamics, name)) for name in names]
     return drawn
 
 
@@ -87,29 +94,36 @@ def profiles_over_epochs(loaded: dict) -> Figure:
     return figure
 
 
-def profiles_vs_binomial(loaded: dict, alignment, seed: int) -> Figure:
+def profiles_vs_nulls(loaded: dict, alignment, binomial_seed: int, null_seed: int) -> Figure:
     figure, axes = _grid(len(loaded), 2)
     for row, (name, arrays) in enumerate(loaded.items()):
         for column, variant in enumerate(VARIANTS):
             axis = axes[row, column]
             part = arrays[variant]
             rows = alignment[(alignment.paradigm == name) & (alignment.variant == variant)]
-            rows = rows.drop_duplicates("epoch")  # targets aligned to one epoch: one curve
+            maes = rows.pivot_table(index="epoch", columns="null", values="mae")
+            rows = rows[rows.null == "binomial"].drop_duplicates("epoch")  # one curve per epoch
             for color, r in zip(colormaps["tab10"].colors, rows.itertuples(), strict=False):
                 index = int(np.flatnonzero(arrays["epochs"] == r.epoch)[0])
                 profile = sorted_profile(part["values"][index])
-                # draw 0 of the table's MAE: the same seed gives the same sorted noise
+                # draw 0 of the tables' MAE: the same seed gives the same sorted noise
                 noise = binomial_profile(float(profile.mean()), part["trials"], len(profile),
-                                         np.random.default_rng(seed))  # fmt: skip
-                label = f"t={r.epoch:g}, p^={r.mean_p:.2f}, MAE={r.mae:.3f}"
+                                         np.random.default_rng(binomial_seed))  # fmt: skip
+                permuted = null_profile(part["network_counts"][index], part["null_trials"],
+                                        null_seed)  # fmt: skip
+                label = (f"t={r.epoch:g}, p^={r.mean_p:.2f}, MAE bin "
+                         f"{maes.loc[r.epoch, 'binomial']:.3f}, block "
+                         f"{maes.loc[r.epoch, 'network_block']:.3f}")  # fmt: skip
                 axis.plot(_rank(len(profile)), profile, color=color, lw=1.5, label=label)
                 axis.plot(_rank(len(noise)), noise, color=color, lw=1.2, ls=":")
+                axis.plot(_rank(len(permuted)), permuted, color=color, lw=1.0, ls="--")
             axis.set(title=f"{name}: {variant}", ylim=(-0.02, 1.02))
-            axis.legend(fontsize=7, loc="upper left")
+            axis.legend(fontsize=6, loc="upper left")
         axes[row, 0].set_ylabel("p_t(x)  /  p~_t(x~)")
     for axis in axes[-1]:
         axis.set_xlabel("images, sorted")
-    figure.suptitle("Profiles (solid) vs sorted binomial noise (dotted) (paper 001 fig. 2)")
+    figure.suptitle("Profiles (solid) vs sorted binomial noise (dotted, paper 001 fig. 2) and the "
+                    "network-block permutation null (dashed)")  # fmt: skip
     return figure
 
 
@@ -232,11 +246,33 @@ def binomial_distance(distance, names: list[str]) -> Figure:
     figure, axes = _grid(1, 2)
     for axis, variant in zip(axes[0], VARIANTS, strict=True):
         for color, name in zip(colormaps["tab10"].colors, names, strict=False):
-            rows = distance[(distance.paradigm == name) & (distance.variant == variant)]
-            axis.errorbar(rows.mean_p, rows.mae, yerr=rows.mae_sd, color=color, lw=1,
-                          marker=".", label=name)  # fmt: skip
+            for null, style in zip(NULLS, (":", "-"), strict=True):
+                rows = distance[(distance.paradigm == name) & (distance.variant == variant)
+                                & (distance.null == null)]  # fmt: skip
+                axis.errorbar(rows.mean_p, rows.mae, yerr=rows.mae_sd, color=color, lw=1,
+                              ls=style, marker=".",
+                              label=f"{name}, {null.replace('_', '-')}")  # fmt: skip
         axis.set(title=variant, xlabel="mean p", xlim=(0, 1))  # short: the panels are narrow
-        axis.legend(fontsize=7)
-    axes[0, 0].set_ylabel("MAE of sorted profile vs sorted binomial")
-    figure.suptitle("Distance of the profiles to binomial noise, by augmentation variant")
+        axis.legend(fontsize=6)
+    axes[0, 0].set_ylabel("MAE of sorted profile vs sorted null")
+    figure.suptitle("Distance of the profiles to binomial noise (dotted) and to the network-block "
+                    "null (solid), by augmentation variant")  # fmt: skip
+    return figure
+
+
+def data_map(dynamics, name: str) -> Figure:
+    """Swayamdipta et al. 2020 fig. 1: confidence against variability, coloured by correctness;
+    forgotten-at-least-once images ringed."""
+    rows = dynamics[dynamics.paradigm == name]
+    figure, axes = _grid(1, 1)
+    axis = axes[0, 0]
+    points = axis.scatter(rows.variability, rows.confidence, c=rows.correctness, cmap="viridis",
+                          vmin=0, vmax=1, s=14, lw=0)  # fmt: skip
+    forgotten = rows[rows.forgetting_events > 0]
+    axis.scatter(forgotten.variability, forgotten.confidence, s=30, facecolors="none",
+                 edgecolors="grey", lw=0.5, label="forgotten at least once (mean > 0)")  # fmt: skip
+    figure.colorbar(points, ax=axis, label="correctness", shrink=0.8)
+    axis.set(title=f"{name}: data map of the tracked images", xlabel="variability",
+             ylabel="confidence", ylim=(-0.02, 1.02))  # fmt: skip
+    axis.legend(fontsize=6, loc="lower right")
     return figure

@@ -17,14 +17,19 @@ Output layout of ``out``:
     arrays/<paradigm>-probabilities        float16 [N, E, M', X]: probability of the answer
     arrays/<paradigm>-fixed                uint8 [N, E, X]: I_theta of the fixed augmentation
     arrays/<paradigm>-fixed_probabilities  float16 [N, E, X]
+    arrays/<paradigm>-anchor_indicators    uint8 [N, E, M', X]: SimCLR only, the paper authors'
+                                           indicator (one direction, ties as hits)
+    arrays/<paradigm>-anchor_fixed         uint8 [N, E, X]: SimCLR only, the same on the fixed pair
     arrays/<paradigm>-epochs               float64 [E]: measurement epochs (0 = initialization)
     arrays/<paradigm>-targets              int64 [X]: training labels of X (-1 for SimCLR)
     arrays/<paradigm>-tsne                 float32 [n, 2]: fig. 6, first seed, final weights
     arrays/tsne-labels, tsne-ids           int64 [n]
     arrays/<paradigm>-activation_max       float16 [stages, K, C, H, W]: fig. 7
     arrays/<paradigm>-activation_channels  int64 [stages, K]
-    tables/profile_alignment               aligned epochs, MAE, chi-square (section 4)
+    tables/profile_alignment               aligned epochs, MAE, chi-square against each null
     tables/profile_distance                the same statistics at every measured epoch
+    tables/dynamics                        forgetting events and cartography per image
+    tables/dynamics_correlation            their rank correlation with the profile
     tables/recognition                     p_t and p~_t per paradigm, epoch and example
     tables/training                        per run: seconds spent training and tracking
     figures/fig1_profiles.png ... fig7_activation_max.png
@@ -55,7 +60,10 @@ from mnemoscope.studies.profiles.tracking import RecognitionTracker, TrackedSet,
 from mnemoscope.training import TrainConfig, TrainResult, load_network, prepare, train
 
 HOOK = "recognition"
-METHOD_VERSION = 1  # bump when the indicator's definition changes: it is part of the run key
+ANCHOR_KEYS = ("anchor_indicators", "anchor_fixed")  # the paper authors' SimCLR indicator
+# Bump when what the hook measures changes: it is part of the run key. 2: SimCLR also records
+# the paper authors' one-direction indicator (anchor_indicators, anchor_fixed).
+METHOD_VERSION = 2
 
 
 @exclusive
@@ -204,7 +212,8 @@ def stack_measurements(results: list[TrainResult]) -> dict[str, np.ndarray]:
                 f"run {result.run.path} holds measurements at epochs {list(measured)}, expected "
                 f"{result.config.measure_at}: delete the run directory to measure it again"
             )
-    keys = ("indicators", "probabilities", "fixed", "fixed_probabilities", "seconds")
+    keys = ["indicators", "probabilities", "fixed", "fixed_probabilities", "seconds"]
+    keys += [key for key in ANCHOR_KEYS if f"{HOOK}/{key}" in per_seed[0][epochs[0]]]
     stacked = {
         key: np.stack([np.stack([m[epoch][f"{HOOK}/{key}"] for epoch in epochs]) for m in per_seed])
         for key in keys
@@ -225,6 +234,9 @@ def save_paradigm_arrays(
     study.save_array(f"{name}-fixed_probabilities",
                      stacked["fixed_probabilities"].astype(np.float16))  # fmt: skip
     study.save_array(f"{name}-epochs", stacked["epochs"])
+    for key in ANCHOR_KEYS:  # SimCLR only
+        if key in stacked:
+            study.save_array(f"{name}-{key}", stacked[key].astype(np.uint8))
     rows = []
     for seed, result in enumerate(results):
         metrics = result.metrics()

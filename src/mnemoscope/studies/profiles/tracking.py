@@ -17,11 +17,14 @@ At each measurement the hook returns, for the network in eval mode (BatchNorm us
 statistics, so a view's output never depends on the other views of its batch):
 ``indicators`` uint8 [M', X], ``probabilities`` float16 [M', X], ``fixed`` uint8 [X],
 ``fixed_probabilities`` float16 [X] and ``seconds`` (its own run time, for the cost of tracking).
+SimCLR also records the paper authors' one-direction indicator (``anchor_recognition``, ties as
+hits): ``anchor_indicators`` uint8 [M', X] and ``anchor_fixed`` uint8 [X].
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +35,7 @@ from mnemoscope import augment
 from mnemoscope.environment import autocast_dtype
 from mnemoscope.measure.recognition import (
     Recognition,
+    anchor_recognition,
     classification_recognition,
     pair_recognition,
 )
@@ -119,9 +123,14 @@ class RecognitionTracker:
         started = time.perf_counter()
         device = next(network.parameters()).device
         outputs = self._outputs(network, device)  # [V, X, K]
+        anchor = None
         if self.pair:
             pairs = outputs.shape[0] // 2
             results = [self._pair(outputs[2 * j], outputs[2 * j + 1]) for j in range(pairs)]
+            anchor = [
+                self._pair(outputs[2 * j], outputs[2 * j + 1], anchor_recognition).correct
+                for j in range(pairs)
+            ]
         else:
             targets = self.targets.to(device)
             results = [
@@ -132,17 +141,24 @@ class RecognitionTracker:
         fixed = -1 if not self.degenerate else 0  # the degenerate view is also the fixed one
         kept = slice(None) if self.degenerate else slice(0, -1)
         # copies: safetensors refuses arrays that share memory (views of one another)
-        return {
+        measured = {
             "indicators": correct[kept].copy(),
             "probabilities": probability[kept].copy(),
             "fixed": correct[fixed].copy(),
             "fixed_probabilities": probability[fixed].copy(),
-            "seconds": np.float64(time.perf_counter() - started),
         }
+        if anchor is not None:
+            anchor_correct = torch.stack(anchor).to(torch.uint8).cpu().numpy()
+            measured["anchor_indicators"] = anchor_correct[kept].copy()
+            measured["anchor_fixed"] = anchor_correct[fixed].copy()
+        measured["seconds"] = np.float64(time.perf_counter() - started)
+        return measured
 
-    def _pair(self, z_a: torch.Tensor, z_b: torch.Tensor) -> Recognition:
+    def _pair(
+        self, z_a: torch.Tensor, z_b: torch.Tensor, indicator: Callable = pair_recognition
+    ) -> Recognition:
         order = self.eval_order.to(z_a.device)
-        result = pair_recognition(z_a[order], z_b[order], self.eval_batch_size, self.temperature)
+        result = indicator(z_a[order], z_b[order], self.eval_batch_size, self.temperature)
         # back from batch order to X's order
         correct = torch.empty_like(result.correct)
         probability = torch.empty_like(result.probability)

@@ -116,7 +116,8 @@ def test_verdict_follows_definition_4_1():
     assert verdict(1.0, 0.6, 0.7, spec)["verdict"] == "malign"
     assert verdict(1.0, 0.7, 0.7, spec)["verdict"] == "malign"  # must outperform, not tie
     not_fitted = verdict(0.9, 0.8, 0.7, spec)
-    assert not_fitted == {
+    assert {key: not_fitted[key] for key in ("fits_random_labels", "probe_beats_init",
+                                             "verdict")} == {  # fmt: skip
         "fits_random_labels": False,
         "probe_beats_init": True,
         "verdict": "no memorization",
@@ -124,6 +125,58 @@ def test_verdict_follows_definition_4_1():
     lenient = VerdictSpec(fit_threshold=0.9, margin=0.05)
     assert verdict(0.9, 0.74, 0.7, lenient)["verdict"] == "malign"
     assert verdict(0.9, 0.76, 0.7, lenient)["verdict"] == "benign"
+
+
+def test_verdict_over_seeds_needs_the_interval_to_clear_the_margin():
+    spec = VerdictSpec(margin=0.02)
+    init = [0.70, 0.71, 0.69]
+    clear = verdict([1.0] * 3, [0.75, 0.755, 0.745], init, spec)
+    assert clear["verdict"] == "benign" and clear["seeds"] == 3
+    assert clear["gain_low"] > 0.02
+    # a mean gain above the margin whose interval straddles it: no decision at this scale
+    straddles = verdict([1.0] * 3, [0.76, 0.71, 0.72], init, spec)
+    assert straddles["probe_beats_init"] and straddles["verdict"] == "undecided at this scale"
+    below = verdict([1.0] * 3, [0.69, 0.70, 0.68], init, spec)
+    assert below["verdict"] == "malign" and below["gain_high"] <= 0.02
+    # one network that misses a label: no memorization for the setting
+    assert verdict([1.0, 0.99, 1.0], [0.75, 0.755, 0.745], init, spec)["verdict"] == (
+        "no memorization"
+    )
+
+
+def test_verdict_interval_is_the_t_interval_of_the_mean_gain():
+    from scipy import stats
+
+    gains = [0.031, 0.012, 0.044, 0.020]
+    result = verdict([1.0] * 4, [0.7 + g for g in gains], [0.7] * 4, VerdictSpec(confidence=0.9))
+    low, high = stats.t.interval(0.9, 3, loc=sum(gains) / 4, scale=stats.sem(gains))
+    assert result["gain_low"] == pytest.approx(low) and result["gain_high"] == pytest.approx(high)
+    # one network: the interval is the point gain, the paper's comparison
+    single = verdict(1.0, 0.75, 0.7, VerdictSpec())
+    assert single["gain_low"] == single["gain_high"] == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="one fit, probe and init"):
+        verdict([1.0, 1.0], [0.7], [0.6, 0.6], VerdictSpec())
+
+
+def test_verdict_seeds_add_networks_to_random_label_settings_only():
+    config = tiny(verdict={"seeds": 3})
+    jobs = [job for job in all_jobs(config, prepare_data(config)) if job.sweep == "verdict_seeds"]
+    assert sorted((job.params["setting"], job.config.seed) for job in jobs) == [
+        ("random", 1), ("random", 2), ("random+da", 1), ("random+da", 2)]  # fmt: skip
+    assert len({job.config.run_name for job in jobs}) == 4
+    assert all(job.random_labels for job in jobs)
+
+
+def test_verdict_table_over_seeds(tmp_path):
+    config = tiny(settings=["random"], toy={"enabled": False}, verdict={"seeds": 2})
+    store = run(config, tmp_path, quiet=True)
+    assert len(list((store.path / "runs").iterdir())) == 2
+    row = _table(store, "benign_verdict").iloc[0]
+    assert row.seeds == 2 and row.gain_low <= row.gain <= row.gain_high
+    assert row.gain == pytest.approx(row.probe_acc - row.init_probe_acc)
+    assert row.verdict in {"benign", "malign", "no memorization", "undecided at this scale"}
+    summary = json.loads((store.path / "summary.json").read_text())
+    assert any("seed interval" in line for line in summary["headlines"])
 
 
 # -- the labels the study builds ---------------------------------------------------------------

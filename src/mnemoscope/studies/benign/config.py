@@ -142,6 +142,17 @@ class VerdictSpec(_Strict):
     margin: float = Field(
         0.0, ge=0, description="benign needs clean probe > init probe + margin (paper: 0)"
     )
+    seeds: int = Field(
+        1,
+        ge=1,
+        description="networks per random-label setting (training.seed, +1, ...), each compared "
+        "with its own initialization; with 2 or more the verdict needs the confidence interval "
+        "of the mean gain over seeds to clear the margin, else it is 'undecided at this scale' "
+        "(paper: one network, a point comparison)",
+    )
+    confidence: float = Field(
+        0.95, gt=0, lt=1, description="level of the seed-level t interval of the mean gain"
+    )
 
 
 class BankSweep(_Strict):

@@ -16,7 +16,9 @@ embedding, projector_hidden, output; fig. 4, table 1):
 
 Definition 4.1: a network is a memorization of the randomly labelled set if it fits it; a
 memorization is benign if the clean probe of its encoder outperforms probing at initialization,
-malign otherwise.
+malign otherwise. At small scale a few points of kNN accuracy move with the seed (and the thread
+count), so ``verdict`` can take several networks per setting and decides only when a seed-level
+interval clears the margin ("undecided at this scale" otherwise).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
 from torch import nn
 
 from mnemoscope.measure.features import extract_features
@@ -37,6 +41,7 @@ from mnemoscope.store import RunDir
 from mnemoscope.studies.benign.config import ProbeSpec, VerdictSpec
 
 PROBES = ("clean_knn", "noisy_knn", "linear")
+UNDECIDED = "undecided at this scale"
 
 
 @dataclass(frozen=True)
@@ -223,19 +228,50 @@ def transfer_accuracy(
 
 
 def verdict(
-    fit_accuracy: float, probe_accuracy: float, init_accuracy: float, spec: VerdictSpec
-) -> dict[str, object]:
-    """Definition 4.1 on measured numbers.
+    fit_accuracy: float | Sequence[float],
+    probe_accuracy: float | Sequence[float],
+    init_accuracy: float | Sequence[float],
+    spec: VerdictSpec,
+) -> dict[str, Any]:
+    """Definition 4.1 on measured numbers, one value per network (seed) of a setting, each
+    network's probe compared with its own initialization: gain_s = probe_s - init_s.
 
-    ``fits_random_labels``: fit accuracy >= ``spec.fit_threshold`` (1.0: every image);
-    ``probe_beats_init``: clean probe > init probe + ``spec.margin``; ``verdict``: "benign" or
-    "malign" for a memorization, "no memorization" when the labels are not fitted (the
-    definition then says nothing; ``probe_beats_init`` still tells where the encoder stands).
+    ``fits_random_labels``: every network's fit accuracy >= ``spec.fit_threshold`` (1.0: every
+    image); ``probe_beats_init``: mean gain > ``spec.margin``; ``gain_low``/``gain_high``: the
+    two-sided t interval of the mean gain at ``spec.confidence`` over S >= 2 networks,
+
+        mean(gain) -/+ t_{(1 + confidence) / 2, S - 1} sd(gain) / sqrt(S),
+
+    (the point gain itself for S = 1). ``verdict``: "no memorization" when the labels are not
+    fitted (the definition then says nothing; ``probe_beats_init`` still tells where the encoder
+    stands); else "benign" when the interval lies above the margin, "malign" when it lies at or
+    below it, and "undecided at this scale" when it straddles the margin. With one network the
+    interval is a point, so the verdict is the paper's point comparison.
     """
-    fits = bool(fit_accuracy >= spec.fit_threshold)
-    beats = bool(probe_accuracy > init_accuracy + spec.margin)
+    fit, probe, init = (np.atleast_1d(np.asarray(v, dtype=np.float64))
+                        for v in (fit_accuracy, probe_accuracy, init_accuracy))  # fmt: skip
+    if not fit.shape == probe.shape == init.shape or fit.ndim != 1 or fit.size == 0:
+        raise ValueError(
+            f"one fit, probe and init accuracy per network: got {fit.size}, {probe.size} and "
+            f"{init.size} values"
+        )
+    gains = probe - init
+    mean = float(gains.mean())
+    if gains.size > 1:
+        half = float(stats.t.ppf((1 + spec.confidence) / 2, gains.size - 1)
+                     * gains.std(ddof=1) / np.sqrt(gains.size))  # fmt: skip
+    else:
+        half = 0.0
+    low, high = mean - half, mean + half
+    fits = bool(np.all(fit >= spec.fit_threshold))
+    beats = bool(mean > spec.margin)
     if not fits:
         label = "no memorization"
+    elif low > spec.margin:
+        label = "benign"
+    elif high <= spec.margin:
+        label = "malign"
     else:
-        label = "benign" if beats else "malign"
-    return {"fits_random_labels": fits, "probe_beats_init": beats, "verdict": label}
+        label = UNDECIDED
+    return {"fits_random_labels": fits, "probe_beats_init": beats, "verdict": label,
+            "seeds": int(gains.size), "gain": mean, "gain_low": low, "gain_high": high}  # fmt: skip

@@ -32,6 +32,7 @@ from mnemoscope.training.labels import random_labels
 from mnemoscope.training.objectives import build_objective
 
 HOOK_VERSION = "benign-probes-1"  # bump when the hook measures something else: new run keys
+VERDICT_SEEDS = "verdict_seeds"  # the sweep name of the further networks behind the verdict
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,15 @@ def train_config(
     augment_config: dict[str, Any] | None = None,
     mixup: bool | None = None,
     model: dict[str, Any] | None = None,
+    seed: int | None = None,
 ) -> TrainConfig:
     """The TrainConfig of one network: the study's training fields plus a setting.
 
     ``labels``: "random" (``random_labels`` objective) or "clean" (``supervised``);
     ``augmented``: the DA setting (``training.augment`` and mixup) or none; ``objective``
     updates the objective's fields (num_classes, label_noise, per_sample); ``augment_config``
-    replaces the augmentation, ``mixup`` forces mixup on or off, ``model`` updates the model.
+    replaces the augmentation, ``mixup`` forces mixup on or off, ``model`` updates the model,
+    ``seed`` replaces ``training.seed``.
     """
     spec = config.training
     use_mixup = augmented if mixup is None else mixup
@@ -121,7 +124,7 @@ def train_config(
         "optim": spec.optim.model_dump(mode="json"),
         "epochs": epochs,
         "batch_size": spec.batch_size,
-        "seed": spec.seed,
+        "seed": spec.seed if seed is None else seed,
         "precision": spec.precision,
         "device": spec.device,
         "channels_last": spec.channels_last,
@@ -212,6 +215,28 @@ def main_jobs(config: Config, study: StudyData) -> list[Job]:
                 save_init=position == 0,
             )
         )
+    return jobs
+
+
+def verdict_seed_jobs(config: Config, study: StudyData) -> list[Job]:
+    """The further networks of each random-label setting of table 2 behind the verdict's
+    seed-level interval: seeds training.seed + 1 .. + verdict.seeds - 1 (the main job is the
+    first), the same random labels and images, each probed at its own initialization."""
+    jobs = []
+    subset = None if config.data.train_size is None else study.train_index
+    for setting in config.settings:
+        labels, _, da = setting.partition("+")
+        if labels != "random":
+            continue
+        for extra in range(1, config.verdict.seeds):
+            seed = config.training.seed + extra
+            train = train_config(config, labels=labels, augmented=bool(da), seed=seed,
+                                 epochs=config.training.epochs,
+                                 measure_at=config.training.measure_at, subset=subset)  # fmt: skip
+            params = {"setting": setting, "seed": seed}
+            label = f"{setting} seed {seed}"
+            jobs.append(_subset_job(config, study, VERDICT_SEEDS, label, params, train,
+                                    study.train_index))  # fmt: skip
     return jobs
 
 
@@ -483,6 +508,7 @@ def all_jobs(config: Config, study: StudyData) -> list[Job]:
     """Main jobs first (the reference run saves the init weights), then every sweep."""
     return [
         *main_jobs(config, study),
+        *verdict_seed_jobs(config, study),
         *bank_jobs(config, study),
         *iid_jobs(config, study),
         *num_classes_jobs(config, study),

@@ -6,7 +6,9 @@ Tables (``tables/NAME.csv`` and ``.parquet``):
   settings of table 2 and ``init`` (the reference run at epoch 0).
 * ``benign_verdict``: per random-label setting, definition 4.1: setting, fits_random_labels,
   train_acc_random, probe_acc, init_probe_acc, verdict (+ probe_beats_init, epoch, tap,
-  fit_threshold, linear_acc, init_linear_acc).
+  fit_threshold, linear_acc, init_linear_acc, and the seed-level interval: seeds, gain,
+  gain_low, gain_high, confidence, margin); accuracies are means over the setting's
+  ``verdict.seeds`` networks, train_acc_random_min the least-fitted network's.
 * ``benign_invariance``: setting, epoch, tap, invariance (eq. 2, mean over the sample).
 * ``benign_training``: setting, epoch, loss, train_accuracy (engine, per epoch), fit_accuracy
   (unaugmented training images, at measured epochs).
@@ -27,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from mnemoscope.studies.benign.config import Config
-from mnemoscope.studies.benign.probing import PROBES, verdict
-from mnemoscope.studies.benign.sweeps import Job
+from mnemoscope.studies.benign.probing import PROBES, UNDECIDED, verdict
+from mnemoscope.studies.benign.sweeps import VERDICT_SEEDS, Job
 
 SWEEP_TABLES = {
     "banks": "benign_banks",
@@ -95,7 +97,9 @@ def build_tables(
         )
         training.append(merged.assign(setting=job.label))
         if job.random_labels:
-            verdicts.append(_verdict_row(config, job.label, measured))
+            seeds = [rows[id(other)] for other in jobs
+                     if other.sweep == VERDICT_SEEDS and other.params["setting"] == job.label]
+            verdicts.append(_verdict_row(config, job.label, [measured, *seeds]))  # fmt: skip
     built["benign_probes"] = _ordered(
         pd.concat(probes), ["setting", "epoch", "tap", "probe", "accuracy"]
     )
@@ -147,25 +151,39 @@ VERDICT_COLUMNS = [
     "fit_threshold",
     "linear_acc",
     "init_linear_acc",
+    "seeds",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "confidence",
+    "margin",
+    "train_acc_random_min",
 ]
 
 
-def _verdict_row(config: Config, setting: str, measured: pd.DataFrame) -> dict[str, Any]:
-    final = float(measured.epoch.max())
-    fit = _value(measured, final, "fit_accuracy", None)
-    probe = _value(measured, final, "clean_knn", "embedding")
-    init = _value(measured, 0.0, "clean_knn", "embedding")
+def _verdict_row(config: Config, setting: str, runs: list[pd.DataFrame]) -> dict[str, Any]:
+    """Definition 4.1 for one setting over its networks (``runs``: their measurement rows,
+    the main job first), each at its final epoch against its own initialization."""
+    final = float(runs[0].epoch.max())
+    fits = [_value(r, float(r.epoch.max()), "fit_accuracy", None) for r in runs]
+    probes = [_value(r, float(r.epoch.max()), "clean_knn", "embedding") for r in runs]
+    inits = [_value(r, 0.0, "clean_knn", "embedding") for r in runs]
+    linear = [_value(r, float(r.epoch.max()), "linear", "embedding") for r in runs]
+    init_linear = [_value(r, 0.0, "linear", "embedding") for r in runs]
     return {
         "setting": setting,
-        "train_acc_random": fit,
-        "probe_acc": probe,
-        "init_probe_acc": init,
-        **verdict(fit, probe, init, config.verdict),
+        "train_acc_random": float(np.mean(fits)),
+        "probe_acc": float(np.mean(probes)),
+        "init_probe_acc": float(np.mean(inits)),
+        **verdict(fits, probes, inits, config.verdict),
         "epoch": final,
         "tap": "embedding",
         "fit_threshold": config.verdict.fit_threshold,
-        "linear_acc": _value(measured, final, "linear", "embedding"),
-        "init_linear_acc": _value(measured, 0.0, "linear", "embedding"),
+        "linear_acc": float(np.mean(linear)),
+        "init_linear_acc": float(np.mean(init_linear)),
+        "confidence": config.verdict.confidence,
+        "margin": config.verdict.margin,
+        "train_acc_random_min": float(np.min(fits)),
     }
 
 
@@ -289,12 +307,21 @@ def _span(by_tap: dict[str, float]) -> str:
 def _verdict_headline(row: dict[str, Any]) -> str:
     fit = f"fits {row['train_acc_random']:.1%} of its random labels"
     probe = f"embedding kNN {row['probe_acc']:.1%} vs {row['init_probe_acc']:.1%} at init"
+    if row["seeds"] > 1:
+        fit += f" (mean of {row['seeds']} seeds, least {row['train_acc_random_min']:.1%})"
+        probe += (
+            f", gain {100 * row['gain']:+.1f} points, {row['confidence']:.0%} seed interval "
+            f"[{100 * row['gain_low']:+.1f}, {100 * row['gain_high']:+.1f}] against a margin of "
+            f"{100 * row['margin']:.1f}"
+        )
     if row["verdict"] == "no memorization":
         side = "above" if row["probe_beats_init"] else "not above"
         return (
             f"{row['setting']}: no memorization ({fit}, threshold "
             f"{row['fit_threshold']:.0%}); {probe}, {side} init"
         )
+    if row["verdict"] == UNDECIDED:
+        return f"{row['setting']}: memorization, benign or malign {row['verdict']} ({fit}); {probe}"
     return f"{row['setting']}: {row['verdict']} memorization ({fit}); {probe}"
 
 

@@ -6,6 +6,7 @@ import torch
 import yaml
 
 from mnemoscope import data, studies
+from mnemoscope.store import RunDir
 from mnemoscope.studies.profiles import Config, draw_figures, run
 from mnemoscope.studies.profiles.config import measurement_epochs, merge_train_fields
 from mnemoscope.studies.profiles.study import make_tracker, select_images
@@ -266,6 +267,23 @@ def test_anchor_indicator_is_recorded_for_simclr_only(study):
     assert np.all(anchor >= mutual)
     assert out.load_array("simclr-anchor_fixed").shape == out.load_array("simclr-fixed").shape
     assert not out.has_array("supervised-anchor_indicators")
+
+
+def test_a_study_without_anchor_indicators_asks_for_a_rerun(study, tmp_path):
+    config, out = study
+    copy = RunDir(tmp_path / "old")
+    for path in (out.path / "arrays").glob("*"):
+        if "anchor" not in path.name:
+            (copy.path / "arrays").mkdir(parents=True, exist_ok=True)
+            (copy.path / "arrays" / path.name).write_bytes(path.read_bytes())
+    (copy.path / "tables").mkdir()
+    (copy.path / "tables" / "training.parquet").write_bytes(
+        (out.path / "tables" / "training.parquet").read_bytes()
+    )
+    with pytest.raises(ValueError, match="simclr_indicator: mutual"):
+        write_tables(config, copy)
+    write_tables(config.model_copy(update={"simclr_indicator": "mutual"}), copy)
+    assert copy.load_table("profile_alignment").paradigm.nunique() == 3
 
 
 def test_mnemoscope_procedure_is_an_option(study):

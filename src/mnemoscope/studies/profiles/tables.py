@@ -44,7 +44,13 @@ NULLS = ("binomial", "network_block")
 def load_indicators(study: RunDir, name: str, procedure: Procedure) -> dict[str, np.ndarray]:
     """The procedure's indicators of one paradigm: ``views`` uint8 [N, E, M', X] and ``fixed``
     uint8 [N, E, X], plus the matching ``probabilities`` and ``fixed_probabilities``."""
-    anchor = procedure.simclr_indicator == "anchor" and study.has_array(f"{name}-anchor_indicators")
+    simclr = bool(np.all(study.load_array(f"{name}-targets", mmap=False) == -1))
+    anchor = simclr and procedure.simclr_indicator == "anchor"
+    if anchor and not study.has_array(f"{name}-anchor_indicators"):
+        raise ValueError(
+            f"{study.path} holds no anchor indicators for SimCLR paradigm {name!r} (measured "
+            "before they were recorded): run the study again, or set simclr_indicator: mutual"
+        )
     prefix = "anchor_" if anchor else ""
     views = study.load_array(f"{name}-{prefix}indicators", mmap=False)
     probabilities = study.load_array(f"{name}-probabilities", mmap=False)

@@ -13,7 +13,8 @@ writes ``figures/``:
 * fig7_activation_max: activation maximization per encoder stage (fig. 7);
 * mean_recognition: mean p_t over epochs with the targets and aligned epochs (section 4.2);
 * binomial_distance: MAE to each null against mean p, at every measured epoch;
-* data_map_<paradigm>: dataset cartography of the tracked images (Swayamdipta et al. 2020).
+* data_map_<paradigm>: dataset cartography of the tracked images (Swayamdipta et al. 2020):
+  confidence against variability, coloured by correctness.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ def profiles_vs_nulls(loaded: dict, alignment, binomial_seed: int, null_seed: in
         axes[row, 0].set_ylabel("p_t(x)  /  p~_t(x~)")
     for axis in axes[-1]:
         axis.set_xlabel("images, sorted")
-    figure.suptitle("Profiles (solid) vs sorted binomial noise (dotted, paper 001 fig. 2) and the "
-                    "network-block permutation null (dashed)")  # fmt: skip
+    figure.suptitle("Profiles (solid) vs sorted binomial noise (dotted, paper 001 fig. 2)\n"
+                    "and the network-block permutation null (dashed)")  # fmt: skip
     return figure
 
 
@@ -261,18 +262,13 @@ def binomial_distance(distance, names: list[str]) -> Figure:
 
 
 def data_map(dynamics, name: str) -> Figure:
-    """Swayamdipta et al. 2020 fig. 1: confidence against variability, coloured by correctness;
-    forgotten-at-least-once images ringed."""
+    """Swayamdipta et al. 2020 fig. 1: confidence against variability, coloured by correctness."""
     rows = dynamics[dynamics.paradigm == name]
-    figure, axes = _grid(1, 1)
-    axis = axes[0, 0]
+    figure = Figure(figsize=(1.6 * PANEL, 1.3 * PANEL), layout="constrained")
+    axis = figure.subplots()
     points = axis.scatter(rows.variability, rows.confidence, c=rows.correctness, cmap="viridis",
                           vmin=0, vmax=1, s=14, lw=0)  # fmt: skip
-    forgotten = rows[rows.forgetting_events > 0]
-    axis.scatter(forgotten.variability, forgotten.confidence, s=30, facecolors="none",
-                 edgecolors="grey", lw=0.5, label="forgotten at least once (mean > 0)")  # fmt: skip
     figure.colorbar(points, ax=axis, label="correctness", shrink=0.8)
     axis.set(title=f"{name}: data map of the tracked images", xlabel="variability",
              ylabel="confidence", ylim=(-0.02, 1.02))  # fmt: skip
-    axis.legend(fontsize=6, loc="lower right")
     return figure

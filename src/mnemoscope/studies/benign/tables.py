@@ -261,8 +261,9 @@ def summary(config: Config, built: dict[str, pd.DataFrame], num_classes: int) ->
     for setting in ("random", "random+da"):
         if setting in final_knn and "output" in final_knn[setting] and "output" in init:
             knn = final_knn[setting]
+            network = f" (seed {config.training.seed})" if config.verdict.seeds > 1 else ""
             headlines.append(
-                f"{setting}: clean kNN of the output layer {init['output']:.1%} -> "
+                f"{setting}{network}: clean kNN of the output layer {init['output']:.1%} -> "
                 f"{knn['output']:.1%}, of the embedding {init['embedding']:.1%} -> "
                 f"{knn['embedding']:.1%}, of layers 1-4 {_span(knn)} (init {_span(init)}); "
                 f"chance {1 / num_classes:.0%}"

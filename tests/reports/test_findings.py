@@ -35,6 +35,13 @@ def test_profiles_claims():
     assert "supervised 0.200" in measured.value and measured.interval.startswith("± 0.010, ± 0.010")
 
 
+def test_profiles_claims_read_the_binomial_rows_beside_the_network_block_null():
+    binomial = alignment_rows(supervised_mae=0.2, simclr_mae=0.1)
+    block = [row | {"null": "network_block", "mae": 0.1} for row in binomial]
+    rows = [row | {"null": "binomial"} for row in binomial] + block
+    assert verdict(f.supervised_far_from_binomial, {"alignment": rows}) == "reproduced"
+
+
 def sslmem_summary(p: float) -> dict:
     return {"center": "shared", "ttest_candidates_vs_shared": {
         "shared": {"statistic": 2.0, "p_value": p, "effect_size": 0.3}}}
@@ -79,7 +86,8 @@ def benign_summary(verdict_with_da: str, verdict_without: str) -> dict:
     ("with_da", "without", "expected"),
     [("benign", "malign", ("reproduced", "reproduced")),
      ("no memorization", "malign", ("not at this scale", "reproduced")),
-     ("malign", "benign", ("opposite", "opposite"))],
+     ("malign", "benign", ("opposite", "opposite")),
+     ("undecided at this scale", "undecided at this scale", ("undecided", "undecided"))],
 )  # fmt: skip
 def test_benign_verdict_claims(with_da, without, expected):
     summary = benign_summary(with_da, without)

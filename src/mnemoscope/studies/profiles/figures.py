@@ -239,7 +239,7 @@ def mean_recognition(loaded: dict, alignment) -> Figure:
         axis.set(title=f"mean recognition ({variant})", xlabel="epoch", ylim=(-0.02, 1.02))
         axis.legend(fontsize=7)
     axes[0, 0].set_ylabel("mean over X")
-    figure.suptitle("Epoch alignment: circles mark the epochs closest to each target")
+    figure.suptitle("Epoch alignment: circles mark the epochs aligned with each target")
     return figure
 
 

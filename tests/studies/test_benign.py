@@ -213,14 +213,14 @@ def test_per_view_bank_gives_every_view_its_own_random_label(study_data):
     config = tiny(sweeps={"banks": {"views": [4], "modes": ["per_view"]}})
     jobs = [job for job in all_jobs(config, study_data) if job.sweep == "banks"]
     assert len(jobs) == 1 and jobs[0].targets.trained_labels is None
-    bundle = jobs[0].bundle()
+    bundle = jobs[0].bundle(study_data.bundle)
     labels = trained_labels(jobs[0].config, bundle).view(60, 4)
     assert labels.max() < 10
     differing = (labels != labels[:, :1]).any(dim=1).float().mean().item()
     assert differing > 0.5  # i.i.d. over 10 classes: 1 - 0.1^3 of the images
     preserving = tiny(sweeps={"banks": {"views": [4], "modes": ["label_preserving"]}})
     job = [job for job in all_jobs(preserving, study_data) if job.sweep == "banks"][0]
-    kept = trained_labels(job.config, job.bundle()).view(60, 4)
+    kept = trained_labels(job.config, job.bundle(study_data.bundle)).view(60, 4)
     assert torch.equal(
         kept, study_data.random_labels[study_data.train_index][:, None].expand(60, 4)
     )
@@ -245,15 +245,15 @@ def test_iid_views_carry_the_anchor_label(study_data):
     jobs = {job.label: job for job in all_jobs(config, study_data) if job.sweep == "iid"}
     random_job, clean_job = jobs["random+iid B=3"], jobs["clean+iid B=3"]
     anchors = study_data.train_index
-    random_views = random_job.bundle().train.labels.view(60, 3)
+    random_views = random_job.bundle(study_data.bundle).train.labels.view(60, 3)
     assert torch.equal(random_views, study_data.random_labels[anchors][:, None].expand(60, 3))
-    clean_views = clean_job.bundle().train.labels.view(60, 3)
+    clean_views = clean_job.bundle(study_data.bundle).train.labels.view(60, 3)
     assert torch.equal(clean_views[:, 0], study_data.bundle.train.labels[anchors])
     # the other views are same-class training images outside the s images and the probe set
     config_probe = tiny(data={"probe_size": 200}, sweeps={"iid": {"views": [3]}})
     wider = prepare_data(config_probe)
     job = next(job for job in all_jobs(config_probe, wider) if job.label == "clean+iid B=3")
-    images = job.bundle().train.images.view(60, 3, -1)
+    images = job.bundle(wider.bundle).train.images.view(60, 3, -1)
     fit_only = wider.probe.fit_index[~torch.isin(wider.probe.fit_index, wider.train_index)]
     others = wider.bundle.train.images[fit_only].view(len(fit_only), -1)
     for view in images[:, 1:].reshape(-1, images.shape[-1])[:30]:
@@ -298,7 +298,7 @@ def test_clean_settings_are_probed_against_the_studys_random_labels(study_data):
     assert torch.equal(clean.trained_labels, study_data.bundle.train.labels[index])
     assert torch.equal(clean.noisy_labels, study_data.random_labels[index])
     assert torch.equal(jobs["random"].targets.trained_labels, study_data.random_labels[index])
-    assert jobs["random+da"].save_init and not jobs["random"].save_init
+    assert jobs["random+da"].config.save_epochs == [0] and not jobs["random"].config.save_epochs
 
 
 def test_too_small_a_training_set_for_the_invariance_sample_is_refused():

@@ -8,10 +8,11 @@ import yaml
 from mnemoscope import data, studies
 from mnemoscope.store import RunDir
 from mnemoscope.studies.profiles import Config, draw_figures, run
-from mnemoscope.studies.profiles.config import measurement_epochs, merge_train_fields
-from mnemoscope.studies.profiles.study import make_tracker, select_images
+from mnemoscope.studies.profiles.config import measurement_epochs
 from mnemoscope.studies.profiles.tables import write_tables
+from mnemoscope.studies.profiles.tracking import RecognitionHook, select_images
 from mnemoscope.training import load_network
+from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.labels import random_labels
 
 SEEDS, EPOCHS, TRACKED, VIEWS = 2, 2, 32, 2
@@ -119,12 +120,15 @@ def test_bad_paradigms_are_refused_before_any_work():
         tiny_config(tracking={"size": 500})  # more than the 128 training images
 
 
-def test_paradigm_fields_merge_over_train_but_objective_is_replaced_whole():
+def test_paradigm_fields_merge_over_train_but_another_objective_replaces_it_whole():
     base = {"optim": {"lr": 1.0, "momentum": 0.5}, "objective": {"name": "simclr",
             "temperature": 0.2}}  # fmt: skip
-    merged = merge_train_fields(base, {"optim": {"lr": 2.0}, "objective": {"name": "supervised"}})
-    assert merged["optim"] == {"lr": 2.0, "momentum": 0.5}
+    merged = overlay_fields(base, {"optim": {"lr": 2.0, "name": "sgd"},
+                                   "objective": {"name": "supervised"}})  # fmt: skip
+    assert merged["optim"] == {"lr": 2.0, "momentum": 0.5, "name": "sgd"}
     assert merged["objective"] == {"name": "supervised"}
+    same = overlay_fields(base, {"objective": {"name": "simclr"}})
+    assert same["objective"] == {"name": "simclr", "temperature": 0.2}
 
 
 def test_measurement_epochs_lie_on_the_step_grid_without_collisions():
@@ -139,16 +143,21 @@ def test_measurement_epochs_lie_on_the_step_grid_without_collisions():
 # --- the tracked set and its labels ----------------------------------------------------------
 
 
+def hook_of(config, train_config):
+    return RecognitionHook(data=config.data, tracking=config.tracking,
+                           eval_batch_size=config.eval_batch_size(train_config))  # fmt: skip
+
+
 def test_tracked_images_are_training_images_and_random_targets_are_the_trained_labels():
     config = tiny_config()
     bundle = data.load("fmnist-mini")
-    train_index, tracked = select_images(config, bundle)
+    train_index, tracked = select_images(config.data, config.tracking, bundle)
     assert len(train_index) == 128 and len(tracked.indices) == TRACKED
     assert set(tracked.indices.tolist()) <= set(train_index.tolist())
     torch.testing.assert_close(train_index[tracked.positions], tracked.indices)
     paradigm = config.paradigm("random_labels")
     train_config = config.train_config(paradigm, 0, subset=train_index.tolist())
-    tracker, _ = make_tracker(config, train_config, bundle, tracked)
+    tracker = hook_of(config, train_config).tracker(train_config, bundle)
     # drawn over the whole training set with the objective's label seed, as the engine does
     expected = random_labels(bundle.train.labels, 10, seed=3)[tracked.indices]
     torch.testing.assert_close(tracker.targets, expected)
@@ -196,10 +205,10 @@ def test_degenerate_paradigm_fixed_augmentation_is_its_single_view(study):
 def test_last_measurement_matches_the_final_weights(study):
     config, out = study
     bundle = data.load("fmnist-mini")
-    train_index, tracked = select_images(config, bundle)
+    train_index, tracked = select_images(config.data, config.tracking, bundle)
     paradigm = config.paradigm("supervised")
     train_config = config.train_config(paradigm, 0, subset=train_index.tolist())
-    tracker, _ = make_tracker(config, train_config, bundle, tracked)
+    tracker = hook_of(config, train_config).tracker(train_config, bundle)
     runs = sorted((out.path / "runs").glob("supervised-s1-*"))
     network = load_network(runs[0] / "checkpoints" / "final.safetensors")
     # Held as the engine holds it while training (channels_last): the memory format picks the

@@ -13,8 +13,9 @@ from mnemoscope.cli import app
 from mnemoscope.store import RunDir
 from mnemoscope.studies import sslmem
 from mnemoscope.studies.sslmem.config import PlantedConfig, SplitConfig
-from mnemoscope.studies.sslmem.planted import held_out_class, plant
+from mnemoscope.studies.sslmem.planted import held_out_class, plant, planted_recipe
 from mnemoscope.studies.sslmem.splits import make_splits
+from mnemoscope.training import RunSpec, TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +79,12 @@ def test_planted_images(fmnist):
         matches = (fmnist.train.images[splits.unused] == image).flatten(1).all(dim=1)
         assert matches.sum() == 1
     assert len(torch.unique(train.ids)) == len(train)
-    again = plant(fmnist, splits, config)
-    other = plant(fmnist, splits, config.model_copy(update={"seed": 1}))
-    assert again.derived == planted.derived and other.derived != planted.derived
+    # the runs' recipe rebuilds the very same training set from the dataset alone
+    recipe = planted_recipe(config, SplitConfig(shared=300, candidates=50, independent=50))
+    rebuilt = RunSpec.from_json(RunSpec(TrainConfig(), recipe).to_json()).data.build(fmnist)
+    assert torch.equal(rebuilt.train.images, train.images)
+    assert torch.equal(rebuilt.train.labels, train.labels)
+    assert planted_recipe(PlantedConfig(), SplitConfig()) is None
     assert plant(fmnist, splits, PlantedConfig()).bundle is fmnist  # nothing planted
 
 

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from mnemoscope.training import TrainConfig
+from mnemoscope.training import RunSpec, TrainConfig
 
 
 def _error(**overrides) -> str:
@@ -15,7 +15,7 @@ def test_defaults_are_valid_and_key_depends_on_every_choice():
     assert config.key() == TrainConfig().key()
     assert config.key() != TrainConfig(seed=1).key()
     assert config.key() != TrainConfig(optim={"lr": 0.01}).key()
-    assert config.run_name.startswith("supervised-s0-")
+    assert RunSpec(config).run_name.startswith("supervised-s0-")
 
 
 @pytest.mark.parametrize(
@@ -66,25 +66,22 @@ def test_bad_method_options_are_refused_naming_them(overrides, expected):
     assert expected in _error(**overrides)
 
 
-def test_keys_of_configs_without_the_new_options_are_unchanged():
-    """Runs stored before the regularizer and warm-up existed keep their directories: the key
-    is still the hash of the config without them."""
+def test_the_key_hashes_every_option_but_storage_and_probes():
     import hashlib
     import json
 
     config = TrainConfig(seed=3, objective={"name": "simclr"}, measure_at=[0, 1])
     dump = config.model_dump(mode="json")
-    for key in ("alignment_lambda", "alignment_tap", "alignment_normalize", "probe",
-                "checkpoint_every"):  # fmt: skip
+    for key in ("probe", "checkpoint_every"):
         del dump[key]
-    del dump["optim"]["warmup_epochs"]
     canonical = json.dumps(dump, sort_keys=True, separators=(",", ":"))
     assert config.key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]
     assert TrainConfig(optim={"warmup_epochs": 1}).key() != TrainConfig().key()
-    assert TrainConfig(objective={"name": "dino"}).run_name.startswith("dino-s0-")
+    assert TrainConfig(alignment_tap="layer3").key() != TrainConfig().key()
+    assert RunSpec(TrainConfig(objective={"name": "dino"})).run_name.startswith("dino-s0-")
 
 
 def test_checkpoint_every_is_not_part_of_the_run_key():
     # How often the resumable state is written changes no weight: the run is the same one.
     assert TrainConfig(checkpoint_every=10).key() == TrainConfig().key()
-    assert TrainConfig(checkpoint_every=10).run_name == TrainConfig().run_name
+    assert RunSpec(TrainConfig(checkpoint_every=10)).run_name == RunSpec(TrainConfig()).run_name

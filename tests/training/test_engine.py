@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from mnemoscope.training import NonFiniteLossError, train
+from mnemoscope.training import DataRecipe, NonFiniteLossError, RunSpec, prepare, train
 from mnemoscope.training.objectives import StepOutput
 from tests.training.configs import tiny_config
+from tests.training.hooks import FunctionHook
 
 
 def _weights(result):
@@ -36,8 +37,8 @@ def test_measurements_do_not_change_training_and_see_eval_mode(tmp_path, fmnist)
         images = fmnist.train.images[:8].float() / 255
         return {"logits": model(images), "epoch": np.array([epoch])}
 
-    config = tiny_config(measure_at=[0, 0.5, 1, 2], measure={"probe": 1})
-    measured = train(config, tmp_path, {"probe": probe}, bundle=fmnist, quiet=True)
+    config = tiny_config(measure_at=[0, 0.5, 1, 2])
+    measured = train(config, tmp_path, {"probe": FunctionHook.of(probe)}, bundle=fmnist, quiet=True)
     plain = train(tiny_config(), tmp_path, bundle=fmnist, quiet=True)
     _assert_same_weights(_weights(measured), _weights(plain))
     assert seen == [
@@ -120,25 +121,44 @@ def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_checkpoint(
         train(config, tmp_path, bundle=fmnist, quiet=True)
     from mnemoscope.store import RunDir
 
-    run = RunDir(tmp_path / config.run_name)
+    run = RunDir(tmp_path / RunSpec(config).run_name)
     assert not run.is_complete
     _, metadata = run.load_checkpoint("last")
     assert metadata["epoch"] == "1"
 
 
-def test_a_derived_training_set_must_be_passed_not_loaded(tmp_path, fmnist):
-    config = tiny_config(data={"derived": {"bank_views": 4}})
-    with pytest.raises(ValueError, match="pass it as train"):
-        train(config, tmp_path, quiet=True)
-    assert config.key() != tiny_config().key()
+class FirstImages(DataRecipe):
+    """A training set built in the training process: the first ``count`` images."""
+
+    count: int
+
+    def build(self, source):
+        from mnemoscope.data import DatasetBundle
+
+        train_set = source.train.subset(torch.arange(self.count))
+        return DatasetBundle("first", train_set, source.test, source.classes)
+
+
+def test_a_data_recipe_builds_the_training_set_and_joins_the_key(tmp_path, fmnist):
+    config = tiny_config(data={"subset": None}, epochs=1, batch_size=64)
+    spec = RunSpec(config, FirstImages(count=128))
+    result = train(spec, tmp_path, bundle=fmnist, quiet=True)
+    assert result.run.path.name == spec.run_name != RunSpec(config).run_name
+    assert spec.key() != RunSpec(config, FirstImages(count=64)).key()
+    assert len(prepare(spec, fmnist).images) == 128  # the recipe's images, not the dataset's
+    assert (result.run.path / "spec.json").exists()
+    with pytest.raises(TypeError, match="not a mnemoscope Hook"):
+        RunSpec(config, hooks={"probe": lambda network, epoch: {}})
 
 
 def test_initial_weights_are_saved_as_epoch_0_without_changing_training(tmp_path, fmnist):
     def weights(model, epoch):
         return dict(model.state_dict())
 
-    config = tiny_config(epochs=1, save_epochs=[0, 1], measure_at=[0], measure={"weights": 1})
-    result = train(config, tmp_path, {"weights": weights}, bundle=fmnist, quiet=True)
+    config = tiny_config(epochs=1, save_epochs=[0, 1], measure_at=[0])
+    result = train(
+        config, tmp_path, {"weights": FunctionHook.of(weights)}, bundle=fmnist, quiet=True
+    )
     initial = result.model("epoch-0000").state_dict()
     measured = result.measurements()[0.0]  # what the hook saw before the first step
     for key, value in initial.items():
@@ -153,7 +173,7 @@ def test_initial_weights_are_saved_as_epoch_0_without_changing_training(tmp_path
     result.run.checkpoint_path("epoch-0000").unlink()
     before = sorted(p.name for p in result.run.path.rglob("*"))
     with pytest.raises(RuntimeError, match=r"lacks the checkpoints of save_epochs \[0\]"):
-        train(config, tmp_path, {"weights": weights}, bundle=fmnist, quiet=True)
+        train(config, tmp_path, {"weights": FunctionHook.of(weights)}, bundle=fmnist, quiet=True)
     assert sorted(p.name for p in result.run.path.rglob("*")) == before
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mnemoscope.training.config import RandomLabelsObjective
+from mnemoscope.training import RandomLabelsObjective
 from mnemoscope.training.labels import random_labels
 from mnemoscope.training.objectives import build_objective
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from mnemoscope.training import load_network, train
 from tests.training.configs import tiny_config
+from tests.training.hooks import FunctionHook
 
 
 def _logits_hook(fmnist, calls):
@@ -27,9 +28,8 @@ def test_points_on_one_step_are_measured_once_and_stored_under_each(tmp_path, fm
     # and step 1: it is measured after step 1 (with 0.5), never in place of epoch 0.
     calls = []
     probe, images = _logits_hook(fmnist, calls)
-    config = tiny_config(batch_size=128, measure_at=[0, 0.25, 0.5, 1], save_epochs=[0],
-                         measure={"probe": 1})  # fmt: skip
-    result = train(config, tmp_path, {"probe": probe}, bundle=fmnist, quiet=True)
+    config = tiny_config(batch_size=128, measure_at=[0, 0.25, 0.5, 1], save_epochs=[0])
+    result = train(config, tmp_path, {"probe": FunctionHook.of(probe)}, bundle=fmnist, quiet=True)
     assert calls == [0.0, 0.25, 1.0]  # one call per step, with the first point on it
     stored = result.measurements()
     assert list(stored) == [0.0, 0.25, 0.5, 1.0]
@@ -51,8 +51,10 @@ def test_initialization_measurement_time_counts_in_the_first_epoch(tmp_path, fmn
             time.sleep(0.3)
         return {"epoch": np.array([epoch])}
 
-    config = tiny_config(measure_at=[0], measure={"slow": 1})
-    metrics = train(config, tmp_path, {"slow": slow_at_init}, bundle=fmnist, quiet=True).metrics()
+    config = tiny_config(measure_at=[0])
+    metrics = train(
+        config, tmp_path, {"slow": FunctionHook.of(slow_at_init)}, bundle=fmnist, quiet=True
+    ).metrics()
     assert metrics["measure_seconds"].iloc[0] >= 0.3
     assert metrics["measure_seconds"].iloc[1] == 0.0
     # seconds includes it too, so seconds - measure_seconds is still the training time.
@@ -61,8 +63,8 @@ def test_initialization_measurement_time_counts_in_the_first_epoch(tmp_path, fmn
 
 
 def _measured_once(tmp_path, fmnist, outputs):
-    config = tiny_config(epochs=1, measure_at=[1], measure={"views": 1})
-    hooks = {"views": lambda model, epoch: outputs}
+    config = tiny_config(epochs=1, measure_at=[1])
+    hooks = {"views": FunctionHook.of(lambda model, epoch: outputs)}
     return train(config, tmp_path, hooks, bundle=fmnist, quiet=True).measurements()[1.0]
 
 

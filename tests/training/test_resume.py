@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from mnemoscope.store import RunDir
-from mnemoscope.training import train
+from mnemoscope.training import RunSpec, train
 from tests.training.configs import tiny_config
 from tests.training.test_methods import method_config
 
@@ -38,7 +38,7 @@ def _kill_and_restart(tmp_path, config, kill_after, resumes_from=None):
     ``last`` checkpoint must hold, checked before the restart."""
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    run = RunDir(tmp_path / "killed" / config.run_name)
+    run = RunDir(tmp_path / "killed" / RunSpec(config).run_name)
 
     child = _start(config_path, tmp_path / "killed")
     deadline = time.monotonic() + 120

@@ -2,23 +2,13 @@
 
 from mnemoscope.training.config import (
     AugmentConfig,
-    BarlowTwinsObjective,
-    BYOLObjective,
     DataConfig,
-    DINOObjective,
-    MAEObjective,
     ModelConfig,
     OptimConfig,
     ProbeConfig,
-    RandomLabelsObjective,
-    SimCLRObjective,
-    SimSiamObjective,
-    SupervisedObjective,
     TrainConfig,
-    VICRegObjective,
 )
 from mnemoscope.training.engine import (
-    Hook,
     NonFiniteLossError,
     TrainResult,
     load_network,
@@ -28,7 +18,19 @@ from mnemoscope.training.engine import (
     train,
     train_many,
 )
+from mnemoscope.training.objectives.barlowtwins import BarlowTwinsObjective
+from mnemoscope.training.objectives.byol import BYOLObjective
+from mnemoscope.training.objectives.classification import (
+    RandomLabelsObjective,
+    SupervisedObjective,
+)
+from mnemoscope.training.objectives.dino import DINOObjective
+from mnemoscope.training.objectives.mae import MAEObjective
+from mnemoscope.training.objectives.simclr import SimCLRObjective
+from mnemoscope.training.objectives.simsiam import SimSiamObjective
+from mnemoscope.training.objectives.vicreg import VICRegObjective
 from mnemoscope.training.recipes import METHODS, recipe
+from mnemoscope.training.spec import DataRecipe, Hook, HookContext, RunSpec
 
 __all__ = [
     "METHODS",
@@ -37,13 +39,16 @@ __all__ = [
     "BarlowTwinsObjective",
     "DINOObjective",
     "DataConfig",
+    "DataRecipe",
     "Hook",
+    "HookContext",
     "MAEObjective",
     "ModelConfig",
     "NonFiniteLossError",
     "OptimConfig",
     "ProbeConfig",
     "RandomLabelsObjective",
+    "RunSpec",
     "SimCLRObjective",
     "SimSiamObjective",
     "SupervisedObjective",

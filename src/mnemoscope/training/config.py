@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-
-class StrictModel(BaseModel):
-    # extra="forbid": a misspelt key is an error that names it, not a silently ignored value.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from mnemoscope.training.objectives import CLASSIFICATION, REGISTRY
+from mnemoscope.training.objectives.classification import SupervisedObjective
+from mnemoscope.training.strict import StrictModel
 
 
 class DataConfig(StrictModel):
@@ -33,11 +33,6 @@ class DataConfig(StrictModel):
     )
     subset: list[int] | None = Field(
         None, description="indices into the training set to train on; None = all of it"
-    )
-    derived: dict[str, Any] = Field(
-        default_factory=dict,
-        description="description of a training set a study builds itself (augmentation banks, "
-        "i.i.d. augmentations) and passes to train(bundle=...); part of the run key",
     )
 
     @field_validator("subset")
@@ -94,178 +89,9 @@ class AugmentConfig(StrictModel):
         return name
 
 
-class SupervisedObjective(StrictModel):
-    """Classification of the true labels (paper 001: cross-entropy, weak augmentation)."""
-
-    name: Literal["supervised"] = "supervised"
-    loss: Literal["ce", "mse"] = Field("ce", description="cross-entropy or MSE on one-hot targets")
-    mixup_alpha: float | None = Field(
-        None, gt=0, description="mixup Beta(alpha, alpha); None = off"
-    )
-
-
-class RandomLabelsObjective(StrictModel):
-    """Classification of labels drawn at random once (papers 001 and 003).
-
-    ``label_seed`` is shared by every network of a study, so all seeds fit the same labels.
-    """
-
-    name: Literal["random_labels"] = "random_labels"
-    label_seed: int = Field(0, description="seed of the random labels, shared across networks")
-    label_noise: float = Field(
-        1.0, ge=0.0, le=1.0, description="fraction of labels randomized (paper 003 fig 11/13)"
-    )
-    num_classes: int | None = Field(
-        None, ge=2, description="number of random classes C (paper 003 fig 9); None = dataset's"
-    )
-    per_sample: bool = Field(False, description="every training example its own class")
-    loss: Literal["ce", "mse"] = Field("ce", description="paper 003 uses mse on one-hot targets")
-    mixup_alpha: float | None = Field(
-        None, gt=0, description="mixup Beta(alpha, alpha); None = off"
-    )
-
-    @model_validator(mode="after")
-    def _per_sample_excludes_noise(self) -> RandomLabelsObjective:
-        if self.per_sample and (self.label_noise != 1.0 or self.num_classes is not None):
-            raise ValueError(
-                "per_sample=True gives every example its own class: leave label_noise at 1.0 "
-                "and num_classes unset"
-            )
-        return self
-
-
-class SimCLRObjective(StrictModel):
-    """SimCLR's NT-Xent on two views per image (paper 001: tau = 0.07, output dim 128).
-
-    Paper 002 table 6: batch 4096, LARS lr 4.8, 600 epochs (60 warm-up), cosine decay.
-    """
-
-    name: Literal["simclr"] = "simclr"
-    temperature: float = Field(0.07, gt=0, description="softmax temperature tau (paper 001: 0.07)")
-
-
-class BYOLObjective(StrictModel):
-    """BYOL (Grill et al. 2020): online network + predictor regresses an EMA target network.
-
-    Paper values: projector 4096 hidden / 256 out (``model.projector_hidden``,
-    ``model.output_dim``), predictor 4096 hidden, momentum 0.996 rising to 1, LARS. CPU quick:
-    predictor_hidden 512 with the model defaults (512 / 128). See ``objectives.byol``.
-    """
-
-    name: Literal["byol"] = "byol"
-    predictor_hidden: int = Field(4096, ge=1, description="predictor hidden width (BYOL: 4096)")
-    momentum: float = Field(
-        0.996, ge=0, le=1, description="initial EMA momentum of the target, cosine to 1 (0.996)"
-    )
-
-
-class SimSiamObjective(StrictModel):
-    """SimSiam (Chen & He 2021): predictor on one branch, stop-gradient on the other.
-
-    Paper values: projector 2048 / 2048 (``model.projector_hidden``, ``model.output_dim``),
-    predictor bottleneck 512, SGD lr 0.05 x batch / 256, momentum 0.9, weight decay 1e-4.
-    CPU quick: predictor_hidden 128 with the model defaults (512 / 128). See ``objectives.simsiam``.
-    """
-
-    name: Literal["simsiam"] = "simsiam"
-    predictor_hidden: int = Field(512, ge=1, description="predictor bottleneck width (512)")
-
-
-class VICRegObjective(StrictModel):
-    """VICReg (Bardes et al. 2022): invariance + variance + covariance (not per example).
-
-    Paper values: lambda = mu = 25, nu = 1, projector 8192-8192-8192. Paper 002 table 6: batch
-    256, SGD lr 3e-3, 600 epochs (60 warm-up), cosine decay. CPU quick: the model defaults
-    (512 / 128). See ``objectives.vicreg``.
-    """
-
-    name: Literal["vicreg"] = "vicreg"
-    invariance_weight: float = Field(25.0, ge=0, description="lambda, invariance (VICReg: 25)")
-    variance_weight: float = Field(25.0, ge=0, description="mu, variance (VICReg: 25)")
-    covariance_weight: float = Field(1.0, ge=0, description="nu, covariance (VICReg: 1)")
-
-
-class BarlowTwinsObjective(StrictModel):
-    """Barlow Twins (Zbontar et al. 2021): cross-correlation to identity (not per example).
-
-    Paper values: lambda 5e-3, projector 8192-8192-8192, LARS, batch 2048. CPU quick: the model
-    defaults (512 / 128). See ``objectives.barlowtwins``.
-    """
-
-    name: Literal["barlowtwins"] = "barlowtwins"
-    redundancy_weight: float = Field(
-        5e-3, ge=0, description="lambda, off-diagonal weight (Barlow Twins: 5e-3)"
-    )
-
-
-class DINOObjective(StrictModel):
-    """DINO (Caron et al. 2021): EMA teacher, centering, sharpening, temperature warm-up.
-
-    The network's projector becomes lightly's DINO head: ``model.projector_hidden`` wide (DINO:
-    2048), ``bottleneck_dim`` (256), ``model.output_dim`` prototypes (65,536). Paper 002 table 6:
-    batch 1024, AdamW lr 2e-3, 600 epochs (60 warm-up), cosine decay. CPU quick:
-    projector_hidden 512, bottleneck 128, output_dim 1024, head_norm batchnorm, teacher_temp
-    0.04 without warm-up, momentum 0.99 (``recipes``). See ``objectives.dino`` (two global
-    views, no multi-crop).
-    """
-
-    name: Literal["dino"] = "dino"
-    bottleneck_dim: int = Field(256, ge=1, description="DINO head bottleneck width (256)")
-    head_norm: Literal["none", "batchnorm"] = Field(
-        "none", description="normalization in the DINO head's MLP (DINO: none)"
-    )
-    teacher_temp: float = Field(0.07, gt=0, description="teacher temperature after warm-up (0.07)")
-    warmup_teacher_temp: float = Field(0.04, gt=0, description="initial teacher temperature (0.04)")
-    warmup_teacher_temp_epochs: int = Field(
-        30, ge=0, description="epochs of linear teacher-temperature warm-up (DINO: 30)"
-    )
-    student_temp: float = Field(0.1, gt=0, description="student temperature (0.1)")
-    center_momentum: float = Field(0.9, ge=0, lt=1, description="center EMA momentum (0.9)")
-    momentum: float = Field(
-        0.996, ge=0, le=1, description="initial teacher EMA momentum, cosine to 1 (0.996)"
-    )
-    freeze_last_layer_epochs: int = Field(
-        1, ge=0, description="epochs during which the head's last layer is frozen (DINO: 1)"
-    )
-
-
-class MAEObjective(StrictModel):
-    """MAE (He et al. 2022) on a ViT (``model.name: vit-tiny``); scored on the ``tokens`` tap.
-
-    Paper values: mask ratio 0.75, decoder 512 wide, 8 blocks, 16 heads, normalized-pixel
-    targets. Paper 002 table 6: batch 2048, AdamW lr 1.2e-3, 600 epochs (60 warm-up), cosine
-    decay. CPU quick: decoder_dim 128, decoder_depth 2, decoder_heads 4. See ``objectives.mae``.
-    """
-
-    name: Literal["mae"] = "mae"
-    mask_ratio: float = Field(0.75, gt=0, lt=1, description="fraction of patches masked (0.75)")
-    decoder_dim: int = Field(512, ge=1, description="decoder width (MAE: 512)")
-    decoder_depth: int = Field(8, ge=1, description="decoder transformer blocks (MAE: 8)")
-    decoder_heads: int = Field(16, ge=1, description="decoder attention heads (MAE: 16)")
-    norm_pix_loss: bool = Field(
-        True, description="standardize each target patch (MAE section 4: better features)"
-    )
-
-    @model_validator(mode="after")
-    def _heads_divide_width(self) -> MAEObjective:
-        if self.decoder_dim % self.decoder_heads:
-            raise ValueError(
-                f"decoder_heads {self.decoder_heads} does not divide decoder_dim "
-                f"{self.decoder_dim}: each head needs decoder_dim / decoder_heads channels"
-            )
-        return self
-
-
+# The objective's options: one config class per registered method, told apart by ``name``.
 ObjectiveConfig = Annotated[
-    SupervisedObjective
-    | RandomLabelsObjective
-    | SimCLRObjective
-    | BYOLObjective
-    | SimSiamObjective
-    | VICRegObjective
-    | BarlowTwinsObjective
-    | DINOObjective
-    | MAEObjective,
+    Union[tuple(method.config for method in REGISTRY.values())],  # noqa: UP007
     Field(discriminator="name"),
 ]
 
@@ -353,9 +179,6 @@ class TrainConfig(StrictModel):
         "fraction is measured at the nearest optimizer step, and never before the first step. "
         "Points that fall on the same step are measured once and stored under each of them",
     )
-    measure: dict[str, Any] = Field(
-        default_factory=dict, description="what the study's hooks measure (part of the run key)"
-    )
     save_epochs: list[int] = Field(
         default_factory=list,
         description="epochs whose weights are kept as checkpoints epoch-NNNN (0 = initialization)",
@@ -434,7 +257,7 @@ class TrainConfig(StrictModel):
 
     @model_validator(mode="after")
     def _regularizer_needs_two_views(self) -> TrainConfig:
-        if self.alignment_lambda > 0 and self.objective.name in ("supervised", "random_labels"):
+        if self.alignment_lambda > 0 and self.objective.name in CLASSIFICATION:
             raise ValueError(
                 f"alignment_lambda {self.alignment_lambda:g} needs a self-supervised objective "
                 f"with two views; objective {self.objective.name!r} has one"
@@ -442,38 +265,36 @@ class TrainConfig(StrictModel):
         return self
 
     def key(self) -> str:
-        """A short hash of everything that decides the run's outputs: the run directory's name.
-
-        Options added after runs were first stored are left out while at their default
-        (``_LATE_DEFAULTS``), so those runs keep their directories; options that never change
-        the weights or measurements (``_NOT_IN_KEY``: probe, checkpoint_every) never count.
-        """
+        """A short hash of everything in the config that decides the run's outputs; options
+        that never change the weights or measurements (``_NOT_IN_KEY``) never count. A run's
+        directory name hashes it with its data recipe and hooks (``RunSpec.key``)."""
         dump = self.model_dump(mode="json", exclude=set(_NOT_IN_KEY))
-        for path, default in _LATE_DEFAULTS.items():
-            *parents, leaf = path
-            holder = dump
-            for parent in parents:
-                holder = holder[parent]
-            if holder.get(leaf) == default:
-                del holder[leaf]
         canonical = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
-    @property
-    def run_name(self) -> str:
-        return f"{self.objective.name}-s{self.seed}-{self.key()}"
+    def overlay(self, partial: Mapping[str, Any]) -> TrainConfig:
+        """This config with the fields of ``partial`` laid over it (``overlay_fields``)."""
+        return TrainConfig.model_validate(overlay_fields(self.model_dump(mode="json"), partial))
 
 
 # Options that change how a run is stored or evaluated, never what it trains or measures.
 _NOT_IN_KEY = ("probe", "checkpoint_every")
 
-# Options added after the first runs were stored, with the default that leaves them out of the key.
-_LATE_DEFAULTS: dict[tuple[str, ...], Any] = {
-    ("optim", "warmup_epochs"): 0.0,
-    ("alignment_lambda",): 0.0,
-    ("alignment_tap",): "auto",
-    ("alignment_normalize",): True,
-}
+
+def overlay_fields(base: Mapping[str, Any], partial: Mapping[str, Any]) -> dict[str, Any]:
+    """``partial`` laid over ``base`` (config fields as plain dicts): the one overlay rule of
+    every study and recipe. Nested dicts merge key by key, except one whose ``name`` differs
+    from the base's (another objective, model, augmentation or optimizer): it replaces the
+    base's whole, since one method's options mean nothing to another."""
+    merged = dict(base)
+    for key, value in partial.items():
+        held = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(held, Mapping):
+            renamed = "name" in value and "name" in held and value["name"] != held["name"]
+            merged[key] = dict(value) if renamed else overlay_fields(held, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def epoch_checkpoint(epoch: int) -> str:

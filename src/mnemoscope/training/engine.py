@@ -1,8 +1,9 @@
-"""Train one network: a pure, idempotent function of its config that owns one run directory.
+"""Train one network: a pure, idempotent function of its spec that owns one run directory.
 
-``train(config, root)`` writes ``root/<objective>-s<seed>-<config hash>/``. A complete run is
-returned untouched, a partial one resumes from its last checkpoint, and a fresh one starts.
-Nothing here is global: the unit a distributed backend fans out is exactly one call.
+``train(spec, root)`` writes ``root/<objective>-s<seed>-<key>/`` (``RunSpec.run_name``: the key
+hashes the config and the descriptions of the data recipe and hooks; see ``spec``). A complete
+run is returned untouched, a partial one resumes from its last checkpoint, and a fresh one
+starts. Nothing here is global: the unit a backend fans out (``backends``) is exactly one call.
 
 Determinism: the seed is split into two streams, one for the initial weights (drawn inside
 ``torch.random.fork_rng`` so the caller's global RNG is left alone) and one generator that
@@ -12,15 +13,16 @@ epoch and of the last one, so a run killed at any point and started again repeat
 after its latest checkpoint and finishes with the same weights, bit for bit, as one that was
 never stopped.
 
-Measurement hooks: ``hooks[name](model, epoch)`` is called with the network in eval mode, under
-``torch.no_grad`` and in fp32, at every epoch of ``config.measure_at``: 0 = initialization,
-before any step; a fraction is measured mid-epoch at the nearest optimizer step, and a positive
-point never before the first step. Points that fall on the same step are measured once (the
-hooks see the first of them) and stored under each. Hooks return a dict of arrays (tensors or
-anything ``np.asarray`` takes), stored in ``measurements/``; they never see the training
-generator, so they cannot change training. Their time is the metrics' ``measure_seconds``; the
-initialization's counts in epoch 1's row (in its ``seconds`` too), so ``seconds -
-measure_seconds`` is always the training time and the columns' sums cover the whole run.
+Measurement hooks (``spec.Hook`` objects): ``hooks[name](model, epoch)`` is called with the
+network in eval mode, under ``torch.no_grad`` and in fp32, at every epoch of
+``config.measure_at``: 0 = initialization, before any step; a fraction is measured mid-epoch at
+the nearest optimizer step, and a positive point never before the first step. Points that fall
+on the same step are measured once (the hooks see the first of them) and stored under each.
+Hooks return a dict of arrays (tensors or anything ``np.asarray`` takes), stored in
+``measurements/``; they never see the training generator, so they cannot change training. Their
+time is the metrics' ``measure_seconds``; the initialization's counts in epoch 1's row (in its
+``seconds`` too), so ``seconds - measure_seconds`` is always the training time and the
+columns' sums cover the whole run.
 
 Objectives may own modules (prediction heads, EMA teachers, the MAE decoder; see
 ``objectives.base``): built with the network under its initialization seed, optimized with it
@@ -33,9 +35,11 @@ and linear probe accuracies are stored in ``tables/probe`` (see ``probe``).
 from __future__ import annotations
 
 import math
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,21 +51,31 @@ from torch import nn
 from mnemoscope import augment, data, models
 from mnemoscope.environment import autocast_dtype, pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, atomic_write, claim, load_safetensors, now_iso
+from mnemoscope.store import (
+    RunDir,
+    atomic_write,
+    atomic_write_text,
+    claim,
+    load_safetensors,
+    now_iso,
+)
 from mnemoscope.training.checkpoint import TrainState, load_state, save_state
 from mnemoscope.training.config import TrainConfig, epoch_checkpoint, measurement_name
 from mnemoscope.training.objectives import (
     CLASSIFICATION,
+    WITH_TEACHER,
     Objective,
     TrainingModel,
     TrainingProgress,
     build_objective,
     default_augment,
 )
-from mnemoscope.training.probe import PROBE_TABLE, has_probe, probe_network, write_probe
+from mnemoscope.training.probe import PROBE_TABLE, has_probe, probe_accuracy_table, write_probe
 from mnemoscope.training.regularizer import regularized_loss
+from mnemoscope.training.spec import Hook, HookContext, RunSpec, as_spec
 
-Hook = Callable[[nn.Module, float], Mapping[str, Any] | None]
+# The spec a run was trained from, in its directory: what a worker or a later resume rebuilds.
+SPEC_FILE = "spec.json"
 
 
 class NonFiniteLossError(RuntimeError):
@@ -116,7 +130,9 @@ def load_teacher(run: RunDir, device: str | torch.device = "cpu") -> models.Netw
         key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)
     }
     if not weights:
-        raise ValueError(f"run {run.path} has no EMA teacher: only byol and dino runs keep one")
+        raise ValueError(
+            f"run {run.path} has no EMA teacher: only {' and '.join(WITH_TEACHER)} runs keep one"
+        )
     network = load_network(run.checkpoint_path("final"), device)
     network.load_state_dict(weights)
     return network
@@ -143,18 +159,23 @@ class _Prepared:
     objective: Objective
     network_config: dict[str, Any]
     device: torch.device
-    bundle: data.DatasetBundle | None = None  # the dataset (probes read its test split)
+    bundle: data.DatasetBundle  # the training set (probes read its test split)
+    source: data.DatasetBundle  # the dataset config.data names (bundle before the recipe)
 
 
-def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _Prepared:
-    """Check the config against its dataset and build the objective; refuse bad input early."""
+def prepare(config: TrainConfig | RunSpec, bundle: data.DatasetBundle | None = None) -> _Prepared:
+    """Check the config against its dataset and build the objective; refuse bad input early.
+
+    ``bundle``: the dataset ``config.data`` names, if already loaded; a spec's data recipe
+    builds the training set from it."""
+    recipe = config.data if isinstance(config, RunSpec) else None
+    if isinstance(config, RunSpec):
+        config = config.config
     if bundle is None:
-        if config.data.derived:
-            raise ValueError(
-                f"data.derived = {config.data.derived!r} describes a training set that a study "
-                "builds: pass it as train(..., bundle=...), it cannot be loaded by name"
-            )
         bundle = data.load(config.data.name, **config.data.options)
+    source = bundle
+    if recipe is not None:
+        bundle = recipe.build(source)
     train_set = bundle.train
     subset = training_subset(config, bundle)
     needs_classes = config.objective.name in CLASSIFICATION or config.probe is not None
@@ -191,7 +212,7 @@ def prepare(config: TrainConfig, bundle: data.DatasetBundle | None = None) -> _P
     )
     network_config.update(objective.network_options)  # e.g. DINO's head
     objective.alignment_tap = _check_network(config, network_config)
-    return _Prepared(images.to(device), objective, network_config, device, bundle)
+    return _Prepared(images.to(device), objective, network_config, device, bundle, source)
 
 
 def training_subset(config: TrainConfig, bundle: data.DatasetBundle) -> torch.Tensor:
@@ -233,7 +254,7 @@ def _check_network(config: TrainConfig, network_config: dict[str, Any]) -> str |
 
 
 def train(
-    config: TrainConfig,
+    config: TrainConfig | RunSpec,
     root: str | Path,
     hooks: Mapping[str, Hook] | None = None,
     *,
@@ -241,32 +262,32 @@ def train(
     progress: Progress | None = None,
     quiet: bool = False,
 ) -> TrainResult:
-    """Train (or finish, or just return) the run of ``config`` under ``root``.
+    """Train (or finish, or just return) the run of ``config`` (a ``TrainConfig`` with its
+    ``hooks``, or a ``RunSpec``) under ``root``.
 
     ``bundle`` may pass the already loaded dataset named by ``config.data`` (studies load it
-    once for many runs). ``progress`` adds this run as a task to a caller's rich progress
-    display; without one, a progress bar of its own is shown unless ``quiet``.
+    once for many runs); a spec's data recipe builds its training set from it. ``progress``
+    adds this run as a task to a caller's rich progress display; without one, a progress bar
+    of its own is shown unless ``quiet``.
 
     The run directory's lock is held throughout (``store.claim``): a second process training
-    the same config waits for the first (as long as it lives) and then finds the run complete.
+    the same spec waits for the first (as long as it lives) and then finds the run complete.
     """
-    with claim(Path(root) / config.run_name, wait=None):
-        return _train(config, root, hooks, bundle=bundle, progress=progress, quiet=quiet)
+    spec = as_spec(config, hooks)
+    with claim(Path(root) / spec.run_name, wait=None):
+        return _train(spec, root, bundle=bundle, progress=progress, quiet=quiet)
 
 
 def _train(
-    config: TrainConfig,
+    spec: RunSpec,
     root: str | Path,
-    hooks: Mapping[str, Hook] | None,
     *,
     bundle: data.DatasetBundle | None,
     progress: Progress | None,
     quiet: bool,
 ) -> TrainResult:
-    hooks = dict(hooks or {})
-    if config.measure_at and not hooks:
-        raise ValueError("config.measure_at lists epochs but no measurement hooks were given")
-    run = RunDir(Path(root) / config.run_name)
+    config = spec.config
+    run = RunDir(Path(root) / spec.run_name)
     result = TrainResult(run, config)
     if run.is_complete:
         missing = [
@@ -278,20 +299,25 @@ def _train(
                 "nothing was changed: delete that run directory to train it again"
             )
         if config.probe is not None and not has_probe(run, config.probe):
-            prepared = prepare(config, bundle)
+            prepared = prepare(spec, bundle)
             network = load_network(run.checkpoint_path("final"), prepared.device)
             _probe(config, prepared, run, network)
         return result
-    prepared = prepare(config, bundle)
+    prepared = prepare(spec, bundle)
+    context = HookContext(config, prepared.source, prepared.bundle, prepared.device)
+    for hook in spec.hooks.values():
+        hook.setup(context)
     run.write_config(config.model_dump(mode="json"))
+    atomic_write_text(run.path / SPEC_FILE, spec.to_json())
     run.update_meta(
-        config_key=config.key(),
+        config_key=spec.key(),
         seed=config.seed,
         environment=run_environment(prepared.device),
         started=run.read_meta().get("started", now_iso()),
+        worker={"host": socket.gethostname(), "pid": os.getpid()},  # which process trains it
     )
     with progress_display(progress, quiet) as display:
-        network = _train_loop(config, prepared, run, hooks, display)
+        network = _train_loop(spec, prepared, run, display)
     if config.probe is not None:
         _probe(config, prepared, run, network)
     run.update_meta(finished=now_iso())
@@ -300,18 +326,78 @@ def _train(
 
 
 def _probe(config: TrainConfig, prepared: _Prepared, run: RunDir, network: nn.Module) -> None:
-    table = probe_network(network, prepared.bundle, config.probe, device=prepared.device)
+    table = probe_accuracy_table(network, prepared.bundle, config.probe, device=prepared.device)
     write_probe(run, table, config.probe)
 
 
+@dataclass
+class _State:
+    """What a run carries from epoch to epoch: the network, the method's own modules, the
+    optimizer, the schedule, the data generator and the metrics so far."""
+
+    network: nn.Module
+    owned: nn.Module | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    generator: torch.Generator
+    epoch: int = 0  # the last finished epoch
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
 def _train_loop(
-    config: TrainConfig,
-    prepared: _Prepared,
-    run: RunDir,
-    hooks: dict[str, Hook],
-    display: Progress | None,
+    spec: RunSpec, prepared: _Prepared, run: RunDir, display: Progress | None
 ) -> nn.Module:
-    device, images, objective = prepared.device, prepared.images, prepared.objective
+    """Restore (or start) the run, then train, record and checkpoint epoch after epoch."""
+    config = spec.config
+    steps_per_epoch = math.ceil(len(prepared.images) / config.batch_size)
+    state = _restore(config, prepared, run, spec.key(), steps_per_epoch)
+    network = state.network
+    step_fn = torch.compile(network) if config.compile else network
+    amp_dtype = autocast_dtype(prepared.device, config.precision)
+    model = TrainingModel(network, prepared.device, amp_dtype, step_fn)
+    measure_steps = _measure_steps(config.measure_at, steps_per_epoch)
+    task = add_task(display, spec.run_name, total=config.epochs, completed=state.epoch)
+
+    def measure(epochs: list[float]) -> float:
+        started = time.perf_counter()
+        _measure(network, spec.hooks, epochs, run)
+        return time.perf_counter() - started
+
+    # The initialization: measured, and kept as epoch-0000, before any step. Its measurement
+    # time is carried into epoch 1's row of the metrics.
+    carried_seconds = 0.0
+    if state.epoch == 0:
+        if 0 in measure_steps:
+            carried_seconds = measure(measure_steps[0])
+        if 0 in config.save_epochs:
+            _save_weights(run, epoch_checkpoint(0), network, prepared.network_config)
+    checkpointed = state.epoch  # the epoch the 'last' checkpoint on disk holds
+    for epoch in range(state.epoch + 1, config.epochs + 1):
+        record = _run_epoch(config, prepared, model, state, epoch, steps_per_epoch,
+                            measure_steps, measure, carried_seconds, run, checkpointed)  # fmt: skip
+        carried_seconds = 0.0
+        _record(state, record)
+        if epoch in config.save_epochs:
+            _save_weights(run, epoch_checkpoint(epoch), network, prepared.network_config)
+        # The full state is large (optimizer moments, teachers): written every
+        # checkpoint_every epochs, and always at the end (teachers are read from it).
+        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+            _checkpoint(run, state, spec.key())
+            checkpointed = epoch
+        _save_history(run, state.history)
+        if display is not None:
+            display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",
+                           speed=f"{record['images_per_s']:,.0f} img/s")  # fmt: skip
+    _save_weights(run, "final", network, prepared.network_config)
+    return network
+
+
+def _restore(
+    config: TrainConfig, prepared: _Prepared, run: RunDir, state_key: str, steps_per_epoch: int
+) -> _State:
+    """A fresh start (initial weights from the seed's first stream, the generator from its
+    second), then the ``last`` checkpoint loaded over it when the run was interrupted."""
+    device, objective = prepared.device, prepared.objective
     init_seed, data_seed = np.random.SeedSequence(config.seed).generate_state(2, dtype=np.uint64)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(init_seed))
@@ -323,125 +409,118 @@ def _train_loop(
     if owned is not None:
         owned.to(device)
     generator = torch.Generator().manual_seed(int(data_seed))
-
-    count = len(images)
-    steps_per_epoch = math.ceil(count / config.batch_size)
-    total_steps = config.epochs * steps_per_epoch
     optimizer = _optimizer(config, network, owned)
-    scheduler = _scheduler(config, optimizer, steps_per_epoch)
-    state_key = config.key()
-    history: list[dict[str, Any]] = []
-    start_epoch = 0
+    state = _State(network, owned, optimizer, _scheduler(config, optimizer, steps_per_epoch),
+                   generator)  # fmt: skip
     if run.checkpoint_path("last").exists():
-        state = load_state(run, "last", state_key)
-        network.load_state_dict(state.model)
+        saved = load_state(run, "last", state_key)
+        network.load_state_dict(saved.model)
         if owned is not None:
-            owned.load_state_dict(state.objective)
-        optimizer.load_state_dict(state.optimizer)
-        if scheduler is not None:
-            scheduler.load_state_dict(state.scheduler)
-        generator.set_state(state.generator)
-        start_epoch, history = state.epoch, state.history
+            owned.load_state_dict(saved.objective)
+        optimizer.load_state_dict(saved.optimizer)
+        if state.scheduler is not None:
+            state.scheduler.load_state_dict(saved.scheduler)
+        generator.set_state(saved.generator)
+        state.epoch, state.history = saved.epoch, saved.history
+    return state
 
-    step_fn = torch.compile(network) if config.compile else network
-    amp_dtype = autocast_dtype(device, config.precision)
-    measure_steps = _measure_steps(config.measure_at, steps_per_epoch)
-    task = add_task(display, config.run_name, total=config.epochs, completed=start_epoch)
 
-    def measure(epochs: list[float]) -> float:
-        started = time.perf_counter()
-        _measure(network, hooks, epochs, run)
-        return time.perf_counter() - started
-
-    # The initialization: measured, and kept as epoch-0000, before any step. Its measurement
-    # time is carried into epoch 1's row of the metrics.
-    carried_seconds = 0.0
-    if start_epoch == 0:
-        if 0 in measure_steps:
-            carried_seconds = measure(measure_steps[0])
-        if 0 in config.save_epochs:
-            _save_weights(run, epoch_checkpoint(0), network, prepared.network_config)
-    model = TrainingModel(network, device, amp_dtype, step_fn)
+def _run_epoch(
+    config: TrainConfig,
+    prepared: _Prepared,
+    model: TrainingModel,
+    state: _State,
+    epoch: int,
+    steps_per_epoch: int,
+    measure_steps: dict[float, list[float]],
+    measure: Callable[[list[float]], float],
+    carried_seconds: float,
+    run: RunDir,
+    checkpointed: int,
+) -> dict[str, Any]:
+    """One epoch of optimizer steps (with the measurements that fall in it); its metrics row."""
+    device, images, objective = prepared.device, prepared.images, prepared.objective
+    network, owned, optimizer, scheduler = (state.network, state.owned, state.optimizer,
+                                            state.scheduler)  # fmt: skip
+    count = len(images)
+    total_steps = config.epochs * steps_per_epoch
     regularized = config.alignment_lambda > 0
-    checkpointed = start_epoch  # the epoch the 'last' checkpoint on disk holds
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        network.train()
-        if owned is not None:
-            owned.train()  # EMA teachers run in training mode, as in BYOL and DINO
-        started = time.perf_counter() - carried_seconds
-        measure_seconds, carried_seconds = carried_seconds, 0.0
-        loss_sum = torch.zeros((), device=device)
-        ssl_sum, distance_sum = torch.zeros((), device=device), torch.zeros((), device=device)
-        correct, seen = 0, 0
-        order = torch.randperm(count, generator=generator)
-        for step in range(steps_per_epoch):
-            positions = order[step * config.batch_size : (step + 1) * config.batch_size]
-            # A lone image cannot form a batch (BatchNorm, SimCLR's negatives): skip it.
-            if len(positions) >= 2:
-                done = (epoch - 1) * steps_per_epoch + step
-                objective.begin_step(TrainingProgress(done, total_steps, steps_per_epoch))
-                output = _train_step(config, objective, model, images, positions, generator)
-                loss = output.loss
-                if regularized:
-                    ssl_sum += output.loss.detach() * len(positions)
-                    loss, distance = regularized_loss(
-                        output.loss, *output.representations, config.alignment_lambda,
-                        config.alignment_normalize,
-                    )  # fmt: skip
-                    distance_sum += distance.detach() * len(positions)
-                if not torch.isfinite(loss):
-                    kept = (
-                        f"the last good checkpoint (epoch {checkpointed}) is kept in "
-                        f"{run.checkpoint_path('last')}"
-                        if checkpointed
-                        else "no checkpoint had been written yet"
-                    )
-                    raise NonFiniteLossError(
-                        f"non-finite loss {loss.item()} at epoch {epoch}, step {step + 1} "
-                        f"of {steps_per_epoch}; {kept}"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                objective.end_step()
-                loss_sum += loss.detach() * len(positions)
-                seen += len(positions)
-                correct += output.correct or 0
-            points = measure_steps.get(_grid_key(epoch - 1 + (step + 1) / steps_per_epoch))
-            if points is not None:
-                measure_seconds += measure(points)
-        seconds = time.perf_counter() - started
-        record = {
-            "epoch": epoch,
-            "loss": float(loss_sum) / max(seen, 1),
-            "train_accuracy": correct / seen if objective_counts_correct(config) else None,
-            "lr": optimizer.param_groups[0]["lr"],
-            "seconds": seconds,
-            "measure_seconds": measure_seconds,
-            "images_per_s": seen / max(seconds - measure_seconds, 1e-9),
-        }
-        if regularized:  # the loss above is eq. 3's total; these are its two terms
-            record["ssl_loss"] = float(ssl_sum) / max(seen, 1)
-            record["view_distance"] = float(distance_sum) / max(seen, 1)
-        history.append(record)
-        if epoch in config.save_epochs:
-            _save_weights(run, epoch_checkpoint(epoch), network, prepared.network_config)
-        # The full state is large (optimizer moments, teachers): written every
-        # checkpoint_every epochs, and always at the end (teachers are read from it).
-        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
-            save_state(run, "last", TrainState(epoch, network.state_dict(),
-                       optimizer.state_dict(), scheduler.state_dict() if scheduler else None,
-                       generator.get_state(), history,
-                       owned.state_dict() if owned is not None else None), state_key)  # fmt: skip
-            checkpointed = epoch
-        _save_history(run, history)
-        if display is not None:
-            display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",
-                           speed=f"{record['images_per_s']:,.0f} img/s")  # fmt: skip
-    _save_weights(run, "final", network, prepared.network_config)
-    return network
+    network.train()
+    if owned is not None:
+        owned.train()  # EMA teachers run in training mode, as in BYOL and DINO
+    started = time.perf_counter() - carried_seconds
+    measure_seconds = carried_seconds
+    loss_sum = torch.zeros((), device=device)
+    ssl_sum, distance_sum = torch.zeros((), device=device), torch.zeros((), device=device)
+    correct, seen = 0, 0
+    order = torch.randperm(count, generator=state.generator)
+    for step in range(steps_per_epoch):
+        positions = order[step * config.batch_size : (step + 1) * config.batch_size]
+        # A lone image cannot form a batch (BatchNorm, SimCLR's negatives): skip it.
+        if len(positions) >= 2:
+            done = (epoch - 1) * steps_per_epoch + step
+            objective.begin_step(TrainingProgress(done, total_steps, steps_per_epoch))
+            output = _train_step(config, objective, model, images, positions, state.generator)
+            loss = output.loss
+            if regularized:
+                ssl_sum += output.loss.detach() * len(positions)
+                loss, distance = regularized_loss(
+                    output.loss, *output.representations, config.alignment_lambda,
+                    config.alignment_normalize,
+                )  # fmt: skip
+                distance_sum += distance.detach() * len(positions)
+            if not torch.isfinite(loss):
+                kept = (
+                    f"the last good checkpoint (epoch {checkpointed}) is kept in "
+                    f"{run.checkpoint_path('last')}"
+                    if checkpointed
+                    else "no checkpoint had been written yet"
+                )
+                raise NonFiniteLossError(
+                    f"non-finite loss {loss.item()} at epoch {epoch}, step {step + 1} "
+                    f"of {steps_per_epoch}; {kept}"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            objective.end_step()
+            loss_sum += loss.detach() * len(positions)
+            seen += len(positions)
+            correct += output.correct or 0
+        points = measure_steps.get(_grid_key(epoch - 1 + (step + 1) / steps_per_epoch))
+        if points is not None:
+            measure_seconds += measure(points)
+    seconds = time.perf_counter() - started
+    record = {
+        "epoch": epoch,
+        "loss": float(loss_sum) / max(seen, 1),
+        "train_accuracy": correct / seen if objective_counts_correct(config) else None,
+        "lr": optimizer.param_groups[0]["lr"],
+        "seconds": seconds,
+        "measure_seconds": measure_seconds,
+        "images_per_s": seen / max(seconds - measure_seconds, 1e-9),
+    }
+    if regularized:  # the loss above is eq. 3's total; these are its two terms
+        record["ssl_loss"] = float(ssl_sum) / max(seen, 1)
+        record["view_distance"] = float(distance_sum) / max(seen, 1)
+    return record
+
+
+def _record(state: _State, record: dict[str, Any]) -> None:
+    """The epoch is done: it joins the history (saved with the next checkpoint and table)."""
+    state.history.append(record)
+    state.epoch = record["epoch"]
+
+
+def _checkpoint(run: RunDir, state: _State, state_key: str) -> None:
+    """The resumable ``last`` checkpoint: everything a killed run needs to go on bit for bit."""
+    owned, scheduler = state.owned, state.scheduler
+    save_state(run, "last", TrainState(state.epoch, state.network.state_dict(),
+               state.optimizer.state_dict(), scheduler.state_dict() if scheduler else None,
+               state.generator.get_state(), state.history,
+               owned.state_dict() if owned is not None else None), state_key)  # fmt: skip
 
 
 def _train_step(config, objective, model, images, positions, generator):

@@ -39,7 +39,7 @@ def probe_images(images: data.ImageSet, limit: int | None) -> data.ImageSet:
     return images.subset(index)
 
 
-def probe_network(
+def probe_accuracy_table(
     network: nn.Module,
     bundle: data.DatasetBundle,
     config: ProbeConfig,

@@ -1,5 +1,6 @@
 """Training sets made of fixed views: augmentation banks (fig. 6) and i.i.d. augmentations
-(table 3) of paper 003, as ``DatasetBundle``s the engine trains on with ``train(bundle=...)``.
+(table 3) of paper 003, as ``DatasetBundle``s, built from the dataset by the data recipes
+``BankRecipe`` and ``IidRecipe`` in whichever process trains the run.
 
 Bank (section 5.1, "Inflated sample size"): B augmentations of each of the N training images,
 drawn once (``mnemoscope.augment.make_bank``), give a dataset of N x B views. Two labellings:
@@ -21,6 +22,8 @@ import torch
 
 from mnemoscope import augment
 from mnemoscope.data import DatasetBundle, ImageSet
+from mnemoscope.training import AugmentConfig, DataRecipe
+from mnemoscope.training.labels import random_labels
 
 
 def views_bundle(
@@ -91,3 +94,48 @@ def iid_bundle(
     """The s x B images of ``groups`` as a training set, every view of group i labelled
     ``labels[i]`` (the anchor's random or clean label)."""
     return views_bundle(source, source.train.images[groups], labels, name)
+
+
+def image_labels(
+    source: DatasetBundle, index: torch.Tensor, label_seed: int | None
+) -> torch.Tensor:
+    """The labels of training images ``index``: the study's random labels (noise 1, the
+    dataset's classes, drawn over the whole split with ``label_seed``) or, with None, the
+    clean ones."""
+    if label_seed is None:
+        return source.train.labels[index]
+    drawn = random_labels(source.train.labels, source.num_classes, noise=1.0, seed=label_seed)
+    return drawn[index]
+
+
+class BankRecipe(DataRecipe):
+    """Fig. 6's training set: ``views`` fixed augmentations (``augment``, drawn with ``seed``)
+    of training images ``index``, each labelled with its image's random label (``label_seed``)
+    or clean label (None)."""
+
+    index: list[int]
+    augment: AugmentConfig
+    views: int
+    seed: int
+    label_seed: int | None
+
+    def build(self, source: DatasetBundle) -> DatasetBundle:
+        index = torch.tensor(self.index, dtype=torch.long)
+        augmentation = augment.get(self.augment.name, size=source.image_size,
+                                   **self.augment.params)  # fmt: skip
+        labels = image_labels(source, index, self.label_seed)
+        return bank_bundle(source, index, augmentation, self.views, self.seed, labels)
+
+
+class IidRecipe(DataRecipe):
+    """Table 3's training set: the images of ``groups`` ([s, B] dataset indices, the anchor
+    first), every view labelled with its anchor's random label (``label_seed``) or clean label
+    (None)."""
+
+    groups: list[list[int]]
+    label_seed: int | None
+
+    def build(self, source: DatasetBundle) -> DatasetBundle:
+        groups = torch.tensor(self.groups, dtype=torch.long)
+        labels = image_labels(source, groups[:, 0], self.label_seed)
+        return iid_bundle(source, groups, labels, f"{source.name}-iid{groups.shape[1]}")

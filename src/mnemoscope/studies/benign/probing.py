@@ -23,7 +23,6 @@ interval clears the margin ("undecided at this scale" otherwise).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,14 +30,22 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import PrivateAttr
 from scipy import stats
 from torch import nn
 
+from mnemoscope import augment, data
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.invariance import measure_invariance
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
-from mnemoscope.store import RunDir
-from mnemoscope.studies.benign.config import ProbeSpec, VerdictSpec
+from mnemoscope.studies.benign.config import (
+    DataSpec,
+    InvarianceSpec,
+    ProbeSpec,
+    VerdictSpec,
+)
+from mnemoscope.training import AugmentConfig, Hook, HookContext
+from mnemoscope.training.strict import StrictModel
 
 PROBES = ("clean_knn", "noisy_knn", "linear")
 UNDECIDED = "undecided at this scale"
@@ -79,6 +86,85 @@ class ProbeTargets:
     noisy_labels: torch.Tensor | None
 
 
+def probe_data(
+    spec: DataSpec,
+    invariance: InvarianceSpec,
+    augmentation_of: AugmentConfig,
+    probe: ProbeSpec,
+    bundle: data.DatasetBundle,
+) -> tuple[ProbeData, torch.Tensor]:
+    """The study's probe images on ``bundle`` (the dataset ``spec`` names), and the training
+    subset (sorted dataset indices); refuses impossible sizes before any training.
+    ``augmentation_of``: the training augmentation, whose views are the T of eq. 2."""
+    count = len(bundle.train)
+    train_size = spec.train_size or count
+    if train_size > count:
+        raise ValueError(
+            f"data.train_size={train_size} exceeds the {count} training images of {spec.name!r}"
+        )
+    probe_size = spec.probe_size or train_size
+    if probe_size > count:
+        raise ValueError(
+            f"data.probe_size={probe_size} exceeds the {count} training images of {spec.name!r}"
+        )
+    labels = bundle.train.labels
+    parts = data.split(
+        count,
+        {"train": train_size, "extra": max(0, probe_size - train_size)},
+        seed=spec.split_seed,
+        stratify_labels=labels,
+    )
+    train_index = parts["train"]
+    if probe_size < train_size:
+        fit_index = data.split(
+            train_index,
+            {"fit": probe_size},
+            seed=spec.split_seed,
+            stratify_labels=labels[train_index],
+        )["fit"]
+    else:
+        fit_index = torch.cat([train_index, parts["extra"]]).sort().values
+
+    test = bundle.test
+    if spec.test_size is not None and spec.test_size < len(test):
+        test_index = data.split(
+            len(test), {"test": spec.test_size}, seed=spec.split_seed, stratify_labels=test.labels
+        )["test"]
+        test = test.subset(test_index)
+
+    if invariance.images > train_size:
+        raise ValueError(
+            f"invariance.images={invariance.images} exceeds data.train_size={train_size}: the "
+            "invariance sample is drawn from the training images"
+        )
+    sample = data.split(
+        train_index,
+        {"sample": invariance.images},
+        seed=invariance.seed,
+        stratify_labels=labels[train_index],
+    )["sample"]
+    augmentation = augment.get(augmentation_of.name, size=bundle.image_size,
+                               **augmentation_of.params)  # fmt: skip
+    views = augment.make_bank(
+        bundle.train.images[sample], augmentation, invariance.views, invariance.seed
+    )
+    probe_set = ProbeData(
+        images=bundle.train.images,
+        labels=labels,
+        fit_index=fit_index,
+        test_images=test.images,
+        test_labels=test.labels,
+        invariance_images=bundle.train.images[sample],
+        invariance_views=views,
+    )
+    if len(fit_index) <= probe.k:
+        raise ValueError(
+            f"the clean probe has {len(fit_index)} images, not more than k = "
+            f"{probe.k}: raise data.probe_size or train_size"
+        )
+    return probe_set, train_index
+
+
 def feature_groups(
     network: nn.Module, sample: torch.Tensor, taps: Sequence[str], count: int, budget_bytes: float
 ) -> list[list[str]]:
@@ -97,7 +183,7 @@ def feature_groups(
     return groups
 
 
-def probe_network(
+def probe_taps(
     network: nn.Module,
     data: ProbeData,
     targets: ProbeTargets,
@@ -176,30 +262,63 @@ def _scalar(value: float) -> np.ndarray:
     return np.array([value], dtype=np.float64)
 
 
-def make_hook(
-    data: ProbeData,
-    targets: ProbeTargets,
-    spec: ProbeSpec,
-    *,
-    final_epoch: float,
-    save_init: tuple[RunDir, str] | None = None,
-):
-    """The engine hook ``fn(network, epoch) -> arrays`` probing one run (see the module).
+class TargetsSpec(StrictModel):
+    """``ProbeTargets`` as plain lists (dataset indices and labels), so that a spec carries them."""
 
-    ``save_init = (run_dir, name)`` also stores the network at epoch 0 as checkpoint ``name`` of
-    ``run_dir`` (the engine keeps no weights of initialization; transfer probing needs them).
-    """
+    trained_index: list[int]
+    trained_labels: list[int] | None
+    noisy_labels: list[int] | None
 
-    def hook(network: nn.Module, epoch: float) -> dict[str, np.ndarray]:
-        if save_init is not None and epoch == 0:
-            store, name = save_init
-            store.save_checkpoint(
-                name, network.state_dict(), {"network": json.dumps(network.config)}
-            )
-        linear = spec.linear and (epoch == 0 or epoch == final_epoch)
-        return probe_network(network, data, targets, spec, linear=linear)
+    @classmethod
+    def of(cls, targets: ProbeTargets) -> TargetsSpec:
+        def plain(values: torch.Tensor | None) -> list[int] | None:
+            return None if values is None else values.tolist()
 
-    return hook
+        return cls(trained_index=targets.trained_index.tolist(),
+                   trained_labels=plain(targets.trained_labels),
+                   noisy_labels=plain(targets.noisy_labels))  # fmt: skip
+
+    def tensors(self) -> ProbeTargets:
+        def tensor(values: list[int] | None) -> torch.Tensor | None:
+            return None if values is None else torch.tensor(values, dtype=torch.long)
+
+        return ProbeTargets(tensor(self.trained_index), tensor(self.trained_labels),
+                            tensor(self.noisy_labels))  # fmt: skip
+
+
+class ProbeHook(Hook):
+    """The engine hook probing one run (see the module): the study's probe images are rebuilt
+    from ``data``, ``invariance`` and ``augment`` (the training augmentation, whose views are
+    the T of eq. 2) in the process that trains, on the dataset the run's config names.
+
+    Its description (part of the run key) leaves out ``probe.batch_size`` and
+    ``probe.feature_budget_gb``: they change how features are computed, never their values."""
+
+    data: DataSpec
+    invariance: InvarianceSpec
+    augment: AugmentConfig
+    probe: ProbeSpec
+    targets: TargetsSpec
+    final_epoch: float
+    _data: ProbeData | None = PrivateAttr(None)
+    _targets: ProbeTargets | None = PrivateAttr(None)
+
+    def describe(self) -> dict:
+        described = super().describe()
+        for speed_only in ("batch_size", "feature_budget_gb"):
+            del described["probe"][speed_only]
+        return described
+
+    def setup(self, context: HookContext) -> None:
+        self._data = probe_data(self.data, self.invariance, self.augment, self.probe,
+                                context.source)[0]  # fmt: skip
+        self._targets = self.targets.tensors()
+
+    def __call__(self, network: nn.Module, epoch: float) -> dict[str, np.ndarray]:
+        if self._data is None:
+            raise RuntimeError("ProbeHook.setup was not called before measuring")
+        linear = self.probe.linear and (epoch == 0 or epoch == self.final_epoch)
+        return probe_taps(network, self._data, self._targets, self.probe, linear=linear)
 
 
 def transfer_accuracy(

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 
-from mnemoscope import augment, data
+from mnemoscope import data
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
@@ -28,100 +27,18 @@ from mnemoscope.studies import exclusive
 from mnemoscope.studies.benign import tables
 from mnemoscope.studies.benign.config import Config
 from mnemoscope.studies.benign.figures import draw_figures
-from mnemoscope.studies.benign.probing import (
-    ProbeData,
-    make_hook,
-    transfer_accuracy,
-)
-from mnemoscope.studies.benign.sweeps import (
-    Job,
-    StudyData,
-    all_jobs,
-    random_label_set,
-)
+from mnemoscope.studies.benign.probing import probe_data, transfer_accuracy
+from mnemoscope.studies.benign.sweeps import StudyData, all_jobs, random_label_set
 from mnemoscope.studies.benign.toy import toy_grid
 from mnemoscope.training import load_network, train
-
-HOOK_NAME = "benign"
-
-
-def init_checkpoint(job: Job) -> str:
-    """Name of the study checkpoint holding the initial weights of ``job``'s network."""
-    return f"init-{job.config.run_name}"
+from mnemoscope.training.config import epoch_checkpoint
 
 
 def prepare_data(config: Config) -> StudyData:
     """Load the dataset and choose every subset; refuse impossible sizes before any training."""
-    spec = config.data
-    bundle = data.load(spec.name, **spec.options)
-    count = len(bundle.train)
-    train_size = spec.train_size or count
-    if train_size > count:
-        raise ValueError(
-            f"data.train_size={train_size} exceeds the {count} training images of {spec.name!r}"
-        )
-    probe_size = spec.probe_size or train_size
-    if probe_size > count:
-        raise ValueError(
-            f"data.probe_size={probe_size} exceeds the {count} training images of {spec.name!r}"
-        )
-    labels = bundle.train.labels
-    parts = data.split(
-        count,
-        {"train": train_size, "extra": max(0, probe_size - train_size)},
-        seed=spec.split_seed,
-        stratify_labels=labels,
-    )
-    train_index = parts["train"]
-    if probe_size < train_size:
-        fit_index = data.split(
-            train_index,
-            {"fit": probe_size},
-            seed=spec.split_seed,
-            stratify_labels=labels[train_index],
-        )["fit"]
-    else:
-        fit_index = torch.cat([train_index, parts["extra"]]).sort().values
-
-    test = bundle.test
-    if spec.test_size is not None and spec.test_size < len(test):
-        test_index = data.split(
-            len(test), {"test": spec.test_size}, seed=spec.split_seed, stratify_labels=test.labels
-        )["test"]
-        test = test.subset(test_index)
-
-    invariance = config.invariance
-    if invariance.images > train_size:
-        raise ValueError(
-            f"invariance.images={invariance.images} exceeds data.train_size={train_size}: the "
-            "invariance sample is drawn from the training images"
-        )
-    sample = data.split(
-        train_index,
-        {"sample": invariance.images},
-        seed=invariance.seed,
-        stratify_labels=labels[train_index],
-    )["sample"]
-    augmentation = augment.get(
-        config.training.augment.name, size=bundle.image_size, **config.training.augment.params
-    )
-    views = augment.make_bank(
-        bundle.train.images[sample], augmentation, invariance.views, invariance.seed
-    )
-    probe = ProbeData(
-        images=bundle.train.images,
-        labels=labels,
-        fit_index=fit_index,
-        test_images=test.images,
-        test_labels=test.labels,
-        invariance_images=bundle.train.images[sample],
-        invariance_views=views,
-    )
-    if len(fit_index) <= config.probe.k:
-        raise ValueError(
-            f"the clean probe has {len(fit_index)} images, not more than k = "
-            f"{config.probe.k}: raise data.probe_size or train_size"
-        )
+    bundle = data.load(config.data.name, **config.data.options)
+    probe, train_index = probe_data(config.data, config.invariance, config.training.augment,
+                                    config.probe, bundle)  # fmt: skip
     return StudyData(
         bundle, train_index, probe, random_label_set(bundle, config.training.label_seed)
     )
@@ -166,7 +83,8 @@ def run(config: Config, out: Path, *, progress=None, quiet: bool = False) -> Run
         results = {}
         with store.timed("training"):
             for job in jobs:
-                results[id(job)] = _train_job(job, config, study.probe, store, root, display)
+                results[id(job)] = train(job.spec(config), root, bundle=study.bundle,
+                                         progress=display, quiet=display is None)  # fmt: skip
                 _advance(display, overall)
         measurements = {id(job): results[id(job)].measurements() for job in jobs}
         metrics = {id(job): results[id(job)].metrics() for job in jobs}
@@ -184,21 +102,10 @@ def run(config: Config, out: Path, *, progress=None, quiet: bool = False) -> Run
         store.write_summary(summary)
         draw_figures(store)
         _advance(display, overall)
-    store.update_meta(finished=now_iso(), runs=sorted({job.config.run_name for job in jobs}))
+    runs = sorted({result.run.path.name for result in results.values()})
+    store.update_meta(finished=now_iso(), runs=runs)
     store.mark_complete()
     return store
-
-
-def _train_job(job: Job, config: Config, probe: ProbeData, store: RunDir, root: Path, display):
-    # Build a derived training set (a bank of views) only when the run still needs training.
-    trained = RunDir(root / job.config.run_name).is_complete
-    bundle = None if trained else job.bundle()
-    final = float(job.config.epochs)
-    save_init = (store, init_checkpoint(job)) if job.save_init else None
-    hook = make_hook(probe, job.targets, config.probe, final_epoch=final, save_init=save_init)
-    return train(
-        job.config, root, {HOOK_NAME: hook}, bundle=bundle, progress=display, quiet=display is None
-    )
 
 
 def _advance(display, task) -> None:
@@ -213,10 +120,9 @@ def _transfer_table(config, jobs, results, store, targets) -> pd.DataFrame:
         return pd.DataFrame()
     rows: list[dict[str, Any]] = []
     networks: list[tuple[dict[str, Any], Any]] = []
-    # The initial weights, saved by the reference run's hook at epoch 0 (absent only if that
-    # run finished elsewhere and was copied in: the init row is then left out).
-    reference = next(job for job in jobs if job.save_init)
-    init_path = store.checkpoint_path(init_checkpoint(reference))
+    # The initial weights, kept by the reference run (the first main setting) as epoch 0.
+    reference = next(job for job in jobs if 0 in job.config.save_epochs)
+    init_path = results[id(reference)].run.checkpoint_path(epoch_checkpoint(0))
     if init_path.exists():
         init_row = {"setting": "init", "label_noise": math.nan, "augmented": False}
         networks.append((init_row, lambda: load_network(init_path)))

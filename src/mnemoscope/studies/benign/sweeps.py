@@ -17,21 +17,20 @@ fitted on (all of them unless ``data.probe_size`` is smaller than the training s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from mnemoscope import augment, data
-from mnemoscope.studies.benign.banks import bank_bundle, iid_bundle, iid_groups
+from mnemoscope.studies.benign.banks import BankRecipe, IidRecipe, iid_groups
 from mnemoscope.studies.benign.config import Config
-from mnemoscope.studies.benign.probing import ProbeData, ProbeTargets
-from mnemoscope.training import TrainConfig
+from mnemoscope.studies.benign.probing import ProbeData, ProbeHook, ProbeTargets, TargetsSpec
+from mnemoscope.training import DataRecipe, RunSpec, TrainConfig
 from mnemoscope.training.labels import random_labels
 from mnemoscope.training.objectives import build_objective
 
-HOOK_VERSION = "benign-probes-1"  # bump when the hook measures something else: new run keys
+HOOK_NAME = "benign"
 VERDICT_SEEDS = "verdict_seeds"  # the sweep name of the further networks behind the verdict
 
 
@@ -48,32 +47,33 @@ class StudyData:
 @dataclass
 class Job:
     """One network: ``sweep`` ("main" or a sweep's name), a ``label`` naming it in tables and
-    figures, the sweep columns ``params``, and how to train and probe it."""
+    figures, the sweep columns ``params``, and how to train (``config`` on the dataset, or on
+    the training set ``recipe`` builds from it) and probe it."""
 
     sweep: str
     label: str
     params: dict[str, Any]
     config: TrainConfig
     targets: ProbeTargets
-    bundle: Callable[[], data.DatasetBundle]
-    save_init: bool = False
+    recipe: DataRecipe | None = None
     random_labels: bool = True  # trained on (partly) random labels: definition 4.1 applies
+
+    def bundle(self, source: data.DatasetBundle) -> data.DatasetBundle:
+        """The training set of the job, built from ``source`` (the study's dataset)."""
+        return source if self.recipe is None else self.recipe.build(source)
+
+    def spec(self, config: Config) -> RunSpec:
+        """The job as a RunSpec: its config and recipe, probed by a ``ProbeHook``."""
+        hook = ProbeHook(data=config.data, invariance=config.invariance,
+                         augment=config.training.augment, probe=config.probe,
+                         targets=TargetsSpec.of(self.targets),
+                         final_epoch=float(self.config.epochs))  # fmt: skip
+        return RunSpec(self.config, self.recipe, {HOOK_NAME: hook})
 
 
 def measurement_points(epochs: int, points: list[float]) -> list[float]:
     """Epoch 0, the last epoch, and the requested points in between, sorted, once each."""
     return sorted({0.0, float(epochs), *(float(p) for p in points if 0 < p < epochs)})
-
-
-def measure_description(config: Config) -> dict[str, Any]:
-    """What the hook measures (part of every run key): a change here re-probes from scratch."""
-    return {
-        "hook": HOOK_VERSION,
-        # batch size and memory budget change how features are computed, never their values
-        "probe": config.probe.model_dump(mode="json", exclude={"batch_size", "feature_budget_gb"}),
-        "invariance": config.invariance.model_dump(mode="json"),
-        "data": config.data.model_dump(mode="json", exclude={"name", "options"}),
-    }
 
 
 def train_config(
@@ -84,12 +84,12 @@ def train_config(
     epochs: int,
     measure_at: list[float],
     subset: torch.Tensor | None,
-    derived: dict[str, Any] | None = None,
     objective: dict[str, Any] | None = None,
     augment_config: dict[str, Any] | None = None,
     mixup: bool | None = None,
     model: dict[str, Any] | None = None,
     seed: int | None = None,
+    save_epochs: list[int] | None = None,
 ) -> TrainConfig:
     """The TrainConfig of one network: the study's training fields plus a setting.
 
@@ -97,7 +97,8 @@ def train_config(
     ``augmented``: the DA setting (``training.augment`` and mixup) or none; ``objective``
     updates the objective's fields (num_classes, label_noise, per_sample); ``augment_config``
     replaces the augmentation, ``mixup`` forces mixup on or off, ``model`` updates the model,
-    ``seed`` replaces ``training.seed``.
+    ``seed`` replaces ``training.seed``, ``save_epochs`` keeps those weights (0: the
+    initialization, for transfer probing).
     """
     spec = config.training
     use_mixup = augmented if mixup is None else mixup
@@ -116,7 +117,6 @@ def train_config(
             "name": config.data.name,
             "options": config.data.options,
             "subset": None if subset is None else subset.tolist(),
-            "derived": derived or {},
         },
         "model": {**spec.model.model_dump(mode="json"), **(model or {})},
         "objective": objective_fields,
@@ -130,7 +130,7 @@ def train_config(
         "channels_last": spec.channels_last,
         "compile": spec.compile,
         "measure_at": measurement_points(epochs, measure_at),
-        "measure": measure_description(config),
+        "save_epochs": save_epochs or [],
     }
     return TrainConfig.model_validate(fields)
 
@@ -169,8 +169,6 @@ def _subset_job(
     params: dict[str, Any],
     train: TrainConfig,
     subset: torch.Tensor,
-    *,
-    save_init: bool = False,
 ) -> Job:
     """A job trained on images ``subset`` of the dataset itself (no derived training set)."""
     labels = trained_labels(train, study.bundle)
@@ -183,13 +181,13 @@ def _subset_job(
     else:
         noisy_labels = own
     targets = ProbeTargets(probed_index, own, noisy_labels)
-    bundle = study.bundle
     random = train.objective.name == "random_labels" and train.objective.label_noise > 0
-    return Job(sweep, label, params, train, targets, lambda: bundle, save_init, random)
+    return Job(sweep, label, params, train, targets, random_labels=random)
 
 
 def main_jobs(config: Config, study: StudyData) -> list[Job]:
-    """Table 2's settings on the training subset; the first one also saves the init weights."""
+    """Table 2's settings on the training subset; the first one also keeps its initial weights
+    (``save_epochs`` 0), which transfer probing reads."""
     jobs = []
     subset = None if config.data.train_size is None else study.train_index
     for position, setting in enumerate(config.settings):
@@ -201,6 +199,7 @@ def main_jobs(config: Config, study: StudyData) -> list[Job]:
             epochs=config.training.epochs,
             measure_at=config.training.measure_at,
             subset=subset,
+            save_epochs=[0] if position == 0 else None,
         )
         params = {"setting": setting}
         jobs.append(
@@ -212,7 +211,6 @@ def main_jobs(config: Config, study: StudyData) -> list[Job]:
                 params,
                 train,
                 study.train_index,
-                save_init=position == 0,
             )
         )
     return jobs
@@ -355,25 +353,12 @@ def bank_jobs(config: Config, study: StudyData) -> list[Job]:
     """Fig. 6: N x B fixed views, label-preserving or one random label per view."""
     sweep = config.sweeps.banks
     spec = config.training
-    source, index = study.bundle, study.train_index
-    augmentation = augment.get(spec.augment.name, size=source.image_size, **spec.augment.params)
+    index = study.train_index
     probed_index = probed(study, index)
     jobs = []
     for views in sweep.views:
         for mode in sweep.modes:
             preserving = mode == "label_preserving"
-            derived = {
-                "kind": "augmentation-bank",
-                "views": views,
-                "mode": mode,
-                "augment": spec.augment.model_dump(mode="json"),
-                "bank_seed": sweep.seed,
-                "images": {
-                    "train_size": config.data.train_size,
-                    "split_seed": config.data.split_seed,
-                },
-                "labels": {"label_seed": spec.label_seed} if preserving else "clean",
-            }
             epochs = bank_epochs(config, views)
             # label-preserving: the views carry their image's random label, trained as given;
             # per view: the engine's random_labels objective draws one label per view.
@@ -384,14 +369,11 @@ def bank_jobs(config: Config, study: StudyData) -> list[Job]:
                 epochs=epochs,
                 measure_at=[],
                 subset=None,
-                derived=derived,
                 mixup=sweep.mixup,
             )
-            labels = study.random_labels[index] if preserving else source.train.labels[index]
-
-            def build(views=views, labels=labels) -> data.DatasetBundle:
-                return bank_bundle(source, index, augmentation, views, sweep.seed, labels)
-
+            recipe = BankRecipe(index=index.tolist(), augment=spec.augment, views=views,
+                                seed=sweep.seed,
+                                label_seed=spec.label_seed if preserving else None)  # fmt: skip
             own = study.random_labels[probed_index] if preserving else None
             targets = ProbeTargets(probed_index, own, own)
             params = {
@@ -400,7 +382,7 @@ def bank_jobs(config: Config, study: StudyData) -> list[Job]:
                 "epochs": epochs,
                 "steps": epochs * -(-len(index) * views // spec.batch_size),
             }
-            jobs.append(Job("banks", f"B={views} {mode}", params, train, targets, build))
+            jobs.append(Job("banks", f"B={views} {mode}", params, train, targets, recipe))
     return jobs
 
 
@@ -452,20 +434,6 @@ def iid_jobs(config: Config, study: StudyData) -> list[Job]:
     for views in sweep.views:
         groups = iid_groups(source.train.labels, anchors, pool, views, sweep.seed)
         for labels_name in ("random", "clean"):
-            derived = {
-                "kind": "iid-augmentations",
-                "views": views,
-                "anchors": {
-                    "subset": sweep.subset,
-                    "train_size": config.data.train_size,
-                    "split_seed": config.data.split_seed,
-                },
-                "seed": sweep.seed,
-                "pool": {"probe_size": config.data.probe_size},
-                "labels": {"label_seed": config.training.label_seed}
-                if labels_name == "random"
-                else "clean",
-            }
             train = train_config(
                 config,
                 labels="clean",
@@ -473,21 +441,16 @@ def iid_jobs(config: Config, study: StudyData) -> list[Job]:
                 epochs=config.sweep_epochs,
                 measure_at=config.sweep_measure_at,
                 subset=None,
-                derived=derived,
                 mixup=sweep.mixup,
             )
+            label_seed = config.training.label_seed if labels_name == "random" else None
+            recipe = IidRecipe(groups=groups.tolist(), label_seed=label_seed)
             if labels_name == "random":
-                group_labels = study.random_labels[anchors]
                 own = study.random_labels[probed_index]
                 noisy = own
             else:
-                group_labels = source.train.labels[anchors]
                 own = source.train.labels[probed_index]
                 noisy = study.random_labels[probed_index]
-
-            def build(groups=groups, group_labels=group_labels, views=views) -> data.DatasetBundle:
-                return iid_bundle(source, groups, group_labels, f"{source.name}-iid{views}")
-
             targets = ProbeTargets(probed_index, own, noisy)
             setting = f"{labels_name}+iid"
             jobs.append(
@@ -497,7 +460,7 @@ def iid_jobs(config: Config, study: StudyData) -> list[Job]:
                     {"setting": setting, "views": views},
                     train,
                     targets,
-                    build,
+                    recipe,
                     random_labels=labels_name == "random",
                 )
             )

@@ -7,9 +7,10 @@ and four paradigms: supervised (weak augmentation), SimCLR (SimCLR augmentation)
 without augmentation and with the weak one. The paper does not give its number of epochs
 (t_max); 200 is this toolkit's choice.
 
-A paradigm is a named entry with TrainConfig fields laid over ``train`` (dicts are merged key by
-key, except ``objective`` and ``augment``, which a paradigm replaces whole), so users can add
-paradigms (e.g. another SSL objective or augmentation) without code.
+A paradigm is a named entry with TrainConfig fields laid over ``train`` (``overlay_fields``:
+dicts are merged key by key, except an objective, model, augmentation or optimizer of another
+``name``, which replaces the base's whole), so users can add paradigms (e.g. another SSL
+objective or augmentation) without code.
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
 from mnemoscope.training import TrainConfig
+from mnemoscope.training.config import overlay_fields
+from mnemoscope.training.objectives import RECOGNIZABLE, method
 
 # Keys of a TrainConfig the study sets itself: the data and tracked set are shared by every
 # paradigm, seeds come from ``seeds`` and measurement points from ``measure_every``.
-STUDY_OWNED_KEYS = ("data", "seed", "measure_at", "measure")
-REPLACED_WHOLE = ("objective", "augment")  # discriminated unions: never mixed field by field
-# Objectives whose recognition indicator paper 001 defines: classification and SimCLR.
-RECOGNIZABLE = ("supervised", "random_labels", "simclr")
+STUDY_OWNED_KEYS = ("data", "seed", "measure_at")
 PROCEDURE_FIELDS = ("averaged_trials", "alignment", "fixed_view", "simclr_indicator")
 PARADIGM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -219,7 +219,7 @@ class Config(_Strict):
                     f"{', '.join(RECOGNIZABLE)}"
                 )
             batch = self.eval_batch_size(config)
-            if config.objective.name == "simclr" and batch > self.tracking.size:
+            if method(config.objective.name).recognition == "pair" and batch > self.tracking.size:
                 raise ValueError(
                     f"paradigm {paradigm.name!r}: SimCLR evaluation batch size {batch} is larger "
                     f"than tracking.size={self.tracking.size}; set tracking.eval_batch_size <= "
@@ -252,15 +252,13 @@ class Config(_Strict):
         *,
         subset: list[int] | None = None,
         measure_at: list[float] | None = None,
-        measure: dict[str, Any] | None = None,
     ) -> TrainConfig:
         """The TrainConfig of one network of ``paradigm``: ``train`` with the paradigm's fields
         laid over it, plus the study-owned data, seed and measurement fields."""
-        fields = merge_train_fields(self.train, paradigm.train)
+        fields = overlay_fields(self.train, paradigm.train)
         fields["data"] = {"name": self.data.name, "options": self.data.options, "subset": subset}
         fields["seed"] = seed
         fields["measure_at"] = measure_at or []
-        fields["measure"] = measure or {}
         try:
             return TrainConfig.model_validate(fields)
         except ValueError as error:
@@ -271,19 +269,6 @@ class Config(_Strict):
     def eval_batch_size(self, config: TrainConfig) -> int:
         """B of SimCLR's evaluation batches for a paradigm's training config."""
         return self.tracking.eval_batch_size or config.batch_size
-
-
-def merge_train_fields(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """``override`` laid over ``base``: nested dicts merge key by key, except the ``objective``
-    and ``augment`` entries, which the override replaces whole."""
-    merged = dict(base)
-    for key, value in override.items():
-        nested = isinstance(value, dict) and isinstance(merged.get(key), dict)
-        if nested and key not in REPLACED_WHOLE:
-            merged[key] = merge_train_fields(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def measurement_epochs(paradigm: ParadigmSpec, epochs: int, steps_per_epoch: int) -> list[float]:

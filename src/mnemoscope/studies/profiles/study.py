@@ -2,7 +2,7 @@
 
 1. Pick the training images (``data.train_size``, class-stratified) and X among them.
 2. For each paradigm, draw the augmentation bank of X once, then train N seeds through the
-   engine with a ``RecognitionTracker`` hook at every measurement epoch (finished runs under
+   engine with a ``RecognitionHook`` at every measurement epoch (finished runs under
    ``out/runs/`` are reused, so a second ``run`` only re-analyses).
 3. Stack the hooks' outputs into arrays [seed, epoch, augmentation, example]; embed training
    images with t-SNE (fig. 6) and maximize activations (fig. 7) on each paradigm's first seed.
@@ -56,14 +56,11 @@ from mnemoscope.studies.profiles.activation_max import maximize_activations
 from mnemoscope.studies.profiles.config import Config, ParadigmSpec, measurement_epochs
 from mnemoscope.studies.profiles.figures import draw_figures
 from mnemoscope.studies.profiles.tables import write_tables
-from mnemoscope.studies.profiles.tracking import RecognitionTracker, TrackedSet, build_bank
-from mnemoscope.training import TrainConfig, TrainResult, load_network, prepare, train
+from mnemoscope.studies.profiles.tracking import RecognitionHook, TrackedSet, select_images
+from mnemoscope.training import RunSpec, TrainResult, load_network, train
 
 HOOK = "recognition"
 ANCHOR_KEYS = ("anchor_indicators", "anchor_fixed")  # the paper authors' SimCLR indicator
-# Bump when what the hook measures changes: it is part of the run key. 2: SimCLR also records
-# the paper authors' one-direction indicator (anchor_indicators, anchor_fixed).
-METHOD_VERSION = 2
 
 
 @exclusive
@@ -77,7 +74,7 @@ def run(
     study.update_meta(started=now_iso(), finished=None, environment=run_environment(device))
     bundle = data.load(config.data.name, **config.data.options)
     study.update_meta(classes=list(bundle.classes))
-    train_index, tracked = select_images(config, bundle)
+    train_index, tracked = select_images(config.data, config.tracking, bundle)
     subset = None if config.data.train_size is None else train_index.tolist()
     study.save_array("tracked-ids", tracked.ids)
     study.save_array("tracked-labels", tracked.labels)
@@ -106,71 +103,6 @@ def _advance(display: Progress | None, task: Any) -> None:
         display.advance(task)
 
 
-def select_images(config: Config, bundle: data.DatasetBundle) -> tuple[torch.Tensor, TrackedSet]:
-    """The training images (sorted dataset indices) and the tracked set X among them."""
-    labels = bundle.train.labels
-    count = len(bundle.train)
-    if config.data.train_size is None:
-        train_index = torch.arange(count)
-    else:
-        if config.data.train_size > count:
-            raise ValueError(
-                f"data.train_size={config.data.train_size} is larger than the {count} training "
-                f"images of {config.data.name!r}"
-            )
-        sizes = {"train": config.data.train_size}
-        train_index = data.split(count, sizes, config.data.split_seed, labels)["train"]
-    if config.tracking.size > len(train_index):
-        raise ValueError(
-            f"tracking.size={config.tracking.size} is larger than the {len(train_index)} "
-            "training images"
-        )
-    sizes = {"tracked": config.tracking.size}
-    tracked = data.split(train_index, sizes, config.tracking.seed, labels[train_index])["tracked"]
-    positions = torch.searchsorted(train_index, tracked)
-    tracked_set = TrackedSet(tracked, bundle.train.ids[tracked], labels[tracked], positions)
-    return train_index, tracked_set
-
-
-def make_tracker(
-    config: Config,
-    train_config: TrainConfig,
-    bundle: data.DatasetBundle,
-    tracked: TrackedSet,
-) -> tuple[RecognitionTracker, dict[str, Any]]:
-    """The paradigm's hook and the description of what it measures (part of the run key)."""
-    tracking = config.tracking
-    # The engine's own preparation gives the augmentation and the labels the network trains on
-    # (true or random, drawn over the whole training set): nothing here re-derives them.
-    prepared = prepare(train_config, bundle)
-    objective = prepared.objective
-    pair = train_config.objective.name == "simclr"
-    images = bundle.train.images[tracked.indices]
-    bank, degenerate = build_bank(images, objective.augmentation, tracking.augmentations, pair,
-                                  tracking.bank_seed)  # fmt: skip
-    if pair:
-        targets, temperature = None, train_config.objective.temperature
-    else:
-        targets, temperature = objective.targets[tracked.positions].cpu(), 1.0
-    precision = train_config.precision if tracking.precision == "auto" else tracking.precision
-    order = torch.randperm(tracking.size, generator=torch.Generator().manual_seed(tracking.seed))
-    eval_batch = config.eval_batch_size(train_config)
-    tracker = RecognitionTracker(bank, degenerate, targets, temperature, eval_batch, order,
-                                 precision, tracking.batch_size)  # fmt: skip
-    spec = {
-        "study": "profiles",
-        "method": METHOD_VERSION,
-        "tracked_size": tracking.size,
-        "tracked_seed": tracking.seed,
-        "augmentations": tracking.augmentations,
-        "bank_seed": tracking.bank_seed,
-        "precision": tracking.precision,
-    }
-    if pair:
-        spec["eval_batch_size"] = eval_batch
-    return tracker, spec
-
-
 def train_paradigm(
     config: Config,
     paradigm: ParadigmSpec,
@@ -187,16 +119,18 @@ def train_paradigm(
     base = config.train_config(paradigm, 0, subset=subset)
     steps_per_epoch = math.ceil(len(train_index) / base.batch_size)
     measure_at = measurement_epochs(paradigm, base.epochs, steps_per_epoch)
-    tracker, spec = make_tracker(config, base, bundle, tracked)
+    hook = RecognitionHook(data=config.data, tracking=config.tracking,
+                           eval_batch_size=config.eval_batch_size(base))  # fmt: skip
+    targets = hook.targets(base, bundle)
     study.save_array(f"{paradigm.name}-targets",
-                     tracker.targets if tracker.targets is not None
+                     targets if targets is not None
                      else torch.full((len(tracked.ids),), -1))  # fmt: skip
     results = []
     for seed in range(config.seeds):
-        run_config = config.train_config(paradigm, seed, subset=subset, measure_at=measure_at,
-                                         measure=spec)  # fmt: skip
-        results.append(train(run_config, study.path / "runs", {HOOK: tracker}, bundle=bundle,
-                             progress=display, quiet=quiet))  # fmt: skip
+        run_config = config.train_config(paradigm, seed, subset=subset, measure_at=measure_at)
+        spec = RunSpec(run_config, hooks={HOOK: hook})
+        results.append(train(spec, study.path / "runs", bundle=bundle, progress=display,
+                             quiet=quiet))  # fmt: skip
         _advance(display, task)
     return results
 

@@ -26,12 +26,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
+from pydantic import PrivateAttr
 from torch import nn
 
-from mnemoscope import augment
+from mnemoscope import augment, data
 from mnemoscope.environment import autocast_dtype
 from mnemoscope.measure.recognition import (
     Recognition,
@@ -39,6 +41,9 @@ from mnemoscope.measure.recognition import (
     classification_recognition,
     pair_recognition,
 )
+from mnemoscope.studies.profiles.config import DataSpec, TrackingSpec
+from mnemoscope.training import Hook, HookContext, TrainConfig, prepare
+from mnemoscope.training.objectives import method
 
 
 @dataclass
@@ -183,3 +188,89 @@ class RecognitionTracker:
                 with torch.autocast(device.type, dtype=dtype):
                     chunks.append(network(batch).float())
         return torch.cat(chunks).view(self.bank.shape[1], self.bank.shape[0], -1)
+
+
+def select_images(
+    spec: DataSpec, tracking: TrackingSpec, bundle: data.DatasetBundle
+) -> tuple[torch.Tensor, TrackedSet]:
+    """The training images (sorted dataset indices) and the tracked set X among them."""
+    labels = bundle.train.labels
+    count = len(bundle.train)
+    if spec.train_size is None:
+        train_index = torch.arange(count)
+    else:
+        if spec.train_size > count:
+            raise ValueError(
+                f"data.train_size={spec.train_size} is larger than the {count} training "
+                f"images of {spec.name!r}"
+            )
+        train_index = data.split(count, {"train": spec.train_size}, spec.split_seed, labels)[
+            "train"
+        ]
+    if tracking.size > len(train_index):
+        raise ValueError(
+            f"tracking.size={tracking.size} is larger than the {len(train_index)} training images"
+        )
+    sizes = {"tracked": tracking.size}
+    tracked = data.split(train_index, sizes, tracking.seed, labels[train_index])["tracked"]
+    positions = torch.searchsorted(train_index, tracked)
+    tracked_set = TrackedSet(tracked, bundle.train.ids[tracked], labels[tracked], positions)
+    return train_index, tracked_set
+
+
+class RecognitionHook(Hook):
+    """The engine hook of one paradigm: builds its ``RecognitionTracker`` in the process that
+    trains, from the study's data and tracking settings and the run's own config (its
+    augmentation and the labels it trains on), then measures with it.
+
+    Its description (part of the run key) is its fields but ``tracking.batch_size``, which
+    only sets how many views go through the network at once."""
+
+    data: DataSpec
+    tracking: TrackingSpec
+    eval_batch_size: int
+    _tracker: RecognitionTracker | None = PrivateAttr(None)
+
+    # What each measurement returns (SimCLR adds the paper authors' anchor indicator): part of
+    # the description, so a hook that measures more never reuses runs measured with less.
+    measures: ClassVar[tuple[str, ...]] = ("indicators", "probabilities", "fixed",
+                                           "fixed_probabilities", "anchor_indicators",
+                                           "anchor_fixed")  # fmt: skip
+
+    def describe(self) -> dict:
+        described = super().describe()
+        del described["tracking"]["batch_size"]
+        return {**described, "measures": list(self.measures)}
+
+    def setup(self, context: HookContext) -> None:
+        self._tracker = self.tracker(context.config, context.bundle)
+
+    def __call__(self, network: nn.Module, epoch: float) -> dict[str, np.ndarray]:
+        if self._tracker is None:
+            raise RuntimeError("RecognitionHook.setup was not called before measuring")
+        return self._tracker(network, epoch)
+
+    def tracker(self, config: TrainConfig, bundle: data.DatasetBundle) -> RecognitionTracker:
+        """The tracker of a run of ``config`` on ``bundle`` (the dataset itself)."""
+        tracking = self.tracking
+        _, tracked = select_images(self.data, tracking, bundle)
+        # The engine's own preparation gives the augmentation and the labels the network
+        # trains on (true or random, drawn over the whole training set): nothing is re-derived.
+        objective = prepare(config, bundle).objective
+        pair = method(config.objective.name).recognition == "pair"  # SimCLR's
+        images = bundle.train.images[tracked.indices]
+        bank, degenerate = build_bank(images, objective.augmentation, tracking.augmentations,
+                                      pair, tracking.bank_seed)  # fmt: skip
+        if pair:
+            targets, temperature = None, config.objective.temperature
+        else:
+            targets, temperature = objective.targets[tracked.positions].cpu(), 1.0
+        precision = config.precision if tracking.precision == "auto" else tracking.precision
+        generator = torch.Generator().manual_seed(tracking.seed)
+        order = torch.randperm(tracking.size, generator=generator)
+        return RecognitionTracker(bank, degenerate, targets, temperature, self.eval_batch_size,
+                                  order, precision, tracking.batch_size)  # fmt: skip
+
+    def targets(self, config: TrainConfig, bundle: data.DatasetBundle) -> torch.Tensor | None:
+        """The training labels of X (None for SimCLR)."""
+        return self.tracker(config, bundle).targets

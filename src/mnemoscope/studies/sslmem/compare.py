@@ -133,7 +133,7 @@ def score_methods(
 def _measurement(
     f_runs: list[TrainResult], g_runs: list[TrainResult], options: dict[str, Any]
 ) -> tuple[str, ...]:
-    names = [result.config.run_name for result in f_runs + g_runs]
+    names = [result.run.path.name for result in f_runs + g_runs]
     return (*names, json.dumps(options, sort_keys=True))
 
 

@@ -223,21 +223,6 @@ class CompareConfig(StrictModel):
         return lambdas
 
 
-def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` merged in: dicts key by key, except a dict naming another
-    ``name`` than the base's (another objective, model, preset, optimizer), which replaces the
-    base's whole (one method's options mean nothing to another)."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        held = merged.get(key)
-        if isinstance(value, dict) and isinstance(held, dict):
-            same_kind = value.get("name", held.get("name")) == held.get("name")
-            merged[key] = merge_overrides(held, value) if same_kind else value
-        else:
-            merged[key] = value
-    return merged
-
-
 def _default_train() -> TrainConfig:
     return TrainConfig.model_validate({"objective": {"name": "simclr"}})
 
@@ -274,9 +259,9 @@ class Config(StrictModel):
     @field_validator("train")
     @classmethod
     def _study_owns_subsets(cls, train: TrainConfig) -> TrainConfig:
-        if train.data.subset is not None or train.data.derived:
+        if train.data.subset is not None:
             raise ValueError(
-                "train.data.subset and train.data.derived are set by the study (S_S + S_C for "
+                "train.data.subset is set by the study (S_S + S_C for "
                 "f, S_S + S_I for g): leave them out"
             )
         if train.save_epochs or train.measure_at:
@@ -314,7 +299,6 @@ class Config(StrictModel):
         (``compare.base_name``), then ``compare.variants``, then one per ``compare.lambdas``
         other than the base's own ``alignment_lambda`` (that point is the base row)."""
         compare = self.compare
-        base = self.train.model_dump(mode="json")
         named = [(variant.name, variant.train) for variant in compare.variants]
         named += [(f"lambda-{value:g}", {"alignment_lambda": value}) for value in compare.lambdas
                   if value != self.train.alignment_lambda]  # fmt: skip
@@ -332,9 +316,7 @@ class Config(StrictModel):
                     "are the study's (seeds, over_training.epochs); leave it out"
                 )
             try:
-                trains[name] = self._study_owns_subsets(
-                    TrainConfig.model_validate(merge_overrides(base, overrides))
-                )
+                trains[name] = self._study_owns_subsets(self.train.overlay(overrides))
             except ValueError as error:  # pydantic's ValidationError is a ValueError
                 raise ValueError(f"compare variant {name!r}: {error}") from None
         return trains

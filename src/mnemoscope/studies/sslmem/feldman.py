@@ -27,7 +27,7 @@ from mnemoscope.training import TrainConfig
 
 
 def supervised_config(config: Config, ssl_config: TrainConfig, seed: int) -> TrainConfig:
-    """The supervised twin of an SSL run: same data subset, model and derived set."""
+    """The supervised twin of an SSL run: same data subset and model (and planted set)."""
     base = ssl_config.model_dump(mode="json")
     feldman = config.feldman
     base.update(

@@ -9,24 +9,23 @@ ordinary candidates, measured by the AUROC (0.5 = chance). Kinds:
 * ``held_out_class``: images of a class left out of S_S, S_C, S_I and S_E;
 * ``noise``: images of uniform noise (random labels, for the supervised comparison).
 
-Inverted and noise images are appended to the training set, which becomes a derived dataset:
-its description (with a hash of the added pixels) goes into ``TrainConfig.data.derived``, so
-it is part of every run key. f and g both train on the derived set (g never sees the planted
-images), so their input normalization statistics are the same.
+Inverted and noise images are appended to the training set: the runs' data recipe
+(``PlantedRecipe``, part of every run key) rebuilds it from the dataset in whichever process
+trains. f and g both train on the extended set (g never sees the planted images), so their
+input normalization statistics are the same.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
 
 from mnemoscope import data
-from mnemoscope.studies.sslmem.config import PlantedConfig
-from mnemoscope.studies.sslmem.splits import Splits
+from mnemoscope.studies.sslmem.config import PlantedConfig, SplitConfig
+from mnemoscope.studies.sslmem.splits import Splits, make_splits
+from mnemoscope.training import DataRecipe
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,10 @@ class Planted:
     Attributes:
         bundle: the dataset, its training set extended by the appended planted images.
         index: kind -> positions in ``bundle.train`` of that kind's planted images.
-        derived: the ``TrainConfig.data.derived`` description ({} when nothing is planted).
     """
 
     bundle: data.DatasetBundle
     index: dict[str, torch.Tensor] = field(default_factory=dict)
-    derived: dict[str, Any] = field(default_factory=dict)
 
     @property
     def all_index(self) -> torch.Tensor:
@@ -103,15 +100,22 @@ def plant(bundle: data.DatasetBundle, splits: Splits, config: PlantedConfig) -> 
         first_id = int(train.ids.max()) + 1
         ids = torch.cat([train.ids, torch.arange(first_id, first_id + len(images) - len(train))])
         train = data.ImageSet(images, labels, ids)
-    digest = hashlib.sha256(train.images[len(bundle.train) :].numpy().tobytes()).hexdigest()
-    derived = {
-        "sslmem_planted": {
-            "kinds": list(config.kinds),
-            "per_kind": n,
-            "seed": config.seed,
-            "held_out_class": held_out_class(config, bundle),
-            "appended_sha256": digest[:16],
-        }
-    }
     extended = data.DatasetBundle(bundle.name, train, bundle.test, bundle.classes)
-    return Planted(extended, index, derived)
+    return Planted(extended, index)
+
+
+class PlantedRecipe(DataRecipe):
+    """The training set of every f and g: the dataset with the ``planted`` images of the
+    study's ``splits`` (inverted images come from the images no part uses)."""
+
+    planted: PlantedConfig
+    splits: SplitConfig
+
+    def build(self, source: data.DatasetBundle) -> data.DatasetBundle:
+        splits = make_splits(source, self.splits, held_out_class(self.planted, source))
+        return plant(source, splits, self.planted).bundle
+
+
+def planted_recipe(planted: PlantedConfig, splits: SplitConfig) -> PlantedRecipe | None:
+    """The recipe of the study's runs; None when nothing is planted (the dataset itself)."""
+    return PlantedRecipe(planted=planted, splits=splits) if planted.kinds else None

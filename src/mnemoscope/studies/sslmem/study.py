@@ -40,9 +40,9 @@ from mnemoscope.studies import exclusive
 from mnemoscope.studies.sslmem import compare, feldman, layers, roles, tables
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
-from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant
+from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant, planted_recipe
 from mnemoscope.studies.sslmem.splits import Splits, make_splits
-from mnemoscope.training import TrainConfig, TrainResult, load_network, prepare, train
+from mnemoscope.training import RunSpec, TrainConfig, TrainResult, load_network, prepare, train
 from mnemoscope.training.config import epoch_checkpoint
 from mnemoscope.training.objectives import default_augment
 
@@ -82,10 +82,12 @@ def run(
             if display is not None:
                 display.advance(overall)
 
+        recipe = planted_recipe(config.planted, config.splits)
+
         def train_all(configs: list[TrainConfig]) -> list[TrainResult]:
             results = []
             for train_config in configs:
-                results.append(train(train_config, out / "runs", bundle=planted.bundle,
+                results.append(train(RunSpec(train_config, recipe), out / "runs", bundle=bundle,
                                      progress=display, quiet=quiet))  # fmt: skip
                 advance()
             return results
@@ -166,7 +168,7 @@ def encoder_config(
     extra = torch.cat([splits.candidates, planted.all_index]) if side == "f" else splits.independent
     subset = torch.cat([splits.shared, extra]).sort().values.tolist()
     base = config.train.model_dump(mode="json")
-    base["data"].update(subset=subset, derived=planted.derived)
+    base["data"].update(subset=subset)
     base.update(
         seed=seed,
         save_epochs=[e for e in config.over_training.epochs if e < config.train.epochs],

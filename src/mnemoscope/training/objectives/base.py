@@ -93,16 +93,17 @@ class TrainingModel:
 
 
 class Objective:
-    """A training objective. To add a method: subclass this, write its pydantic config in
-    ``mnemoscope.training.config`` and register a builder in ``objectives.OBJECTIVES``.
+    """A training objective. To add a method: subclass this in the method's own module, with
+    its pydantic config and its ``Method`` record (``objectives.method``), and list the record
+    in ``objectives.REGISTRY``.
 
     Attributes:
         name: the objective's config name.
         num_outputs: width of the network's output (classes, or projection dim).
         network_options: extra ``models.build`` arguments the method needs (DINO's head).
         per_example_loss: whether ``StepOutput.per_example`` is defined.
-        alignment_tap: tap whose activations ``step`` returns as ``representations``
-            (None: it returns none).
+        alignment_tap: tap whose activations ``step`` returns as ``representations``, set by
+            the engine when ``TrainConfig.alignment_lambda`` > 0 (None: it returns none).
         augmentation: draws the augmented views ``step`` trains on.
     """
 

@@ -16,8 +16,11 @@ from ``momentum`` (BYOL: 0.996) to 1 (see ``teacher``). Paper values: projector 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from lightly.models.modules.heads import BYOLPredictionHead
+from pydantic import Field
 from torch import nn
 
 from mnemoscope.training.objectives.base import (
@@ -28,8 +31,10 @@ from mnemoscope.training.objectives.base import (
     TrainingProgress,
     forward_two_views,
 )
+from mnemoscope.training.objectives.method import Method, self_supervised
 from mnemoscope.training.objectives.simsiam import negative_cosine_per_example, symmetric_loss
 from mnemoscope.training.objectives.teacher import ema_teacher, follow, teacher_momentum
+from mnemoscope.training.strict import StrictModel
 
 
 class BYOL(Objective):
@@ -41,13 +46,11 @@ class BYOL(Objective):
         augmentation: Augmentation,
         predictor_hidden: int = 4096,
         momentum: float = 0.996,
-        alignment_tap: str | None = None,
     ) -> None:
         self.num_outputs = output_dim
         self.augmentation = augmentation
         self.predictor_hidden = predictor_hidden
         self.base_momentum = momentum
-        self.alignment_tap = alignment_tap
         self.momentum = momentum
 
     def attach(self, network: nn.Module) -> nn.Module:
@@ -79,3 +82,33 @@ class BYOL(Objective):
 
     def end_step(self) -> None:
         follow(self.network, self.teacher, self.momentum)
+
+
+class BYOLObjective(StrictModel):
+    """BYOL (Grill et al. 2020): online network + predictor regresses an EMA target network.
+
+    Paper values: projector 4096 hidden / 256 out (``model.projector_hidden``,
+    ``model.output_dim``), predictor 4096 hidden, momentum 0.996 rising to 1, LARS. CPU quick:
+    predictor_hidden 512 with the model defaults (512 / 128). See ``objectives.byol``.
+    """
+
+    name: Literal["byol"] = "byol"
+    predictor_hidden: int = Field(4096, ge=1, description="predictor hidden width (BYOL: 4096)")
+    momentum: float = Field(
+        0.996, ge=0, le=1, description="initial EMA momentum of the target, cosine to 1 (0.996)"
+    )
+
+
+METHOD = Method(
+    name="byol",
+    config=BYOLObjective,
+    build=self_supervised(BYOL),
+    teacher=True,
+    paper={  # BYOL section 3.3: LARS 0.2 x batch/256, decay 1.5e-6, 4096 batch
+        "model": {"name": "resnet50", "projector_hidden": 4096, "output_dim": 256},
+        "objective": {"name": "byol"},
+        "optim": {"name": "lars", "lr": 3.2, "weight_decay": 1.5e-6},
+        "batch_size": 4096,
+    },
+    quick={"objective": {"name": "byol", "predictor_hidden": 512, "momentum": 0.99}},
+)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 
 from mnemoscope.training.objectives.base import (
     Augmentation,
@@ -12,6 +15,8 @@ from mnemoscope.training.objectives.base import (
     TrainingModel,
     forward_two_views,
 )
+from mnemoscope.training.objectives.method import Method, self_supervised
+from mnemoscope.training.strict import StrictModel
 
 
 def nt_xent_per_example(z0: torch.Tensor, z1: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -44,12 +49,10 @@ class SimCLR(Objective):
         output_dim: int,
         augmentation: Augmentation,
         temperature: float = 0.07,
-        alignment_tap: str | None = None,
     ):
         self.num_outputs = output_dim
         self.augmentation = augmentation
         self.temperature = temperature
-        self.alignment_tap = alignment_tap
 
     def step(
         self,
@@ -61,3 +64,28 @@ class SimCLR(Objective):
         pair = forward_two_views(self, model, images, generator)
         losses = nt_xent_per_example(pair.z0, pair.z1, self.temperature)
         return StepOutput(losses.mean(), losses.detach(), None, pair.representations)
+
+
+class SimCLRObjective(StrictModel):
+    """SimCLR's NT-Xent on two views per image (paper 001: tau = 0.07, output dim 128).
+
+    Paper 002 table 6: batch 4096, LARS lr 4.8, 600 epochs (60 warm-up), cosine decay.
+    """
+
+    name: Literal["simclr"] = "simclr"
+    temperature: float = Field(0.07, gt=0, description="softmax temperature tau (paper 001: 0.07)")
+
+
+METHOD = Method(
+    name="simclr",
+    config=SimCLRObjective,
+    build=self_supervised(SimCLR),
+    recognition="pair",
+    paper={  # paper 002 table 6; SimCLR appendix B.9 (CIFAR: tau 0.5, weight decay 1e-6)
+        "model": {"name": "resnet50", "projector_hidden": 2048, "output_dim": 128},
+        "objective": {"name": "simclr", "temperature": 0.5},
+        "optim": {"name": "lars", "lr": 4.8, "weight_decay": 1e-6},
+        "batch_size": 4096,
+    },
+    quick={"objective": {"name": "simclr", "temperature": 0.2}},
+)

@@ -14,10 +14,13 @@ BatchNorm; SimSiam table 4 trains fine without it): set ``model.projector_hidden
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules.heads import SimSiamPredictionHead
+from pydantic import Field
 from torch import nn
 
 from mnemoscope.training.objectives.base import (
@@ -27,6 +30,8 @@ from mnemoscope.training.objectives.base import (
     TrainingModel,
     forward_two_views,
 )
+from mnemoscope.training.objectives.method import Method, self_supervised
+from mnemoscope.training.strict import StrictModel
 
 
 def negative_cosine_per_example(
@@ -53,12 +58,10 @@ class SimSiam(Objective):
         output_dim: int,
         augmentation: Augmentation,
         predictor_hidden: int = 512,
-        alignment_tap: str | None = None,
     ) -> None:
         self.num_outputs = output_dim
         self.augmentation = augmentation
         self.predictor_hidden = predictor_hidden
-        self.alignment_tap = alignment_tap
 
     def attach(self, network: nn.Module) -> nn.Module:
         self.predictor = SimSiamPredictionHead(
@@ -80,3 +83,29 @@ class SimSiam(Objective):
         loss = symmetric_loss(p0, z1, p1, z0)
         per_example = negative_cosine_per_example(p0, z1, p1, z0).detach()
         return StepOutput(loss, per_example, None, pair.representations)
+
+
+class SimSiamObjective(StrictModel):
+    """SimSiam (Chen & He 2021): predictor on one branch, stop-gradient on the other.
+
+    Paper values: projector 2048 / 2048 (``model.projector_hidden``, ``model.output_dim``),
+    predictor bottleneck 512, SGD lr 0.05 x batch / 256, momentum 0.9, weight decay 1e-4.
+    CPU quick: predictor_hidden 128 with the model defaults (512 / 128). See ``objectives.simsiam``.
+    """
+
+    name: Literal["simsiam"] = "simsiam"
+    predictor_hidden: int = Field(512, ge=1, description="predictor bottleneck width (512)")
+
+
+METHOD = Method(
+    name="simsiam",
+    config=SimSiamObjective,
+    build=self_supervised(SimSiam),
+    paper={  # SimSiam section 4 (CIFAR variant, appendix D): SGD 0.03 x batch/256
+        "model": {"name": "resnet50", "projector_hidden": 2048, "output_dim": 2048},
+        "objective": {"name": "simsiam"},
+        "optim": {"name": "sgd", "lr": 0.06, "momentum": 0.9, "weight_decay": 5e-4},
+        "batch_size": 512,
+    },
+    quick={"objective": {"name": "simsiam", "predictor_hidden": 128}},
+)

@@ -14,9 +14,14 @@ mnemoscope's MLP projector has one hidden layer (set ``model.projector_hidden`` 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from lightly.loss import VICRegLoss
+from pydantic import Field
 
 from mnemoscope.training.objectives.base import Augmentation, BatchStatisticObjective
+from mnemoscope.training.objectives.method import Method, self_supervised
+from mnemoscope.training.strict import StrictModel
 
 
 class VICReg(BatchStatisticObjective):
@@ -29,9 +34,35 @@ class VICReg(BatchStatisticObjective):
         invariance_weight: float = 25.0,
         variance_weight: float = 25.0,
         covariance_weight: float = 1.0,
-        alignment_tap: str | None = None,
     ) -> None:
         self.num_outputs = output_dim
         self.augmentation = augmentation
         self.criterion = VICRegLoss(invariance_weight, variance_weight, covariance_weight)
-        self.alignment_tap = alignment_tap
+
+
+class VICRegObjective(StrictModel):
+    """VICReg (Bardes et al. 2022): invariance + variance + covariance (not per example).
+
+    Paper values: lambda = mu = 25, nu = 1, projector 8192-8192-8192. Paper 002 table 6: batch
+    256, SGD lr 3e-3, 600 epochs (60 warm-up), cosine decay. CPU quick: the model defaults
+    (512 / 128). See ``objectives.vicreg``.
+    """
+
+    name: Literal["vicreg"] = "vicreg"
+    invariance_weight: float = Field(25.0, ge=0, description="lambda, invariance (VICReg: 25)")
+    variance_weight: float = Field(25.0, ge=0, description="mu, variance (VICReg: 25)")
+    covariance_weight: float = Field(1.0, ge=0, description="nu, covariance (VICReg: 1)")
+
+
+METHOD = Method(
+    name="vicreg",
+    config=VICRegObjective,
+    build=self_supervised(VICReg),
+    paper={  # paper 002 table 6; VICReg section 4 for the head (8192 wide)
+        "model": {"name": "resnet50", "projector_hidden": 8192, "output_dim": 8192},
+        "objective": {"name": "vicreg"},
+        "optim": {"name": "sgd", "lr": 3e-3, "weight_decay": 1e-4},
+        "batch_size": 256,
+    },
+    quick={"objective": {"name": "vicreg"}},
+)

@@ -9,7 +9,8 @@ Weights and measurements are hashed by their tensors (safetensors metadata holds
 timing entries are left out), tables by their values without timing columns (seconds, images per second: they differ between any two runs),
 arrays by their bytes. Run directories named ``<objective>-s<seed>-<key>`` are printed with the
 key replaced by ``KEY`` so that a change of the run key alone does not count as a difference;
-lines are sorted, so the comparison is of the multiset of (path, hash).
+so are run names inside tables; lines are sorted, so the comparison is of the multiset of
+(path, hash).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def table_hash(path: Path) -> str:
 
     table = pd.read_parquet(path)
     table = table[[c for c in table.columns if not TIMING.search(str(c))]]
+    # run directory names in cells (e.g. a "run" column) change with the key alone
+    table = table.apply(
+        lambda column: column.map(
+            lambda value: RUN_KEY.sub(r"\1-KEY", value) if isinstance(value, str) else value
+        )
+    )
     return hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()
 
 

@@ -191,16 +191,94 @@ def run(
     config_path: Path = typer.Argument(..., help="YAML file of a study config (key 'study')"),
     out: Path | None = typer.Option(None, "--out", help="run directory (default runs/<study>)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
-) -> None:
-    """Run a study (profiles, sslmem, benign...) from its config; finished trainings are reused."""
+    backend: str | None = typer.Option(
+        None, "--backend", help="local, processes, ray or slurm (default: the config's "
+        "execution.backend, else local)",
+    ),
+    workers: int | None = typer.Option(None, "--workers", help="processes: worker processes"),
+    threads_per_run: int | None = typer.Option(
+        None, "--threads-per-run", help="torch threads of each run on a worker"
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="ray: auto, host:port (default: start a local instance)"
+    ),
+    cpus_per_run: float | None = typer.Option(None, "--cpus-per-run", help="ray, slurm"),
+    gpus_per_run: float | None = typer.Option(
+        None, "--gpus-per-run", help="ray: fractions share a GPU; slurm: whole GPUs"
+    ),
+    partition: str | None = typer.Option(None, "--partition", help="slurm partition"),
+    time_min: int | None = typer.Option(None, "--time-min", help="slurm: minutes per job"),
+    max_parallel: int | None = typer.Option(
+        None, "--max-parallel", help="slurm: array jobs running at once"
+    ),
+) -> None:  # fmt: skip
+    """Run a study (profiles, sslmem, benign...) from its config; finished trainings are reused.
+
+    Its runs train where ``execution:`` in the config (or the options) says: in this process,
+    in worker processes, on a Ray cluster or as SLURM job arrays (README: "More than one
+    machine")."""
     from mnemoscope import studies
     from mnemoscope.environment import busy_warning
+    from mnemoscope.execution import StorageNotShared
 
     config = _load_config(config_path, studies.load_config)
+    overrides = {key: value for key, value in {
+        "backend": backend, "workers": workers, "threads_per_run": threads_per_run,
+        "address": address, "cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run,
+        "partition": partition, "time_min": time_min, "max_parallel": max_parallel,
+    }.items() if value is not None}  # fmt: skip
+    if overrides:
+        execution = {**config.execution.model_dump(), **overrides}
+        config = _load_config(config_path, lambda raw: studies.load_config(
+            {**raw, "execution": execution}))  # fmt: skip
     _, run_study = studies.get(config.study)
     _warn(busy_warning())
-    result = run_study(config, out or Path("runs") / config.study, quiet=quiet)
+    try:
+        result = run_study(config, out or Path("runs") / config.study, quiet=quiet)
+    except (ImportError, StorageNotShared) as error:  # a missing extra, unshared storage
+        console.print(str(error), markup=False, highlight=False, style="red")
+        raise typer.Exit(2) from None
     console.print(f"run directory: {result.path}", markup=False, highlight=False)
+
+
+@app.command()
+def plan(
+    config_path: Path = typer.Argument(..., help="YAML file of a study config (key 'study')"),
+    out: Path | None = typer.Option(None, "--out", help="run directory (default runs/<study>)"),
+    device: str | None = typer.Option(None, "--device", help="measure on this device"),
+) -> None:
+    """What a study config will train, before anything runs: runs, which are complete,
+    images x epochs, and the training time estimated from a few steps measured here."""
+    from mnemoscope import studies
+    from mnemoscope.execution.plan import dataset_or_standin, plan_table
+
+    config = _load_config(config_path, studies.load_config)
+    module = studies.module(config.study)
+    dataset = config.train.data if config.study == "sslmem" else config.data
+    bundle, real = dataset_or_standin(dataset.name, dataset.options)
+    root = (out or Path("runs") / config.study) / "runs"
+    table = plan_table(module.study_specs(config, bundle), root, bundle, real, device)
+    if not real:
+        console.print(Text(f"dataset {dataset.name!r} is not here: runs built on a stand-in of "
+                           "its catalogued size (counts and costs hold, completeness unknown)"),
+                      style="yellow")  # fmt: skip
+    summary = Table("kind", "runs", "complete", "images x epochs", "seconds/image", "estimate")
+    for name, group in table.groupby("kind", sort=False):
+        done = "?" if not real else f"{int(group['complete'].sum())}"
+        left = group if not real else group[~group["complete"].astype(bool)]
+        per_image = group["seconds"].sum() / group["image_epochs"].sum()
+        summary.add_row(name, str(len(group)), done, f"{int(group['image_epochs'].sum()):,}",
+                        f"{per_image:.2e}", _duration(left["seconds"].sum()))  # fmt: skip
+    console.print(summary)
+    left = table if not real else table[~table["complete"].astype(bool)]
+    console.print(Text(f"{len(table)} runs, {len(left)} to train: about "
+                       f"{_duration(left['seconds'].sum())} of training on this machine "
+                       "(one run after another; measurements come on top)"))  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
 
 
 @app.command("sslmem-score")

@@ -37,6 +37,13 @@ def get(name: str) -> tuple[type, Callable[..., Any]]:
     return module.Config, module.run
 
 
+def module(name: str) -> Any:
+    """The module of study ``name``; its ``study_specs(config, bundle)`` lists the runs."""
+    if name not in STUDY_MODULES:
+        raise ValueError(f"unknown study {name!r}: choose one of {names()}")
+    return importlib.import_module(STUDY_MODULES[name] + ".study")
+
+
 def load_config(raw: dict[str, Any]) -> Any:
     """Validate a config dict whose ``study`` key names the study."""
     if not isinstance(raw, dict) or "study" not in raw:

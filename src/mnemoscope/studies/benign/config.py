@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.training import AugmentConfig, ModelConfig, OptimConfig
 
 # The four training settings of table 2 (INIT, the fifth column, is every run's epoch 0).
@@ -290,6 +291,10 @@ class Config(_Strict):
     """The benign-memorization study: table 2 settings probed per tap, verdict, sweeps, toy."""
 
     study: Literal["benign"] = "benign"
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig,
+        description="where the runs train (local, processes, ray, slurm); never changes results",
+    )
     data: DataSpec = Field(default_factory=DataSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     settings: list[Literal["random+da", "random", "clean+da", "clean"]] = Field(

@@ -21,6 +21,7 @@ import pandas as pd
 
 from mnemoscope import data
 from mnemoscope.environment import pick_device, run_environment
+from mnemoscope.execution import make_backend, train_all
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
 from mnemoscope.studies import exclusive
@@ -30,18 +31,25 @@ from mnemoscope.studies.benign.figures import draw_figures
 from mnemoscope.studies.benign.probing import probe_data, transfer_accuracy
 from mnemoscope.studies.benign.sweeps import StudyData, all_jobs, random_label_set
 from mnemoscope.studies.benign.toy import toy_grid
-from mnemoscope.training import load_network, train
+from mnemoscope.training import RunSpec, load_network
 from mnemoscope.training.config import epoch_checkpoint
 
 
-def prepare_data(config: Config) -> StudyData:
-    """Load the dataset and choose every subset; refuse impossible sizes before any training."""
-    bundle = data.load(config.data.name, **config.data.options)
+def prepare_data(config: Config, bundle: data.DatasetBundle | None = None) -> StudyData:
+    """Load the dataset (unless given) and choose every subset; refuse impossible sizes before
+    any training."""
+    if bundle is None:
+        bundle = data.load(config.data.name, **config.data.options)
     probe, train_index = probe_data(config.data, config.invariance, config.training.augment,
                                     config.probe, bundle)  # fmt: skip
     return StudyData(
         bundle, train_index, probe, random_label_set(bundle, config.training.label_seed)
     )
+
+
+def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
+    """Every run the study trains, on ``bundle`` (the dataset ``config.data`` names)."""
+    return [job.spec(config) for job in all_jobs(config, prepare_data(config, bundle))]
 
 
 def load_transfer_targets(config: Config, source: data.DatasetBundle) -> list[data.DatasetBundle]:
@@ -80,12 +88,16 @@ def run(config: Config, out: Path, *, progress=None, quiet: bool = False) -> Run
         overall = add_task(
             display, "benign study", total=len(jobs) + 2 + (toy_cells if config.toy.enabled else 0)
         )
-        results = {}
+        backend = make_backend(config.execution)
         with store.timed("training"):
-            for job in jobs:
-                results[id(job)] = train(job.spec(config), root, bundle=study.bundle,
-                                         progress=display, quiet=display is None)  # fmt: skip
-                _advance(display, overall)
+            try:
+                trained = train_all([job.spec(config) for job in jobs], root, backend,
+                                    bundle=study.bundle, progress=display,
+                                    quiet=display is None,
+                                    done=lambda spec: _advance(display, overall))  # fmt: skip
+            finally:
+                backend.close()
+        results = {id(job): result for job, result in zip(jobs, trained, strict=True)}
         measurements = {id(job): results[id(job)].measurements() for job in jobs}
         metrics = {id(job): results[id(job)].metrics() for job in jobs}
         with store.timed("transfer"):

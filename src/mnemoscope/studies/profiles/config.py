@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
+from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.training import TrainConfig
 from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.objectives import RECOGNIZABLE, method
@@ -131,6 +132,10 @@ class Config(_Strict):
     """The profiles study: paradigms x seeds trained with recognition tracking, then analysed."""
 
     study: Literal["profiles"] = "profiles"
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig,
+        description="where the runs train (local, processes, ray, slurm); never changes results",
+    )
     seeds: int = Field(30, ge=1, description="N networks per paradigm, seeds 0..N-1 (paper: 30)")
     data: DataSpec = Field(default_factory=DataSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)

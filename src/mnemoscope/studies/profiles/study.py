@@ -48,6 +48,7 @@ from rich.progress import Progress
 
 from mnemoscope import data
 from mnemoscope.environment import pick_device, run_environment
+from mnemoscope.execution import make_backend, train_all
 from mnemoscope.measure.features import extract_features
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
@@ -56,8 +57,8 @@ from mnemoscope.studies.profiles.activation_max import maximize_activations
 from mnemoscope.studies.profiles.config import Config, ParadigmSpec, measurement_epochs
 from mnemoscope.studies.profiles.figures import draw_figures
 from mnemoscope.studies.profiles.tables import write_tables
-from mnemoscope.studies.profiles.tracking import RecognitionHook, TrackedSet, select_images
-from mnemoscope.training import RunSpec, TrainResult, load_network, train
+from mnemoscope.studies.profiles.tracking import RecognitionHook, select_images
+from mnemoscope.training import RunSpec, TrainResult, load_network
 
 HOOK = "recognition"
 ANCHOR_KEYS = ("anchor_indicators", "anchor_fixed")  # the paper authors' SimCLR indicator
@@ -80,12 +81,22 @@ def run(
     study.save_array("tracked-labels", tracked.labels)
 
     paradigms = config.paradigms
+    specs = {paradigm.name: paradigm_specs(config, paradigm, bundle, train_index, subset)
+             for paradigm in paradigms}  # fmt: skip
+    for name, group in specs.items():
+        save_targets(study, name, group[0], bundle)
+    backend = make_backend(config.execution)
     with progress_display(progress, quiet) as display:
         task = add_task(display, "profiles study", total=len(paradigms) * (config.seeds + 1) + 1)
+        try:
+            trained = train_all([spec for group in specs.values() for spec in group],
+                                study.path / "runs", backend, bundle=bundle, progress=display,
+                                quiet=quiet, done=lambda spec: _advance(display, task))  # fmt: skip
+        finally:
+            backend.close()
         training_rows = []
         for paradigm in paradigms:
-            results = train_paradigm(config, paradigm, bundle, train_index, subset, tracked,
-                                     study, display, task, quiet)  # fmt: skip
+            results, trained = trained[: config.seeds], trained[config.seeds :]
             training_rows += save_paradigm_arrays(study, paradigm.name, results)
             save_representations(config, study, paradigm.name, results[0], bundle, train_index)
             _advance(display, task)
@@ -103,36 +114,40 @@ def _advance(display: Progress | None, task: Any) -> None:
         display.advance(task)
 
 
-def train_paradigm(
+def paradigm_specs(
     config: Config,
     paradigm: ParadigmSpec,
     bundle: data.DatasetBundle,
     train_index: torch.Tensor,
     subset: list[int] | None,
-    tracked: TrackedSet,
-    study: RunDir,
-    display: Progress | None,
-    task: Any,
-    quiet: bool,
-) -> list[TrainResult]:
-    """Train (or reuse) the N seeds of one paradigm with recognition tracking."""
+) -> list[RunSpec]:
+    """The N seeds of one paradigm, each with its recognition-tracking hook."""
     base = config.train_config(paradigm, 0, subset=subset)
     steps_per_epoch = math.ceil(len(train_index) / base.batch_size)
     measure_at = measurement_epochs(paradigm, base.epochs, steps_per_epoch)
     hook = RecognitionHook(data=config.data, tracking=config.tracking,
                            eval_batch_size=config.eval_batch_size(base))  # fmt: skip
-    targets = hook.targets(base, bundle)
-    study.save_array(f"{paradigm.name}-targets",
-                     targets if targets is not None
-                     else torch.full((len(tracked.ids),), -1))  # fmt: skip
-    results = []
-    for seed in range(config.seeds):
-        run_config = config.train_config(paradigm, seed, subset=subset, measure_at=measure_at)
-        spec = RunSpec(run_config, hooks={HOOK: hook})
-        results.append(train(spec, study.path / "runs", bundle=bundle, progress=display,
-                             quiet=quiet))  # fmt: skip
-        _advance(display, task)
-    return results
+    return [
+        RunSpec(config.train_config(paradigm, seed, subset=subset, measure_at=measure_at),
+                hooks={HOOK: hook})
+        for seed in range(config.seeds)
+    ]  # fmt: skip
+
+
+def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
+    """Every run the study trains, on ``bundle`` (the dataset ``config.data`` names)."""
+    train_index, _ = select_images(config.data, config.tracking, bundle)
+    subset = None if config.data.train_size is None else train_index.tolist()
+    return [spec for paradigm in config.paradigms
+            for spec in paradigm_specs(config, paradigm, bundle, train_index, subset)]  # fmt: skip
+
+
+def save_targets(study: RunDir, name: str, spec: RunSpec, bundle: data.DatasetBundle) -> None:
+    """The training labels of X that a paradigm trains on (-1 for SimCLR)."""
+    targets = spec.hooks[HOOK].targets(spec.config, bundle)
+    if targets is None:
+        targets = torch.full((spec.hooks[HOOK].tracking.size,), -1)
+    study.save_array(f"{name}-targets", targets)
 
 
 def stack_measurements(results: list[TrainResult]) -> dict[str, np.ndarray]:

@@ -91,7 +91,7 @@ def score_methods(
     images: torch.Tensor,
     base_runs: tuple[list[TrainResult], list[TrainResult]],
     base_alignment: tuple[np.ndarray, np.ndarray],
-    train_all: Callable[[list[TrainConfig]], list[TrainResult]],
+    train_runs: Callable[[list[TrainConfig]], list[TrainResult]],
     device: torch.device,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and score every variant (the base's runs and eq. 1 measurement are given):
@@ -106,9 +106,9 @@ def score_methods(
         if kinds[name] == "base":
             f_runs, g_runs = base_runs
         else:
-            f_runs = train_all([study.encoder_config(variant, splits, planted, seed, "f")
+            f_runs = train_runs([study.encoder_config(variant, splits, planted, seed, "f")
                                 for seed in config.seeds])  # fmt: skip
-            g_runs = train_all([study.encoder_config(variant, splits, planted, seed, "g")
+            g_runs = train_runs([study.encoder_config(variant, splits, planted, seed, "g")
                                 for seed in config.seeds])  # fmt: skip
         options = study.measure_options(variant)
         key = _measurement(f_runs, g_runs, options)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mnemoscope.analysis.stats import TOP_KS
+from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.training import AugmentConfig, OptimConfig, SupervisedObjective, TrainConfig
 
 PLANTED_KINDS = ("inverted", "held_out_class", "noise")
@@ -231,6 +232,10 @@ class Config(StrictModel):
     """``mnemoscope run``'s config for ``study: sslmem``."""
 
     study: Literal["sslmem"] = "sslmem"
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig,
+        description="where the runs train (local, processes, ray, slurm); never changes results",
+    )
     train: TrainConfig = Field(
         default_factory=_default_train,
         description="the training of every f and g (dataset in train.data; data.subset is set "

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from rich.progress import Progress
 
 from mnemoscope import data, models
 from mnemoscope.environment import pick_device, run_environment
+from mnemoscope.execution import make_backend, train_all
 from mnemoscope.measure.alignment import (
     alignment_losses_by_tap,
     check_measurement,
@@ -42,7 +44,7 @@ from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
 from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant, planted_recipe
 from mnemoscope.studies.sslmem.splits import Splits, make_splits
-from mnemoscope.training import RunSpec, TrainConfig, TrainResult, load_network, prepare, train
+from mnemoscope.training import RunSpec, TrainConfig, TrainResult, load_network, prepare
 from mnemoscope.training.config import epoch_checkpoint
 from mnemoscope.training.objectives import default_augment
 
@@ -75,7 +77,10 @@ def run(
     steps = len(f_configs) * 2 + len(sup_f) * 2 + 2 + (len(epochs) + 1 if epochs else 0)
     steps += compare.progress_steps(config)
 
-    with progress_display(progress, quiet) as display:
+    with (
+        progress_display(progress, quiet) as display,
+        contextlib.closing(make_backend(config.execution)) as backend,
+    ):
         overall = add_task(display, "sslmem study", total=steps)
 
         def advance() -> None:
@@ -84,15 +89,12 @@ def run(
 
         recipe = planted_recipe(config.planted, config.splits)
 
-        def train_all(configs: list[TrainConfig]) -> list[TrainResult]:
-            results = []
-            for train_config in configs:
-                results.append(train(RunSpec(train_config, recipe), out / "runs", bundle=bundle,
-                                     progress=display, quiet=quiet))  # fmt: skip
-                advance()
-            return results
+        def train_runs(configs: list[TrainConfig]) -> list[TrainResult]:
+            return train_all([RunSpec(c, recipe) for c in configs], out / "runs", backend,
+                             bundle=bundle, progress=display, quiet=quiet,
+                             done=lambda spec: advance())  # fmt: skip
 
-        f_runs, g_runs = train_all(f_configs), train_all(g_configs)
+        f_runs, g_runs = train_runs(f_configs), train_runs(g_configs)
         run_dir.save_table("sslmem_runs", roles.runs_table(out, {"f": f_runs, "g": g_runs}))
         taps = [config.measure.tap, *config.measure.extra_taps]
         with run_dir.timed("scoring"):
@@ -128,13 +130,13 @@ def run(
         # table 1, fig. 4: every training of `compare` on the same splits, scored the same way
         methods, method_scores = compare.score_methods(config, splits, planted, points, images,
                                                        (f_runs, g_runs), (align_f, align_g),
-                                                       train_all, device)  # fmt: skip
+                                                       train_runs, device)  # fmt: skip
         run_dir.save_table("sslmem_methods", methods)
         run_dir.save_table("sslmem_method_scores", method_scores)
 
         ranking = comparison = None
         if sup_f:
-            sup_f_runs, sup_g_runs = train_all(sup_f), train_all(sup_g)
+            sup_f_runs, sup_g_runs = train_runs(sup_f), train_runs(sup_g)
             run_dir.save_table("sslmem_runs", roles.runs_table(out, {
                 "f": f_runs, "g": g_runs, "f-supervised": sup_f_runs, "g-supervised": sup_g_runs,
             }))  # fmt: skip
@@ -159,6 +161,26 @@ def run(
 
 
 # --- training configs ------------------------------------------------------------------------
+
+
+def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
+    """Every run the study trains (f and g, every compared variant's, Feldman's supervised
+    pairs), on ``bundle`` (the dataset ``config.train.data`` names)."""
+    splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
+    planted = plant(bundle, splits, config.planted)
+    configs = []
+    for train in config.variant_trains().values():
+        variant = compare.variant_study(config, train)
+        for side in ("f", "g"):
+            configs += [encoder_config(variant, splits, planted, seed, side)
+                        for seed in config.seeds]  # fmt: skip
+    if config.feldman.enabled:
+        for side in ("f", "g"):
+            ssl = encoder_config(config, splits, planted, config.seeds[0], side)
+            configs += [feldman.supervised_config(config, ssl, seed)
+                        for seed in config.feldman.seeds or config.seeds]  # fmt: skip
+    recipe = planted_recipe(config.planted, config.splits)
+    return [RunSpec(train_config, recipe) for train_config in configs]
 
 
 def encoder_config(

@@ -1,0 +1,153 @@
+"""``train_all(specs, root, backend)`` and what every backend shares.
+
+A backend gets the specs' JSON and the run root, and makes workers call ``train_spec`` on
+each; ``train_all`` then reads the run directories. Before any work it checks that a worker
+sees ``root`` (``check_shared_storage``): a run directory on a disk only the submitting machine
+has would train somewhere and never come back.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.progress import Progress
+
+from mnemoscope import data
+from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.store import RunDir, atomic_write_text
+from mnemoscope.training import RunSpec, TrainResult, train
+
+# Written by the submitting process under the run root, read back by a worker.
+STORAGE_PROBE = ".mnemoscope-storage-check"
+
+
+class StorageNotShared(RuntimeError):
+    """A worker does not see the run directory the submitting process writes."""
+
+
+def train_spec(spec_json: str, root: str, threads: int | None = None) -> str:
+    """What a worker runs: rebuild the spec, train it (or resume, or return it finished),
+    and return its run directory. Top-level, so that every backend can ship it."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    spec = RunSpec.from_json(spec_json)
+    # Which worker holds the run: for people, and for tests that stop that worker.
+    RunDir(Path(root) / spec.run_name).update_meta(
+        worker={"host": socket.gethostname(), "pid": os.getpid()}
+    )
+    return str(train(spec, root, quiet=True).run.path)
+
+
+def read_probe(path: str) -> str | None:
+    """A worker's view of the storage probe: its content, or None when it cannot see it."""
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+class Backend:
+    """Trains specs somewhere. ``run`` returns once every spec's run is complete (or raises);
+    ``probe`` reads a file on a worker."""
+
+    name = "backend"
+
+    def run(self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None]) -> None:
+        raise NotImplementedError
+
+    def probe(self, path: Path) -> str | None:
+        raise NotImplementedError
+
+    def close(self) -> None:  # noqa: B027 - only backends that hold a cluster release one
+        """Release what the backend started (a local Ray instance)."""
+
+
+class Local(Backend):
+    """In this process, one run after another (the default)."""
+
+    name = "local"
+
+
+def check_shared_storage(root: Path, backend: Backend) -> None:
+    """Refuse ``root`` unless a worker of ``backend`` reads what this process writes there."""
+    root.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(8)
+    probe = root / f"{STORAGE_PROBE}-{token}"
+    atomic_write_text(probe, token)
+    try:
+        seen = backend.probe(probe)
+    finally:
+        probe.unlink(missing_ok=True)
+    if seen != token:
+        raise StorageNotShared(
+            f"the {backend.name} workers do not see the run directory {root} "
+            f"({'no such file' if seen is None else 'another file'} at {probe} on a worker): "
+            "put --out on storage every worker mounts at the same path (a shared file system), "
+            "nothing was trained"
+        )
+
+
+def train_all(
+    specs: Sequence[RunSpec],
+    root: str | Path,
+    backend: Backend | None = None,
+    *,
+    bundle: data.DatasetBundle | None = None,
+    progress: Progress | None = None,
+    quiet: bool = False,
+    done: Callable[[RunSpec], None] | None = None,
+) -> list[TrainResult]:
+    """Train every spec under ``root`` with ``backend`` (default: ``Local``) and return their
+    results in the order of ``specs``. Specs with one run key train once. ``bundle`` (the
+    loaded dataset) and ``progress`` serve in-process training only; ``done(spec)`` is called
+    as each run finishes."""
+    root = Path(root).absolute()
+    backend = backend or Local()
+    unique = list({spec.run_name: spec for spec in specs}.values())
+    notify = done or (lambda spec: None)
+    if isinstance(backend, Local):
+        trained = {}
+        for spec in unique:
+            trained[spec.run_name] = train(spec, root, bundle=bundle, progress=progress,
+                                           quiet=quiet)  # fmt: skip
+            notify(spec)
+        return [trained[spec.run_name] for spec in specs]
+    pending = [spec for spec in unique if not RunDir(root / spec.run_name).is_complete]
+    for spec in unique:
+        if spec not in pending:
+            notify(spec)
+    if pending:
+        check_shared_storage(root, backend)
+        backend.run(pending, root, notify)
+    results = []
+    for spec in specs:
+        run = RunDir(root / spec.run_name)
+        if not run.is_complete:
+            raise RuntimeError(f"the {backend.name} backend returned but run {run.path} is not "
+                               "complete: see its worker's log")  # fmt: skip
+        results.append(TrainResult(run, spec.config))
+    return results
+
+
+def make_backend(config: ExecutionConfig) -> Backend:
+    """The backend an ``execution:`` section asks for."""
+    if config.backend == "local":
+        return Local()
+    if config.backend == "processes":
+        from mnemoscope.execution.processes import Processes
+
+        return Processes(config.workers, config.threads_per_run, config.retries)
+    if config.backend == "ray":
+        from mnemoscope.execution.ray_backend import Ray
+
+        return Ray(config.address, config.cpus_per_run, config.gpus_per_run, config.retries,
+                   config.threads_per_run)  # fmt: skip
+    from mnemoscope.execution.slurm import Slurm
+
+    return Slurm(config)

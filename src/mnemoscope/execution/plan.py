@@ -1,0 +1,101 @@
+"""``plan``: what a config will train, before anything runs.
+
+For every run of a study: whether it is already complete under the run root, and its images x
+epochs; per kind of run (model, objective, batch size, image size) the seconds per training
+image measured here with a few optimizer steps on random images of the right shape, hence an
+estimate of the training time left (hooks' measurements come on top). Where the dataset is not
+on this machine (a paper config), the runs are built on a stand-in of the catalogued size, so
+counts and costs hold but which runs are complete cannot be told.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from mnemoscope import data
+from mnemoscope.environment import autocast_dtype
+from mnemoscope.store import RunDir
+from mnemoscope.training import RunSpec, TrainConfig, prepare
+from mnemoscope.training.engine import TrainingModel, _restore, _train_step
+from mnemoscope.training.spec import as_spec
+
+
+def dataset_or_standin(name: str, options: dict[str, Any]) -> tuple[data.DatasetBundle, bool]:
+    """The dataset, or (when it is not here) zeros of its catalogued shape, sizes and classes;
+    the flag says whether it is the real one."""
+    try:
+        return data.load(name, **options), True
+    except (FileNotFoundError, ValueError, OSError):
+        entry = next((e for e in data.catalog() if e.name == name), None)
+        if entry is None or entry.image_shape is None or entry.train_size is None:
+            raise
+    classes = entry.num_classes or 2
+
+    def images(count: int) -> data.ImageSet:
+        labels = torch.arange(count) % classes
+        return data.ImageSet(torch.zeros(count, *entry.image_shape, dtype=torch.uint8), labels,
+                             torch.arange(count))  # fmt: skip
+
+    test = images(entry.test_size or 2 * classes)
+    return data.DatasetBundle(name, images(entry.train_size), test,
+                              [str(c) for c in range(classes)]), False  # fmt: skip
+
+
+def seconds_per_image(spec: RunSpec, bundle: data.DatasetBundle, steps: int = 3,
+                      device: str | None = None) -> float:  # fmt: skip
+    """Training seconds per image of ``spec``'s kind of run on ``device`` (default: the
+    config's): ``steps`` optimizer steps on random images after one warm-up step."""
+    update = {"measure_at": []} if device is None else {"measure_at": [], "device": device}
+    config = spec.config.model_copy(update=update)
+    prepared = prepare(RunSpec(config, spec.data), bundle)
+    count = len(prepared.images)
+    prepared.images = torch.randint(0, 256, prepared.images.shape, dtype=torch.uint8,
+                                    device=prepared.device)  # fmt: skip
+    state = _restore(config, prepared, RunDir(Path("/nonexistent")), "", max(1, count))
+    amp_dtype = autocast_dtype(prepared.device, config.precision)
+    model = TrainingModel(state.network, prepared.device, amp_dtype, state.network)
+    state.network.train()
+    batch = min(config.batch_size, count)
+    timings = []
+    for step in range(steps + 1):
+        positions = torch.randperm(count, generator=state.generator)[:batch]
+        started = time.perf_counter()
+        output = _train_step(config, prepared.objective, model, prepared.images, positions,
+                             state.generator)  # fmt: skip
+        state.optimizer.zero_grad(set_to_none=True)
+        output.loss.backward()
+        state.optimizer.step()
+        if prepared.device.type == "cuda":
+            torch.cuda.synchronize()
+        if step:  # the first step pays for allocation and kernel selection
+            timings.append(time.perf_counter() - started)
+    return sum(timings) / len(timings) / batch
+
+
+def kind(config: TrainConfig) -> str:
+    """The kind of run whose step time is measured once: model, objective, batch size."""
+    return f"{config.model.name} {config.objective.name} b{config.batch_size}"
+
+
+def plan_table(specs: list[RunSpec], root: Path, bundle: data.DatasetBundle, real: bool,
+               device: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """One row per distinct run: kind, run, complete (None: unknown), images, epochs,
+    image_epochs and the estimated training seconds on this device."""
+    rows, measured = [], {}
+    for spec in {as_spec(s).run_name: s for s in specs}.values():
+        config = spec.config
+        images = len(prepare(spec, bundle).images)
+        name = kind(config)
+        if name not in measured:
+            measured[name] = seconds_per_image(spec, bundle, device=device)
+        complete = RunDir(root / spec.run_name).is_complete if real else None
+        rows.append({"kind": name, "run": spec.run_name, "complete": complete,
+                     "images": images, "epochs": config.epochs,
+                     "image_epochs": images * config.epochs,
+                     "seconds": images * config.epochs * measured[name]})  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,0 +1,179 @@
+"""Backends train the very runs ``local`` trains: worker processes (one killed mid-run),
+submitit's local executor and a two-node Ray cluster on 127.0.0.1; unshared storage is refused."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnemoscope.execution import (
+    Backend,
+    ExecutionConfig,
+    StorageNotShared,
+    make_backend,
+    train_all,
+)
+from mnemoscope.execution.processes import Processes
+from mnemoscope.store import RunDir
+from mnemoscope.training import RunSpec
+from tests.training.configs import tiny_config
+
+
+def _specs(seeds, **overrides):
+    return [RunSpec(tiny_config(seed=seed, **overrides)) for seed in seeds]
+
+
+@contextlib.contextmanager
+def _one_thread():
+    # the workers train with one thread: so does the local reference, for the same bits
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _assert_same_runs(results, references):
+    assert [r.run.path.name for r in results] == [r.run.path.name for r in references]
+    for result, reference in zip(results, references, strict=True):
+        weights, _ = result.run.load_checkpoint("final")
+        expected, _ = reference.run.load_checkpoint("final")
+        assert weights.keys() == expected.keys()
+        for key in expected:
+            assert torch.equal(weights[key], expected[key]), (result.run.path.name, key)
+        assert list(result.metrics()["loss"]) == list(reference.metrics()["loss"])
+
+
+def _local(specs, root, fmnist):
+    with _one_thread():
+        return train_all(specs, root, bundle=fmnist, quiet=True)
+
+
+def test_processes_train_what_local_trains(tmp_path, fmnist):
+    specs = _specs([0, 1, 0])  # a repeated spec trains once
+    results = train_all(specs, tmp_path / "processes", Processes(workers=2, threads_per_run=1))
+    _assert_same_runs(results, _local(specs, tmp_path / "local", fmnist))
+    assert len(list((tmp_path / "processes").glob("supervised-*"))) == 2
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_the_run_resumes(tmp_path, fmnist):
+    specs = _specs([0], epochs=4, data={"subset": list(range(512))}, save_epochs=[2])
+    run = RunDir(tmp_path / "killed" / specs[0].run_name)
+    backend = Processes(workers=1, threads_per_run=1, retries=2)
+    outcome = {}
+
+    def work():
+        try:
+            outcome["results"] = train_all(specs, tmp_path / "killed", backend)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 300
+    while not run.checkpoint_path("epoch-0002").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker = run.read_meta()["worker"]["pid"]
+    os.kill(worker, signal.SIGKILL)  # mid-run: writing epoch 2's state or training epoch 3
+    thread.join(timeout=600)
+    assert "error" not in outcome, outcome.get("error")
+    assert run.read_meta()["worker"]["pid"] != worker  # another worker finished it
+    _assert_same_runs(outcome["results"], _local(specs, tmp_path / "local", fmnist))
+
+
+class _ElsewhereBackend(Backend):
+    """A worker on a machine that mounts other storage at the same path: it sees nothing."""
+
+    name = "elsewhere"
+
+    def probe(self, path):
+        return None
+
+    def run(self, specs, root, done):
+        raise AssertionError("nothing may train when the storage is not shared")
+
+
+def test_storage_the_workers_cannot_see_is_refused_before_any_training(tmp_path):
+    with pytest.raises(StorageNotShared, match="do not see the run directory"):
+        train_all(_specs([0]), tmp_path, _ElsewhereBackend())
+    assert not any(path.name.startswith("supervised") for path in tmp_path.iterdir())
+
+
+def test_submitit_local_array_trains_what_local_trains(tmp_path, fmnist):
+    pytest.importorskip("submitit")
+    config = ExecutionConfig(backend="slurm", cluster="local", cpus_per_run=1, time_min=20)
+    specs = _specs([0, 1])
+    results = train_all(specs, tmp_path / "slurm", make_backend(config))
+    _assert_same_runs(results, _local(specs, tmp_path / "local", fmnist))
+
+
+def test_slurm_takes_whole_gpus_only():
+    with pytest.raises(ValueError, match="whole GPUs"):
+        ExecutionConfig(backend="slurm", gpus_per_run=0.5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A head node on 127.0.0.1 and a second node joined to it, one CPU each."""
+    ray = pytest.importorskip("ray")
+    executable = str(Path(sys.executable).parent / "ray")
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="/tmp/rt")  # short: Ray's socket paths have a length limit
+    common = ["--num-cpus=1", "--disable-usage-stats", "--block", "--node-ip-address=127.0.0.1",
+              "--object-store-memory=80000000"]  # fmt: skip
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    head = subprocess.Popen([executable, "start", "--head", f"--port={port}", f"--temp-dir={temp}",
+                             "--include-dashboard=false", *common], **quiet)  # fmt: skip
+    nodes = [head]
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            with contextlib.suppress(Exception):
+                ray.init(address=address, log_to_driver=False)
+                break
+            assert time.monotonic() < deadline and head.poll() is None, "the Ray head did not start"
+            time.sleep(1)
+        nodes.append(subprocess.Popen([executable, "start", f"--address={address}", *common],
+                                      **quiet))  # fmt: skip
+        while len([node for node in ray.nodes() if node["Alive"]]) < 2:
+            assert time.monotonic() < deadline, "the second Ray node did not join"
+            time.sleep(1)
+        yield address
+    finally:
+        ray.shutdown()
+        for node in reversed(nodes):  # ray start --block stops what it started on SIGTERM
+            node.send_signal(signal.SIGTERM)
+            try:
+                node.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                node.kill()
+
+
+def test_ray_cluster_trains_four_seeds_as_local_does(tmp_path, fmnist, ray_cluster):
+    config = ExecutionConfig(backend="ray", address=ray_cluster, cpus_per_run=1, threads_per_run=1)
+    specs = _specs([0, 1, 2, 3])
+    backend = make_backend(config)
+    try:
+        results = train_all(specs, tmp_path / "ray", backend)
+    finally:
+        backend.close()
+    _assert_same_runs(results, _local(specs, tmp_path / "local", fmnist))
+    hosts = {RunDir(result.run.path).read_meta()["worker"]["pid"] for result in results}
+    assert len(hosts) >= 2  # the runs went to more than one worker

@@ -6,11 +6,11 @@ before and after, and compare the outputs (``diff``):
     python scripts/hash_run.py profiles-quick OUT_DIR --threads 1 > before.txt
 
 Weights and measurements are hashed by their tensors (safetensors metadata holds no weights;
-timing entries are left out), tables by their values without timing columns (seconds, images per second: they differ between any two runs),
-arrays by their bytes. Run directories named ``<objective>-s<seed>-<key>`` are printed with the
-key replaced by ``KEY`` so that a change of the run key alone does not count as a difference;
-so are run names inside tables; lines are sorted, so the comparison is of the multiset of
-(path, hash).
+timing entries are left out), tables by their values without timing columns (seconds, images
+per second: they differ between any two runs), arrays by their bytes. Run directories named
+``<objective>-s<seed>-<key>`` are printed with the key replaced by ``KEY`` so that a change of
+the run key alone does not count as a difference; so are run names inside tables; lines are
+sorted, so the comparison is of the multiset of (path, hash).
 """
 
 from __future__ import annotations

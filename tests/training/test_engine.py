@@ -204,12 +204,12 @@ def test_checkpoint_every_writes_last_less_often_and_trains_the_same(tmp_path, f
 
 def test_batch_larger_than_a_full_training_set_is_refused_before_any_run(tmp_path, fmnist):
     from mnemoscope.data import DatasetBundle
-    from mnemoscope.training import train_many
+    from mnemoscope.execution import train_all
 
     small = DatasetBundle("fmnist-8", fmnist.train.subset(torch.arange(8)), fmnist.test,
                           fmnist.classes)  # fmt: skip
     fits = tiny_config(data={"subset": None}, batch_size=8, epochs=1)
     too_large = tiny_config(data={"subset": None}, batch_size=16, epochs=1)
     with pytest.raises(ValueError, match=r"batch_size 16 is larger than the training subset \(8"):
-        train_many([fits, too_large], tmp_path, bundle=small, quiet=True)
+        train_all([RunSpec(fits), RunSpec(too_large)], tmp_path, bundle=small, quiet=True)
     assert not any(tmp_path.iterdir())  # not even the first run trained

@@ -20,6 +20,7 @@ from mnemoscope import data
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.store import RunDir, atomic_write_text
 from mnemoscope.training import RunSpec, TrainResult, train
+from mnemoscope.training.engine import training_subset
 
 # Written by the submitting process under the run root, read back by a worker.
 STORAGE_PROBE = ".mnemoscope-storage-check"
@@ -105,10 +106,15 @@ def train_all(
 ) -> list[TrainResult]:
     """Train every spec under ``root`` with ``backend`` (default: ``Local``) and return their
     results in the order of ``specs``. Specs with one run key train once. ``bundle`` (the
-    loaded dataset) and ``progress`` serve in-process training only; ``done(spec)`` is called
-    as each run finishes."""
+    loaded dataset) and ``progress`` serve in-process training only; with a ``bundle``, the
+    subset and batch size of every spec trained on the dataset itself are checked before the
+    first run starts. ``done(spec)`` is called as each run finishes."""
     root = Path(root).absolute()
     backend = backend or Local()
+    if bundle is not None:
+        for spec in specs:
+            if spec.data is None:
+                training_subset(spec.config, bundle)
     unique = list({spec.run_name: spec for spec in specs}.values())
     notify = done or (lambda spec: None)
     if isinstance(backend, Local):

@@ -16,7 +16,6 @@ from mnemoscope.training.engine import (
     prepare,
     read_measurements,
     train,
-    train_many,
 )
 from mnemoscope.training.objectives.barlowtwins import BarlowTwinsObjective
 from mnemoscope.training.objectives.byol import BYOLObjective
@@ -61,5 +60,4 @@ __all__ = [
     "read_measurements",
     "recipe",
     "train",
-    "train_many",
 ]

@@ -3,7 +3,8 @@
 ``train(spec, root)`` writes ``root/<objective>-s<seed>-<key>/`` (``RunSpec.run_name``: the key
 hashes the config and the descriptions of the data recipe and hooks; see ``spec``). A complete
 run is returned untouched, a partial one resumes from its last checkpoint, and a fresh one
-starts. Nothing here is global: the unit a backend fans out (``backends``) is exactly one call.
+starts. Nothing here is global: the unit a backend fans out (``mnemoscope.execution``) is
+exactly one call.
 
 Determinism: the seed is split into two streams, one for the initial weights (drawn inside
 ``torch.random.fork_rng`` so the caller's global RNG is left alone) and one generator that
@@ -638,24 +639,3 @@ def _save_history(run: RunDir, history: list[dict[str, Any]]) -> None:
     import pandas as pd
 
     run.save_table("metrics", pd.DataFrame(history))
-
-
-def train_many(
-    configs: list[TrainConfig],
-    root: str | Path,
-    hooks: Mapping[str, Hook] | None = None,
-    *,
-    bundle: data.DatasetBundle | None = None,
-    progress: Progress | None = None,
-    quiet: bool = False,
-) -> list[TrainResult]:
-    """Train several runs one after the other (e.g. N seeds of a paradigm). Each run is an
-    independent ``train`` call: this is the loop a distributed backend replaces. With a
-    ``bundle``, every config's subset and batch size are checked before the first run starts."""
-    if bundle is not None:
-        for config in configs:
-            training_subset(config, bundle)
-    return [
-        train(config, root, hooks, bundle=bundle, progress=progress, quiet=quiet)
-        for config in configs
-    ]

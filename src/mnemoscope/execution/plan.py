@@ -43,7 +43,7 @@ def dataset_or_standin(name: str, options: dict[str, Any]) -> tuple[data.Dataset
 
     test = images(entry.test_size or 2 * classes)
     return data.DatasetBundle(name, images(entry.train_size), test,
-                              [str(c) for c in range(classes)]), False  # fmt: skip
+                              tuple(str(c) for c in range(classes))), False  # fmt: skip
 
 
 def seconds_per_image(spec: RunSpec, bundle: data.DatasetBundle, steps: int = 3,

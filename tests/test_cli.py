@@ -162,3 +162,13 @@ def test_progress_line_fits_80_columns_without_cutting_numbers():
     assert len(line) <= 80
     for shown in ("37/100", "loss 3.8123", "1,234 img/s", "0:00:00", "eta -:--:--"):
         assert shown in line, line
+
+
+def test_run_options_override_the_execution_section_and_are_validated(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump({"study": "profiles", "execution": {"backend": "ray"}}))
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out"),
+                                 "--backend", "slurm", "--gpus-per-run", "0.5"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "execution" in result.output and "SLURM allocates whole GPUs" in result.output
+    assert not (tmp_path / "out").exists()  # refused before any work

@@ -22,19 +22,22 @@ CHILD = """
     from pathlib import Path
     import numpy as np
     import yaml
-    from mnemoscope.training import TrainConfig, train
+    from mnemoscope.training import Hook, RunSpec, TrainConfig, train
     work = Path(sys.argv[1])
     config = TrainConfig.model_validate(yaml.safe_load((work / "config.yaml").read_text()))
-    def hook(model, epoch):
-        with open(work / "trained-by", "a") as log:
-            log.write(f"{os.getpid()} {epoch}\\n")
-        while len(list(work.glob("entered-*"))) < 2:
-            time.sleep(0.01)
-        return {"pid": np.array([os.getpid()])}
+    class Log(Hook):
+        work: str
+        def __call__(self, model, epoch):
+            with open(Path(self.work) / "trained-by", "a") as log:
+                log.write(f"{os.getpid()} {epoch}\\n")
+            while len(list(Path(self.work).glob("entered-*"))) < 2:
+                time.sleep(0.01)
+            return {"pid": np.array([os.getpid()])}
     while not (work / "go").exists():
         time.sleep(0.01)
     (work / f"entered-{os.getpid()}").touch()
-    result = train(config, work / "runs", {"log": hook}, quiet=True)
+    spec = RunSpec(config, hooks={"log": Log(work=str(work))})
+    result = train(spec, work / "runs", quiet=True)
     print(result.run.path, flush=True)
 """
 
@@ -52,8 +55,10 @@ def test_the_same_config_started_twice_at_once_trains_once(tmp_path):
     outputs = [child.communicate(timeout=300) for child in children]
     for child, (_, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err.decode()
-    run = RunDir(tmp_path / "runs" / config.run_name)
-    assert [out.decode().strip() for out, _ in outputs] == [str(run.path)] * 2
+    paths = {out.decode().strip() for out, _ in outputs}
+    assert len(paths) == 1  # both returned the one run
+    run = RunDir(paths.pop())
+    assert run.path.parent == tmp_path / "runs"
     assert run.is_complete and not (run.path / "LOCK").exists()
     log = (tmp_path / "trained-by").read_text().split()
     trainers = set(log[0::2])

@@ -8,9 +8,7 @@ has would train somewhere and never come back.
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,12 +35,7 @@ def train_spec(spec_json: str, root: str, threads: int | None = None) -> str:
         import torch
 
         torch.set_num_threads(threads)
-    spec = RunSpec.from_json(spec_json)
-    # Which worker holds the run: for people, and for tests that stop that worker.
-    RunDir(Path(root) / spec.run_name).update_meta(
-        worker={"host": socket.gethostname(), "pid": os.getpid()}
-    )
-    return str(train(spec, root, quiet=True).run.path)
+    return str(train(RunSpec.from_json(spec_json), root, quiet=True).run.path)
 
 
 def read_probe(path: str) -> str | None:

@@ -163,7 +163,7 @@ def test_verdict_seeds_add_networks_to_random_label_settings_only():
     jobs = [job for job in all_jobs(config, prepare_data(config)) if job.sweep == "verdict_seeds"]
     assert sorted((job.params["setting"], job.config.seed) for job in jobs) == [
         ("random", 1), ("random", 2), ("random+da", 1), ("random+da", 2)]  # fmt: skip
-    assert len({job.config.run_name for job in jobs}) == 4
+    assert len({job.spec(config).run_name for job in jobs}) == 4
     assert all(job.random_labels for job in jobs)
 
 

@@ -7,20 +7,44 @@ import json
 from pathlib import Path
 
 import typer
-import yaml
-from pydantic import ValidationError
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
-app = typer.Typer(
-    help="Measure memorization in supervised and self-supervised training of image encoders.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+from mnemoscope import errors
+
+HELP = """Measure memorization in supervised and self-supervised training of image encoders.
+
+An error prints one message naming the file or value and what was expected (--debug: the \
+traceback). Exit codes: 0 done; 2 bad input (a config, an argument, a dataset or checkpoint \
+file, an unusable --out); 1 the run failed (disk full, out of memory, a bug)."""
+
+
+class _Commands(TyperGroup):
+    """Every command behind one error boundary: a message and an exit code, not a traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except (typer.exceptions.TyperException, typer.Exit, typer.Abort):
+            raise  # typer's own: usage errors (exit 2), exits, Ctrl-C
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            code = errors.exit_code(error)
+            message = errors.describe(error)
+            if code == errors.RUN_FAILED:
+                message += "\n(the run failed; rerun with --debug for the traceback)"
+            error_console.print(Text(message), style="red")
+            raise typer.Exit(code) from None
+
+
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, cls=_Commands)
 # soft_wrap: messages hold paths and values a user copies; never break them with newlines.
 console = Console(soft_wrap=True)
+error_console = Console(soft_wrap=True, stderr=True)
 
 
 def _print_version(value: bool) -> None:
@@ -40,6 +64,9 @@ def options(
         None, "--threads",
         help="CPU threads for torch (default: torch's, one per core). On a machine shared with "
         "other jobs, fewer threads than cores keeps small-batch work from stalling.",
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="show the Python traceback of an error instead of its message",
     ),
 ) -> None:  # fmt: skip
     """Measure memorization in supervised and self-supervised training of image encoders."""
@@ -382,26 +409,17 @@ def runs(
                            "same --out to record which runs are f and g (finished trainings "
                            "are reused)"), style="yellow")  # fmt: skip
 
+
 def _load_config(path: Path, validate):
-    """Read a YAML config (safe_load only) and validate it, naming the key of any mistake."""
-    if not path.exists():
-        raise typer.BadParameter(f"config file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise typer.BadParameter(f"{path} is not valid YAML: {error}") from error
+    """Read a YAML config (``config_file.read_config``) and validate it, naming the file and the
+    key of any mistake (raised as ``BadInput``: the error boundary prints it, exit 2)."""
+    from mnemoscope.config_file import read_config
+
+    raw = read_config(path)
     try:
         return validate(raw)
     except ValueError as error:
-        if not isinstance(error, ValidationError):
-            console.print(f"{path}: {error}", markup=False, highlight=False)
-            raise typer.Exit(2) from None
-        lines = [f"{path}: invalid config"]
-        for problem in error.errors():
-            key = ".".join(str(part) for part in problem["loc"])
-            lines.append(f"  {key} = {problem.get('input')!r}: {problem['msg']}")
-        console.print("\n".join(lines), markup=False, highlight=False)
-        raise typer.Exit(2) from None
+        raise errors.BadInput(f"{path}: {errors.describe(error)}") from error
 
 
 def _listing_table(names: list[str], *columns: str) -> Table:

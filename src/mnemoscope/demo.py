@@ -11,10 +11,10 @@ import importlib.resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.progress import Progress
 
 from mnemoscope import studies
+from mnemoscope.config_file import parse_config
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.reports import build_report, collect
@@ -28,7 +28,7 @@ def packaged_config(study: str, scale: str) -> dict[str, Any]:
     resource = importlib.resources.files("mnemoscope") / "configs" / f"{study}-{scale}.yaml"
     if not resource.is_file():
         raise FileNotFoundError(f"no packaged config {study}-{scale}.yaml in mnemoscope/configs")
-    return yaml.safe_load(resource.read_text())
+    return parse_config(resource.read_bytes(), f"mnemoscope/configs/{study}-{scale}.yaml")
 
 
 def run_demo(

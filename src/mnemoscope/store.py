@@ -246,15 +246,25 @@ class RunDir:
 
 
 def load_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Load tensors and string metadata from a safetensors file (never unpickles)."""
-    from safetensors import safe_open
+    """Load tensors and string metadata from a safetensors file (never unpickles).
+
+    A truncated or corrupt file raises ``BadInput`` naming it (safetensors' own error does not).
+    """
+    from safetensors import SafetensorError, safe_open
+
+    from mnemoscope.errors import BadInput
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    with safe_open(str(path), framework="pt") as file:
-        tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
-        metadata = dict(file.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
+            metadata = dict(file.metadata() or {})
+    except SafetensorError as error:
+        raise BadInput(
+            f"{path} is not a readable safetensors file (truncated or corrupt?): {error}"
+        ) from None
     return tensors, metadata
 
 

@@ -108,6 +108,28 @@ def check_images(images: Tensor) -> None:
         raise ValueError(f"images must be [B, C, H, W] with C = 1 or 3, got {tuple(images.shape)}")
     if images.dtype != torch.uint8 and not images.is_floating_point():
         raise ValueError(f"images must be uint8 (0..255) or float (0..1), got {images.dtype}")
+    check_float_range(images)
+
+
+def check_float_range(images: Tensor) -> None:
+    """Refuse float images with NaN, infinities or values outside [0, 1] (e.g. 0..255 floats,
+    which would be silently scored or augmented on the wrong scale); uint8 passes as it is."""
+    if not images.is_floating_point() or images.numel() == 0:
+        return
+    finite = torch.isfinite(images)
+    if not bool(finite.all()):
+        bad = images[~finite]
+        kind = "NaN" if bool(bad.isnan().any()) else "infinite values"
+        raise ValueError(
+            f"images hold {kind} ({int(bad.numel())} of {images.numel()} values): float images "
+            "must be finite, in [0, 1]"
+        )
+    low, high = (float(v) for v in torch.aminmax(images))
+    if low < 0 or high > 1:
+        hint = "; divide 0..255 images by 255 or pass them as uint8" if high > 1 else ""
+        raise ValueError(
+            f"float images must be in [0, 1], got values in [{low:g}, {high:g}]{hint}"
+        )
 
 
 def to_float_images(images: Tensor) -> Tensor:

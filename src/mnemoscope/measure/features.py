@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from mnemoscope.augment.base import check_float_range
 from mnemoscope.models.folding import fold_batch_norms
 
 
@@ -16,6 +17,7 @@ def as_float_images(images: torch.Tensor) -> torch.Tensor:
         return images.float().div_(255)
     if not images.is_floating_point():
         raise TypeError(f"images must be uint8 or float in [0, 1], got dtype {images.dtype}")
+    check_float_range(images)
     return images.float()
 
 

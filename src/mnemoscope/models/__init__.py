@@ -9,6 +9,6 @@ paper 002 (appendix A) scores memorization on.
 
 from mnemoscope.models.encoder import Encoder
 from mnemoscope.models.network import Network
-from mnemoscope.models.registry import build, catalog, names
+from mnemoscope.models.registry import build, build_from_state, catalog, names
 
-__all__ = ["Encoder", "Network", "build", "catalog", "names"]
+__all__ = ["Encoder", "Network", "build", "build_from_state", "catalog", "names"]

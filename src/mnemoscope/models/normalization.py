@@ -31,6 +31,12 @@ class InputNormalization(nn.Module):
         if not x.is_floating_point():
             # uint8 images would be silently promoted and normalized on the wrong scale.
             raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}")
+        if x.ndim != 4 or x.shape[1] != self.mean.shape[1]:
+            # [B, 1, H, W] against 3-channel statistics would broadcast silently to 3 channels.
+            raise ValueError(
+                f"expected images [B, {self.mean.shape[1]}, H, W] (the network's in_channels = "
+                f"{self.mean.shape[1]}), got {list(x.shape)}"
+            )
         return (x - self.mean) / self.std
 
     def extra_repr(self) -> str:

@@ -153,6 +153,71 @@ def build(
     return Network(encoder, head, mean=mean, std=std, arch=name, config=config)
 
 
+# Bounds on sizes read from a file (checkpoint metadata) before anything is built: generous
+# (paper 003's widest projector is 65,536; STL-10 images are 96 pixels), yet a forged file cannot
+# ask for gigabytes.
+MAX_WIDTH = 1 << 17  # num_outputs, projector_hidden, projector_bottleneck
+MAX_IMAGE_SIZE = 1024
+SIZE_BOUNDS = {
+    "num_outputs": MAX_WIDTH, "projector_hidden": MAX_WIDTH, "projector_bottleneck": MAX_WIDTH,
+    "image_size": MAX_IMAGE_SIZE, "patch_size": MAX_IMAGE_SIZE,
+}  # fmt: skip
+
+
+def build_from_state(config: Any, tensors: dict[str, torch.Tensor], source: str) -> Network:
+    """The network ``build(**config)`` with the weights ``tensors``, both read from ``source``
+    (a checkpoint file), checked before any memory is allocated.
+
+    The architecture (``Network.config``) must name a known model with sizes within
+    ``SIZE_BOUNDS``; it is then built on the meta device (shapes only, no memory) and every
+    parameter and buffer shape compared with the file's tensors. Only a network whose weights
+    the file holds in full is built for real, so the file's size bounds the memory used.
+
+    Raises:
+        BadInput: naming ``source``, the value and what was expected.
+    """
+    from mnemoscope.errors import BadInput, shorten
+
+    if not isinstance(config, dict) or not isinstance(config.get("name"), str):
+        raise BadInput(
+            f"{source}: network metadata {shorten(config)} is not an architecture: expected a "
+            f"mapping with a 'name' (one of {', '.join(MODELS)})"
+        )
+    for key, bound in SIZE_BOUNDS.items():
+        value = config.get(key)
+        if value is None and key == "projector_hidden":
+            continue
+        if key in config and not (isinstance(value, int) and not isinstance(value, bool)
+                                  and 1 <= value <= bound):  # fmt: skip
+            raise BadInput(
+                f"{source}: network metadata {key}={shorten(value)} is out of bounds: expected "
+                f"an integer in 1..{bound:,}"
+            )
+    try:
+        with torch.device("meta"):
+            skeleton = build(**config)
+    except (ValueError, TypeError) as error:
+        raise BadInput(f"{source}: network metadata does not build: {error}") from error
+    expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
+    found = {key: tuple(value.shape) for key, value in tensors.items()}
+    problems = [f"missing {key}" for key in expected if key not in found]
+    problems += [f"unexpected {key}" for key in found if key not in expected]
+    problems += [
+        f"{key} is {list(found[key])}, expected {list(shape)}"
+        for key, shape in expected.items()
+        if key in found and found[key] != shape
+    ]
+    if problems:
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise BadInput(
+            f"{source}: the weights do not match the declared architecture "
+            f"({config['name']!r}): {'; '.join(problems[:3])}{more}"
+        )
+    network = build(**config)
+    network.load_state_dict(tensors)
+    return network
+
+
 def catalog(in_channels: int = 3, image_size: int = 32) -> list[dict[str, Any]]:
     """One row per model: name, encoder_params, embedding_dim, taps, description.
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mnemoscope.config_file import read_config
+from mnemoscope.errors import BadInput
 from mnemoscope.store import COMPLETE_MARKER
 
 
@@ -63,11 +63,14 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        config = yaml.safe_load(path.read_text()) if path.is_file() else None
-    except yaml.YAMLError:
+    """The mapping in a run directory's YAML file, or {} if it is missing or is not a config
+    (a user's file, or one edited by hand); read as every config is (``config_file``)."""
+    if not path.is_file():
         return {}
-    return config if isinstance(config, dict) else {}
+    try:
+        return read_config(path)
+    except BadInput:
+        return {}
 
 
 def _study_name(path: Path) -> str | None:

@@ -114,11 +114,17 @@ def load_network(path: str | Path, device: str | torch.device = "cpu") -> models
     """Rebuild a network from a weights checkpoint written by ``train`` (safetensors only)."""
     import json
 
+    from mnemoscope.errors import BadInput
+
     tensors, metadata = load_safetensors(path)
     if "network" not in metadata:
-        raise ValueError(f"{path} has no 'network' metadata: not a mnemoscope weights checkpoint")
-    network = models.build(**json.loads(metadata["network"]))
-    network.load_state_dict(tensors)
+        raise BadInput(f"{path} has no 'network' metadata: not a mnemoscope weights checkpoint")
+    try:
+        config = json.loads(metadata["network"])
+    except json.JSONDecodeError as error:
+        raise BadInput(f"{path}: its 'network' metadata is not JSON ({error})") from None
+    # Checked against the file's tensors before anything is allocated: metadata is user input.
+    network = models.build_from_state(config, tensors, str(path))
     return network.to(device).eval()
 
 

@@ -75,8 +75,11 @@ def score_checkpoints(
     **options: Any,
 ) -> SSLMemScores:
     """``score`` for checkpoint files: f from ``f_paths``, g from ``g_paths``."""
+    from mnemoscope.environment import pick_device
+
     if not f_paths or not g_paths:
         raise ValueError("give at least one f and one g checkpoint")
+    device = pick_device(str(device))  # an unavailable device is refused by name, first
     f_encoders = load_encoders(f_paths, device)
     g_encoders = load_encoders(g_paths, device)
     return score(f_encoders, g_encoders, images, device=device, **options)
@@ -101,11 +104,12 @@ def score_dataset(
     (id, label, align_f, align_g, score_raw, score_norm). Returns the table. What
     ``mnemoscope sslmem-score`` runs."""
     from mnemoscope import data
-    from mnemoscope.environment import run_environment
+    from mnemoscope.environment import pick_device, run_environment
     from mnemoscope.store import RunDir, now_iso
 
     if split not in ("train", "test"):
         raise ValueError(f"split={split!r} is not one of ('train', 'test')")
+    device = pick_device(str(device))
     bundle = data.load(dataset, **(data_options or {}))
     image_set = getattr(bundle, split)
     if ids is not None:
@@ -125,7 +129,7 @@ def score_dataset(
     table.insert(0, "label", chosen.labels.numpy())
     table.insert(0, "id", chosen.ids.numpy())
     run = RunDir(out)
-    environment = run_environment(torch.device(device))
+    environment = run_environment(device)
     run.update_meta(
         command="sslmem-score", started=now_iso(), environment=environment,
         f=[str(path) for path in f_paths], g=[str(path) for path in g_paths], dataset=dataset,

@@ -181,8 +181,17 @@ class RunDir:
 
     # -- figures ---------------------------------------------------------------------------
     def save_figure(self, name: str, figure: Any, dpi: int = 110) -> Path:
+        """Save ``figure`` as PNG with every text literal: labels come from data (class names
+        of a folder dataset, config strings), and ``$...$`` in them must never be mathtext."""
+        import matplotlib
+        from matplotlib.text import Text
+
         path = self.path / "figures" / f"{_check_name(name)}.png"
-        return atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=dpi))
+        for text in figure.findobj(Text):
+            text.set_parse_math(False)
+        # Texts made while drawing (tick labels) read the rc value: set for this save only.
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=dpi))
 
     # -- checkpoints -----------------------------------------------------------------------
     def checkpoint_path(self, name: str) -> Path:

@@ -14,6 +14,8 @@ channel, otherwise all are converted to RGB.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_datas
 
 from mnemoscope.data.imageset import DatasetBundle, ImageSet
 from mnemoscope.data.splits import split as seeded_split
+from mnemoscope.errors import BadInput
 
 GREY_MODES = ("1", "L")
 
@@ -41,17 +44,28 @@ def _list_files(directory: Path, class_to_idx: dict[str, int]) -> list[tuple[str
 def _image_mode(samples: list[tuple[str, int]]) -> str:
     """PIL mode "L" if every file is greyscale, else "RGB" (opening reads only the header)."""
     for path, _ in samples:
-        with Image.open(path) as image:
+        with _open(path) as image:
             if image.mode not in GREY_MODES:
                 return "RGB"
     return "L"
+
+
+@contextlib.contextmanager
+def _open(path: str) -> Iterator[Image.Image]:
+    """``PIL.Image.open``, with a broken or truncated file refused by name (PIL's own errors
+    do not always name it)."""
+    try:
+        with Image.open(path) as image:
+            yield image
+    except (OSError, SyntaxError, ValueError) as error:  # SyntaxError: PIL's "broken PNG file"
+        raise BadInput(f"{path} is not a readable image ({error}); remove or replace it") from None
 
 
 def _image_set(samples: list[tuple[str, int]], mode: str) -> ImageSet:
     """The files in ``samples``, in that order, as [N, C, H, W] uint8 in PIL ``mode``."""
     arrays = []
     for path, _ in samples:
-        with Image.open(path) as image:
+        with _open(path) as image:
             pixels = np.asarray(image.convert(mode))
         if arrays and pixels.shape != arrays[0].shape:
             raise ValueError(

@@ -8,12 +8,14 @@ The file is read with ``allow_pickle=False``: object arrays are refused, never u
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from mnemoscope.data.arrays import Layout, image_set_from_arrays
 from mnemoscope.data.imageset import DatasetBundle
+from mnemoscope.errors import BadInput
 
 REQUIRED_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
 OPTIONAL_KEYS = ("train_ids", "test_ids", "classes")
@@ -26,7 +28,20 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             f"{', '.join(REQUIRED_KEYS)}"
         )
     arrays: dict[str, np.ndarray] = {}
-    with np.load(path, allow_pickle=False) as archive:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except ValueError:  # numpy's advice to unpickle an unknown file is not taken here
+        raise BadInput(
+            f"{path} is not an .npz archive (nor a .npy array; pickles are never read); write "
+            "one with numpy.savez"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise BadInput(
+            f"{path} is not a readable .npz archive ({error}); write one with numpy.savez"
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise BadInput(f"{path} holds a single array (.npy), not an .npz archive of named arrays")
+    with archive:
         missing = [key for key in REQUIRED_KEYS if key not in archive.files]
         if missing:
             raise ValueError(
@@ -42,6 +57,10 @@ def _read(path: Path) -> dict[str, np.ndarray]:
                     f"{path}: array {key!r} holds Python objects, which are not read "
                     "(allow_pickle=False); store plain numeric or string arrays"
                 ) from err
+            except (OSError, EOFError, zipfile.BadZipFile) as error:
+                raise BadInput(
+                    f"{path}: array {key!r} cannot be read ({error}): truncated or corrupt file"
+                ) from None
     return arrays
 
 

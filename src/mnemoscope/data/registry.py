@@ -17,6 +17,7 @@ from mnemoscope.data.imageset import DatasetBundle
 from mnemoscope.data.npz import load_npz
 from mnemoscope.data.options import COMMON_OPTIONS, preprocess
 from mnemoscope.data.torchvision_sets import load_cifar10, load_cifar100, load_stl10, load_svhn
+from mnemoscope.errors import BadOption
 
 DEFAULT_DATASET = "fmnist-mini"
 
@@ -62,7 +63,8 @@ def load(name: str, **options: object) -> DatasetBundle:
 
     Raises:
         ValueError: unknown name, bad option value, or invalid data.
-        TypeError: an option the dataset does not take, or a required one left out.
+        BadOption (a TypeError and a ValueError): an option the dataset does not take, or a
+            required one left out.
         FileNotFoundError: the dataset's files are not where it looked.
     """
     specific = loader_options(name)
@@ -70,12 +72,12 @@ def load(name: str, **options: object) -> DatasetBundle:
     unknown = sorted(set(options) - set(specific))
     if unknown:
         takes = ", ".join(list(specific) + list(COMMON_OPTIONS))
-        raise TypeError(f"dataset {name!r} takes no option {', '.join(unknown)}; it takes: {takes}")
+        raise BadOption(f"dataset {name!r} takes no option {', '.join(unknown)}; it takes: {takes}")
     required = [
         key
         for key, parameter in specific.items()
         if parameter.default is inspect.Parameter.empty and key not in options
     ]
     if required:
-        raise TypeError(f"dataset {name!r} needs option(s) {', '.join(f'{k}=' for k in required)}")
+        raise BadOption(f"dataset {name!r} needs option(s) {', '.join(f'{k}=' for k in required)}")
     return preprocess(get_loader(name)(**options), **common)

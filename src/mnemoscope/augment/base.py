@@ -127,9 +127,7 @@ def check_float_range(images: Tensor) -> None:
     low, high = (float(v) for v in torch.aminmax(images))
     if low < 0 or high > 1:
         hint = "; divide 0..255 images by 255 or pass them as uint8" if high > 1 else ""
-        raise ValueError(
-            f"float images must be in [0, 1], got values in [{low:g}, {high:g}]{hint}"
-        )
+        raise ValueError(f"float images must be in [0, 1], got values in [{low:g}, {high:g}]{hint}")
 
 
 def to_float_images(images: Tensor) -> Tensor:

@@ -1,0 +1,581 @@
+"""The catalogue of bad inputs: each is refused with one message naming the bad value, and
+nothing on disk is written, changed or marked complete.
+
+Command-line cases run in process (typer's CliRunner) and fail before any training: the exit
+code is 2 for bad input and 1 for a failed run (``mnemoscope.errors``), the output holds no
+traceback, and every file under the test's directory is as it was. API cases assert the
+exception type and that the message names what was expected.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from matplotlib.figure import Figure
+from PIL import Image
+from typer.testing import CliRunner
+
+from mnemoscope import data, models, sslmem
+from mnemoscope.cli import app
+from mnemoscope.config_file import MAX_NODES, parse_config
+from mnemoscope.errors import BadInput, shorten
+from mnemoscope.measure.features import as_float_images
+from mnemoscope.store import RunDir
+from mnemoscope.training import load_network
+
+runner = CliRunner()
+TRAIN = {"data": {"subset": list(range(8))}, "model": {"name": "convnet-tiny",
+         "projector_hidden": 16}, "epochs": 1, "batch_size": 4}  # fmt: skip
+STUDY = yaml.safe_load((Path(__file__).parents[1] / "configs" / "sslmem-quick.yaml").read_text())
+# Nine levels of ten aliases each: 10**9 values once expanded, 500 bytes on disk.
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
+    for i in range(8)
+)
+HUGE = "x" * 1_000_000
+MATH_NAME = r"$\notacommand{x}$"
+
+
+def write(path: Path, content: str | bytes | dict) -> Path:
+    if isinstance(content, dict):
+        content = yaml.safe_dump(content)
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+    return path
+
+
+def train_with(tmp: Path, **changes) -> list[str]:
+    """``train`` of TRAIN with top-level keys changed (nested: whole sections)."""
+    path = write(tmp / "train.yaml", {**TRAIN, **changes})
+    return ["train", str(path), "--out", str(tmp / "runs"), "--quiet"]
+
+
+def train_file(tmp: Path, content: str | bytes) -> list[str]:
+    path = write(tmp / "config.yaml", content)
+    return ["train", str(path), "--out", str(tmp / "runs"), "--quiet"]
+
+
+def npz_dataset(tmp: Path, content: bytes) -> list[str]:
+    path = write(tmp / "set.npz", content)
+    return train_with(tmp, data={"name": "npz", "options": {"path": str(path)}, "subset": [0, 1]})
+
+
+def good_npz_bytes() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, train_images=np.zeros((4, 8, 8), np.uint8), train_labels=np.arange(4) % 2,
+             test_images=np.zeros((2, 8, 8), np.uint8), test_labels=np.arange(2))  # fmt: skip
+    return buffer.getvalue()
+
+
+def folder_dataset(tmp: Path, broken: bytes | None = None, class_name: str = "a") -> Path:
+    root = tmp / "images"
+    for name in (class_name, "b"):
+        (root / name).mkdir(parents=True)
+        for index in range(3):
+            Image.fromarray(np.full((8, 8), 40 * index, np.uint8)).save(
+                root / name / f"{index}.png"
+            )
+    if broken is not None:
+        write(root / class_name / "broken.png", broken)
+    return root
+
+
+def folder_train(tmp: Path, broken: bytes) -> list[str]:
+    root = folder_dataset(tmp, broken)
+    return train_with(tmp, data={"name": "folder", "options": {"path": str(root)}, "subset": [0]})
+
+
+def study_with(tmp: Path, text: str) -> list[str]:
+    path = write(tmp / "study.yaml", text)
+    return ["run", str(path), "--out", str(tmp / "study"), "--quiet"]
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+
+
+def network() -> models.Network:
+    torch.manual_seed(0)
+    return models.build("convnet-tiny", in_channels=1, num_outputs=8, projector_hidden=16)
+
+
+def checkpoint(tmp: Path, name: str = "net", *, config: dict | None = None, tensors=None,
+               metadata: dict | None = None) -> Path:  # fmt: skip
+    """A weights file as ``mnemoscope train`` writes it, with parts replaced to forge one."""
+    net = network()
+    meta = {"network": json.dumps(config if config is not None else net.config)}
+    if metadata is not None:
+        meta = metadata
+    store = RunDir(tmp / "checkpoints")
+    store.save_checkpoint(name, net.state_dict() if tensors is None else tensors, meta)
+    return store.checkpoint_path(name)
+
+
+def score_args(tmp: Path, f: Path, g: Path | None = None, *extra: str) -> list[str]:
+    return ["sslmem-score", "--f", str(f), "--g", str(g or f), "--out", str(tmp / "scores"),
+            "--count", "4", "--pairs", "1", *extra]  # fmt: skip
+
+
+def forged(tmp: Path, **changes) -> list[str]:
+    return score_args(tmp, checkpoint(tmp, config={**network().config, **changes}))
+
+
+def truncated_checkpoint(tmp: Path) -> list[str]:
+    path = checkpoint(tmp)
+    path.write_bytes(path.read_bytes()[:-100])
+    return score_args(tmp, path)
+
+
+def other_architecture(tmp: Path) -> list[str]:
+    small = models.build("convnet-small", in_channels=1, num_outputs=8, projector_hidden=16)
+    return score_args(tmp, checkpoint(tmp, tensors=small.state_dict()))
+
+
+def missing_tensor(tmp: Path) -> list[str]:
+    tensors = dict(network().state_dict())
+    tensors.pop("projector.layers.0.weight")
+    return score_args(tmp, checkpoint(tmp, tensors=tensors))
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    arguments: Callable[[Path], list[str]]  # builds the bad input under tmp, returns the argv
+    code: int
+    names: tuple[str, ...]  # what the message must name (substrings of the output)
+
+
+CLI_CASES = [
+    # configs
+    Case("empty-config", lambda t: train_file(t, ""), 2, ("config.yaml", "empty")),
+    Case("comments-only-config", lambda t: train_file(t, "# all defaults?\n"), 2, ("empty",)),
+    Case(
+        "duplicate-key",
+        lambda t: train_file(t, "epochs: 1\nseed: 0\nepochs: 2\n"),
+        2,
+        ("'epochs'", "lines 1 and 3"),
+    ),
+    Case(
+        "nested-duplicate-key",
+        lambda t: train_file(t, "optim:\n  lr: 0.1\n  lr: 0.2\n"),
+        2,
+        ("'lr'", "lines 2 and 3"),
+    ),
+    Case(
+        "not-utf8",
+        lambda t: train_file(t, b"epochs: 1\nseed: \xff\xfe\n"),
+        2,
+        ("config.yaml", "UTF-8", "byte 16"),
+    ),
+    Case("top-level-list", lambda t: train_file(t, "- 1\n- 2\n"), 2, ("config.yaml", "list")),
+    Case("top-level-scalar", lambda t: train_file(t, "epochs\n"), 2, ("config.yaml", "str")),
+    Case("yaml-syntax", lambda t: train_file(t, "epochs: [1, 2\n"), 2, ("config.yaml", "line 1")),
+    Case(
+        "python-tag",
+        lambda t: train_file(t, "epochs: !!python/object/apply:os.getpid []\n"),
+        2,
+        ("python/object/apply",),
+    ),
+    Case(
+        "billion-laughs-unknown-key",
+        lambda t: train_file(t, BILLION_LAUGHS),
+        2,
+        (f"{MAX_NODES:,} values",),
+    ),
+    Case(
+        "billion-laughs-under-measure",
+        lambda t: study_with(
+            t,
+            yaml.safe_dump(STUDY)
+            + BILLION_LAUGHS.replace("\n", "\n  ").replace("a: &a", "measure_bomb:\n  a: &a", 1),
+        ),
+        2,
+        (f"{MAX_NODES:,} values",),
+    ),
+    Case(
+        "recursive-alias",
+        lambda t: train_file(t, "data: &d {options: *d}\n"),
+        2,
+        ("alias contains itself",),
+    ),
+    Case(
+        "huge-value-unknown-key",
+        lambda t: train_with(t, notes=HUGE),
+        2,
+        ("notes", "1,000,000 chars"),
+    ),
+    Case(
+        "huge-model-name",
+        lambda t: train_with(t, model={"name": HUGE}),
+        2,
+        ("model.name", "1,000,000 chars"),
+    ),
+    Case(
+        "missing-config",
+        lambda t: ["train", str(t / "nowhere.yaml")],
+        2,
+        ("nowhere.yaml", "does not exist"),
+    ),
+    Case("config-is-directory", lambda t: ["train", str(t)], 2, ("is a directory",)),
+    Case("unknown-key", lambda t: train_with(t, epoch=3), 2, ("epoch", "Extra inputs")),
+    Case("bad-value", lambda t: train_with(t, epochs=0), 2, ("epochs = 0", "greater than")),
+    Case(
+        "unknown-study",
+        lambda t: study_with(t, "study: telepathy\n"),
+        2,
+        ("'telepathy'", "profiles"),
+    ),
+    Case(
+        "study-config-without-study",
+        lambda t: study_with(t, yaml.safe_dump(TRAIN)),
+        2,
+        ("'study' key",),
+    ),
+    # values that only the dataset or the run can check (after validation)
+    Case(
+        "unknown-dataset",
+        lambda t: train_with(t, data={"name": "nosuch"}),
+        2,
+        ("'nosuch'", "fmnist-mini"),
+    ),
+    Case(
+        "dataset-option-not-taken",
+        lambda t: train_with(t, data={"name": "fmnist-mini", "options": {"colour": 1}}),
+        2,
+        ("colour",),
+    ),
+    Case(
+        "unknown-model", lambda t: train_with(t, model={"name": "resnet9000"}), 2, ("resnet9000",)
+    ),
+    Case(
+        "unknown-preset-parameter",
+        lambda t: train_with(t, augment={"name": "simclr", "params": {"bogus": 1}}),
+        2,
+        ("'bogus'", "crop_scale"),
+    ),
+    Case(
+        "batch-larger-than-subset",
+        lambda t: train_with(t, batch_size=64),
+        2,
+        ("batch_size 64", "8 images"),
+    ),
+    Case(
+        "subset-out-of-range",
+        lambda t: train_with(t, data={"subset": [0, 99_999_999]}),
+        2,
+        ("99999999", "10000 images"),
+    ),
+    Case("unknown-device", lambda t: train_with(t, device="tpu:7"), 2, ("'tpu:7'",)),
+    # dataset files
+    Case(
+        "npz-missing",
+        lambda t: train_with(t, data={"name": "npz", "options": {"path": str(t / "no.npz")}}),
+        2,
+        ("no.npz",),
+    ),
+    Case(
+        "npz-not-an-archive",
+        lambda t: npz_dataset(t, b"hello, not numpy" * 10),
+        2,
+        ("set.npz", "not an .npz archive"),
+    ),
+    Case("npz-truncated", lambda t: npz_dataset(t, good_npz_bytes()[:300]), 2, ("set.npz",)),
+    Case(
+        "png-broken",
+        lambda t: folder_train(t, b"\x89PNG\r\n\x1a\n broken"),
+        2,
+        ("broken.png", "not a readable image"),
+    ),
+    Case("png-empty", lambda t: folder_train(t, b""), 2, ("broken.png",)),
+    # command-line arguments and output directories
+    Case("threads-zero", lambda t: ["--threads", "0", "datasets"], 2, ("--threads",)),
+    Case("report-missing-dir", lambda t: ["report", str(t / "none")], 2, ("does not exist",)),
+    Case("config-schema-unknown", lambda t: ["config-schema", "nosuch"], 2, ("nosuch",)),
+    Case(
+        "out-is-a-file",
+        lambda t: [*train_with(t)[:2], "--out", str(write(t / "f", "x"))],
+        2,
+        ("Not a directory", "choose another --out"),
+    ),
+    # checkpoints
+    Case(
+        "checkpoint-missing",
+        lambda t: score_args(t, t / "none.safetensors"),
+        2,
+        ("none.safetensors",),
+    ),
+    Case(
+        "checkpoint-garbage",
+        lambda t: score_args(t, write(t / "bad.safetensors", bytes(range(256)) * 8)),
+        2,
+        ("bad.safetensors", "not a readable safetensors"),
+    ),
+    Case(
+        "checkpoint-truncated",
+        truncated_checkpoint,
+        2,
+        ("net.safetensors", "not a readable safetensors"),
+    ),
+    Case(
+        "checkpoint-no-metadata",
+        lambda t: score_args(t, checkpoint(t, metadata={})),
+        2,
+        ("'network' metadata",),
+    ),
+    Case(
+        "checkpoint-metadata-not-json",
+        lambda t: score_args(t, checkpoint(t, metadata={"network": "{oops"})),
+        2,
+        ("not JSON",),
+    ),
+    Case("checkpoint-unknown-model", lambda t: forged(t, name="alexnet"), 2, ("'alexnet'",)),
+    Case(
+        "checkpoint-huge-projector",
+        lambda t: forged(t, projector_hidden=30_000_000),
+        2,
+        ("projector_hidden=30000000", "1..131,072"),
+    ),
+    Case("checkpoint-huge-image", lambda t: forged(t, image_size=10**6), 2, ("image_size",)),
+    Case("checkpoint-wrong-shapes", other_architecture, 2, ("do not match", "expected")),
+    Case("checkpoint-missing-tensor", missing_tensor, 2, ("missing projector.layers.0.weight",)),
+    Case(
+        "score-unknown-device",
+        lambda t: score_args(t, t / "x", None, "--device", "tpu:7"),
+        2,
+        ("'tpu:7'",),
+    ),
+    Case(
+        "score-out-of-range",
+        lambda t: score_args(t, checkpoint(t), None, "--start", "99999"),
+        2,
+        ("99999", "out of range"),
+    ),
+    Case(
+        "score-bad-split",
+        lambda t: score_args(t, checkpoint(t), None, "--split", "val"),
+        2,
+        ("'val'",),
+    ),
+    Case(
+        "score-bad-distance",
+        lambda t: score_args(t, checkpoint(t), None, "--distance", "cosine"),
+        2,
+        ("'cosine'",),
+    ),
+]
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int] | None]:
+    """Every file and directory under ``root`` with its size and modification time."""
+    return {
+        str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns)
+        if path.is_file() else None
+        for path in root.rglob("*")
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[case.id for case in CLI_CASES])
+def test_command_line_refuses_bad_input(case: Case, tmp_path: Path):
+    arguments = case.arguments(tmp_path)
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, arguments, env={"COLUMNS": "200"})
+    assert result.exit_code == case.code, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # handled, not raised
+    assert "Traceback" not in result.output
+    for needle in case.names:
+        assert needle in result.output, (needle, result.output)
+    assert len(result.output) < 3000  # one message: no echo of a huge value, no traceback
+    assert snapshot(tmp_path) == before  # nothing written, changed or marked COMPLETE
+
+
+def test_at_least_forty_cases():
+    assert len(CLI_CASES) + len(API_CASES) >= 40
+
+
+def test_debug_shows_the_traceback_instead(tmp_path):
+    config = write(tmp_path / "empty.yaml", "")
+    result = runner.invoke(app, ["--debug", "train", str(config)])
+    assert result.exit_code == 1 and isinstance(result.exception, BadInput)
+    assert "empty" in str(result.exception)
+
+
+def test_a_failed_run_exits_1_naming_the_error(tmp_path, monkeypatch):
+    """Disk full while writing: exit 1 (the input was fine), the OS's words, the path."""
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("mnemoscope.store.os.fsync", full)
+    result = runner.invoke(app, train_with(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert "No space left on device" in result.output and "--debug" in result.output
+    assert not list(tmp_path.rglob("COMPLETE"))
+
+
+def test_read_only_out_is_bad_input(tmp_path, monkeypatch):
+    """A directory the process may not write into (simulated: the tests may run as root)."""
+    out = tmp_path / "read-only"
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if out in (self, *self.parents):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    arguments = train_with(tmp_path)
+    result = runner.invoke(app, [*arguments[:2], "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert str(out) in result.output and "read-only" in result.output
+    assert not out.exists()
+
+
+def test_a_finished_run_is_untouched_by_a_bad_rerun(tmp_path):
+    """A study directory marked complete keeps every file when a bad config is run into it."""
+    study = RunDir(tmp_path / "study")
+    study.write_config({"study": "sslmem"})
+    study.save_array("scores", np.arange(3.0))
+    study.mark_complete()
+    bad = write(tmp_path / "bad.yaml", "study: sslmem\nseeds: [0, 1]\nseeds: [2]\n")
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, ["run", str(bad), "--out", str(study.path)])
+    assert result.exit_code == 2 and "'seeds'" in result.output
+    assert snapshot(tmp_path) == before
+
+
+# --- API inputs ------------------------------------------------------------------------------
+
+
+def rgb_network() -> models.Network:
+    torch.manual_seed(0)
+    return models.build("convnet-tiny", in_channels=3, num_outputs=8, projector_hidden=16)
+
+
+def score(images: torch.Tensor, net: models.Network | None = None):
+    net = net or network()
+    return sslmem.score([net], [net], images, pairs=1)
+
+
+GREY = torch.rand(4, 1, 16, 16)
+
+
+def with_value(value: float) -> torch.Tensor:
+    images = GREY.clone()
+    images[1, 0, 3, 3] = value
+    return images
+
+
+API_CASES = [
+    ("score-float-0-255", lambda t: score(GREY * 255), ValueError, "[0, 1]"),
+    ("score-nan", lambda t: score(with_value(float("nan"))), ValueError, "NaN"),
+    ("score-plus-inf", lambda t: score(with_value(float("inf"))), ValueError, "infinite"),
+    ("score-minus-inf", lambda t: score(with_value(float("-inf"))), ValueError, "infinite"),
+    ("score-negative", lambda t: score(with_value(-0.5)), ValueError, "[-0.5,"),
+    ("score-1-channel-for-3", lambda t: score(GREY, rgb_network()), ValueError, "[B, 3, H, W]"),
+    (
+        "score-3-channel-for-1",
+        lambda t: score(GREY.expand(4, 3, 16, 16)),
+        ValueError,
+        "[B, 1, H, W]",
+    ),
+    ("features-float-0-255", lambda t: as_float_images(GREY * 255), ValueError, "[0, 1]"),
+    ("features-nan", lambda t: as_float_images(with_value(float("nan"))), ValueError, "NaN"),
+    ("forward-1-channel-for-3", lambda t: rgb_network()(GREY), ValueError, "in_channels = 3"),
+    (
+        "parse-duplicate-key",
+        lambda t: parse_config("a: 1\na: 2\n", "x.yaml"),
+        BadInput,
+        "x.yaml: key 'a'",
+    ),
+    ("parse-billion-laughs", lambda t: parse_config(BILLION_LAUGHS, "x.yaml"), BadInput, "x.yaml"),
+    (
+        "load-network-huge-projector",
+        lambda t: load_network(
+            checkpoint(t, config={**network().config, "projector_hidden": 30_000_000})
+        ),
+        BadInput,
+        "projector_hidden",
+    ),
+    (
+        "npz-broken-zip",
+        lambda t: data.load("npz", path=write(t / "n.npz", b"PK\x03\x04 zip")),
+        ValueError,
+        "n.npz",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", API_CASES, ids=[case[0] for case in API_CASES])
+def test_api_refuses_bad_input(case, tmp_path):
+    _, call, error_type, needle = case
+    with pytest.raises(error_type) as raised:
+        call(tmp_path)
+    assert needle in str(raised.value)
+    assert not list(tmp_path.rglob("COMPLETE"))
+
+
+def test_uint8_and_unit_float_images_still_score_alike():
+    """The range check refuses nothing valid: uint8 and the same images as floats agree."""
+    images = (GREY * 255).round().to(torch.uint8)
+    as_uint8, as_float = score(images), score(images.float() / 255)
+    np.testing.assert_allclose(as_uint8.raw, as_float.raw, atol=1e-6)
+
+
+def test_class_names_render_literally_in_saved_figures(tmp_path):
+    """A folder dataset's class name reaches the figures as it is, never as mathtext."""
+    from mnemoscope.studies.sslmem.figures import most_memorized
+
+    root = folder_dataset(tmp_path, class_name=MATH_NAME)
+    classes = list(data.load("folder", path=root, test_fraction=0.5).classes)
+    assert MATH_NAME in classes
+    candidates = pd.DataFrame({"kind": "ordinary", "label": [0, 1, 0, 1],
+                               "score_norm": [0.1, 0.2, -0.3, 0.4]})  # fmt: skip
+    images = np.zeros((4, 1, 8, 8), np.uint8)
+    figure = Figure()
+    axis = figure.subplots()
+    axis.plot([0, 1], [0, 1], label=MATH_NAME)
+    axis.set_title(MATH_NAME)
+    axis.set_xticks([0, 1], labels=classes)
+    axis.legend()
+    with pytest.raises(ValueError):  # what the figures did before: mathtext refuses the name
+        figure.savefig(io.BytesIO(), format="png")
+    store = RunDir(tmp_path / "run")
+    assert store.save_figure("axes", figure).stat().st_size > 0
+    assert store.save_figure("images", most_memorized(candidates, images, classes)).exists()
+    assert matplotlib.rcParams["text.parse_math"]  # the setting did not leak
+
+
+def test_shorten_caps_any_value():
+    assert shorten("x" * 10_000).endswith("... (10,000 chars)")
+    assert len(shorten(list(range(10**6)))) < 250 and "(1,000,000 items)" in shorten(
+        list(range(10**6))
+    )
+    nested: list = []
+    for _ in range(1000):
+        nested = [nested]
+    assert len(shorten(nested)) < 250
+
+
+def test_zip_errors_are_not_unpickled(tmp_path):
+    """A zip whose member is not an array is refused, not read as a pickle."""
+    path = tmp_path / "z.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("train_images.npy", b"\x80\x04 pickle-ish")
+    with pytest.raises(ValueError, match="z.npz"):
+        data.load("npz", path=path)

@@ -187,9 +187,9 @@ def score_study(
     ``out/tables/sslmem_scores`` (id, kind, label, align_f, align_g, score_raw, score_norm)."""
     import numpy as np
     import pandas as pd
-    import yaml
 
     from mnemoscope import studies
+    from mnemoscope.config_file import read_config
     from mnemoscope.environment import run_environment
     from mnemoscope.store import RunDir, now_iso
     from mnemoscope.studies.sslmem import roles
@@ -197,7 +197,7 @@ def score_study(
 
     study_dir = Path(study_dir)
     config_path = study_dir / "config.yaml"
-    raw = yaml.safe_load(config_path.read_text()) if config_path.is_file() else None
+    raw = read_config(config_path) if config_path.is_file() else None
     if not isinstance(raw, dict) or raw.get("study") != "sslmem":
         raise ValueError(f"{study_dir} is not an sslmem study directory (no config.yaml with "
                          "study: sslmem)")  # fmt: skip

@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mnemoscope.config_file import read_config
 from mnemoscope.store import COMPLETE_MARKER
 
 
@@ -24,7 +23,7 @@ def list_runs(study_dir: str | Path) -> list[dict[str, Any]]:
     roles = _roles(study_dir)
     rows = []
     for run in sorted(p for p in (study_dir / "runs").glob("*") if (p / "config.yaml").is_file()):
-        config = yaml.safe_load((run / "config.yaml").read_text()) or {}
+        config = read_config(run / "config.yaml")
         subset = (config.get("data") or {}).get("subset")
         name = f"runs/{run.name}"
         rows.append({

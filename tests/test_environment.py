@@ -1,7 +1,14 @@
 import pytest
 import torch
 
-from mnemoscope.environment import autocast_dtype, package_versions, pick_device, run_environment
+from mnemoscope.environment import (
+    RELEVANT_CPU_FLAGS,
+    autocast_dtype,
+    package_versions,
+    parse_cpuinfo,
+    pick_device,
+    run_environment,
+)
 
 
 def test_pick_device_auto_and_explicit():
@@ -26,3 +33,34 @@ def test_environment_records_versions_and_device():
     assert torch.__version__.startswith(environment["versions"]["torch"].split("+")[0])
     assert environment["device"] == "cpu"
     assert set(package_versions()) >= {"torch", "kornia", "lightly", "mnemoscope"}
+
+
+X86 = """processor\t: 0
+model name\t: AMD EPYC 9B14
+flags\t\t: fpu sse4_2 avx avx2 avx512f avx512_bf16 amx_tile fma
+processor\t: 1
+model name\t: AMD EPYC 9B14
+flags\t\t: fpu sse4_2 avx avx2 avx512f avx512_bf16 amx_tile fma
+"""
+ARM = "processor\t: 0\nFeatures\t: fp asimd evtstrm aes sve bf16\nCPU part\t: 0xd40\n"
+
+
+def test_cpuinfo_gives_the_model_and_the_flags_that_pick_kernels():
+    x86 = parse_cpuinfo(X86)
+    assert x86["model"] == "AMD EPYC 9B14"
+    assert x86["flags"] == ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile"]
+    arm = parse_cpuinfo(ARM)
+    assert arm["model"] is None and arm["flags"] == ["asimd", "bf16", "sve"]
+
+
+def test_meta_records_cpu_model_flags_and_gpu():
+    environment = run_environment(torch.device("cpu"))
+    cpu = environment["cpu"]
+    assert cpu["model"] and set(cpu["flags"]) <= set(RELEVANT_CPU_FLAGS)
+    if cpu["source"] == "/proc/cpuinfo":  # Linux: the flags really are this machine's
+        text = open("/proc/cpuinfo").read()
+        assert cpu["flags"] == parse_cpuinfo(text)["flags"]
+        native_bf16 = "avx512_bf16" in cpu["flags"] or "amx_bf16" in cpu["flags"]
+        assert environment["cpu_bf16"] == native_bf16
+    expected = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    assert environment["gpu"] == expected

@@ -1,4 +1,9 @@
-"""What a run records about where it ran: package versions, git commit, device, bf16 support."""
+"""What a run records about where it ran: package versions, git commit, device, CPU model and
+the instruction-set flags that change its arithmetic or speed, GPU name.
+
+Floating-point results of the same code can differ between machines (oneDNN picks kernels by
+CPU flags: AVX-512, AVX-512 BF16, AMX), and so can small-scale findings; ``meta.json`` records
+enough to tell which machine a number came from."""
 
 from __future__ import annotations
 
@@ -65,15 +70,51 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+# CPU flags that select oneDNN / BLAS kernels (hence speed and rounding): x86 vector units,
+# bf16 and AMX matrix units; ARM's SIMD, bf16 and SVE.
+RELEVANT_CPU_FLAGS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+    "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8",
+    "neon", "asimd", "bf16", "sve", "sve2", "i8mm",
+)  # fmt: skip
+
+
+def parse_cpuinfo(text: str) -> dict[str, Any]:
+    """CPU model and the ``RELEVANT_CPU_FLAGS`` it has, from the text of ``/proc/cpuinfo``
+    (x86: ``model name`` / ``flags``; ARM: ``Features``, model from ``CPU part`` when unnamed)."""
+    model, flags = None, set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip().lower()
+        if key in ("model name", "hardware", "cpu model") and model is None and value.strip():
+            model = value.strip()
+        elif key in ("flags", "features") and not flags:
+            flags = set(value.split())
+    return {"model": model, "flags": [flag for flag in RELEVANT_CPU_FLAGS if flag in flags]}
+
+
+@functools.cache
+def cpu_info() -> dict[str, Any]:
+    """``{"model", "flags", "source"}``: from ``/proc/cpuinfo`` on Linux; elsewhere the model
+    from ``platform.processor()`` (flags unknown: empty) with ``source: platform``."""
+    try:
+        info = parse_cpuinfo(Path("/proc/cpuinfo").read_text())
+        source = "/proc/cpuinfo"
+    except OSError:
+        info, source = {"model": None, "flags": []}, "platform"
+    if not info["model"]:
+        info["model"] = platform.processor() or platform.machine() or None
+    return {**info, "source": source}
+
+
 @functools.cache
 def cpu_has_bf16() -> bool:
     """True when the CPU does bf16 matmuls natively (AVX-512 BF16 or AMX), where CPU autocast
     to bf16 is ~3x faster than fp32; elsewhere bf16 on CPU is emulated and slower."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
+    info = cpu_info()
+    if info["source"] != "/proc/cpuinfo":
         return platform.machine() == "arm64"  # Apple silicon has bf16 units
-    return any(flag in flags for flag in (" avx512_bf16", " amx_bf16"))
+    return any(flag in info["flags"] for flag in ("avx512_bf16", "amx_bf16"))
 
 
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
@@ -99,10 +140,19 @@ def describe(device: torch.device) -> dict[str, Any]:
         "platform": platform.platform(),
         "torch_threads": torch.get_num_threads(),
         "cpu_bf16": cpu_has_bf16(),
+        "cpu": cpu_info(),
+        # the GPU the run used, else the first one present (None without CUDA)
+        "gpu": gpu_name(device),
     }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+def gpu_name(device: torch.device) -> str | None:
+    """The CUDA device's name (``device``, or device 0 when running elsewhere); None without
+    CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_name(device if device.type == "cuda" else 0)
 
 
 def run_environment(device: torch.device) -> dict[str, Any]:

@@ -284,7 +284,9 @@ def _environment(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> list[
     commit = git.get("commit", "not a git checkout") + (
         " (with local changes)" if git.get("dirty") else ""
     )
+    cpu = environment.get("cpu") or {}
     rows = [("device", environment.get("device")), ("gpu", environment.get("gpu")),
+            ("cpu", cpu.get("model")), ("cpu flags", " ".join(cpu.get("flags") or []) or None),
             ("python", environment.get("python")), ("platform", environment.get("platform")),
             ("torch threads", environment.get("torch_threads")),
             ("cpu bf16", environment.get("cpu_bf16")), ("git commit", commit)]  # fmt: skip

@@ -5,6 +5,7 @@ import sys
 import yaml
 from typer.testing import CliRunner
 
+from mnemoscope import models
 from mnemoscope.cli import app
 
 runner = CliRunner()
@@ -21,6 +22,21 @@ def test_models_lists_architectures_with_parameter_counts():
     result = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "convnet-small" in result.output and "resnet18" in result.output
+    for entry in models.catalog(in_channels=3, image_size=32):  # the command's defaults
+        line = _row(result.output, entry["name"])
+        assert f" {entry['encoder_params']:,} " in line, (entry["name"], line)
+    small = models.catalog(in_channels=1, image_size=28)
+    result = runner.invoke(app, ["models", "--in-channels", "1", "--image-size", "28"],
+                           env={"COLUMNS": "200"})  # fmt: skip
+    vit = next(row for row in small if row["name"] == "vit-tiny")
+    assert f" {vit['encoder_params']:,} " in _row(result.output, "vit-tiny")
+
+
+def _row(output: str, name: str) -> str:
+    """The table line whose first cell is ``name``."""
+    (line,) = [line for line in output.splitlines()
+               if [cell.strip() for cell in line.split("│")[1:2]] == [name]]  # fmt: skip
+    return line
 
 
 def test_listings_keep_every_name_whole_at_80_columns():

@@ -35,6 +35,19 @@ def checkpoints(tmp_path_factory):
     return paths
 
 
+def test_the_docstring_states_the_default_tap_the_code_uses():
+    import inspect
+
+    from mnemoscope.measure.alignment import resolve_tap
+
+    doc = " ".join(sslmem.__doc__.split())
+    assert inspect.signature(sslmem.score).parameters["tap"].default == "auto"
+    assert "(``auto`` by default:" in doc
+    convnet = resolve_tap(network(0), "auto")
+    vit = resolve_tap(models.build("vit-tiny", in_channels=1, image_size=28, patch_size=7), "auto")
+    assert f"``{convnet}`` of a convnet" in doc and f"``{vit}`` of a ViT" in doc
+
+
 def test_score_returns_per_image_scores(images):
     result = sslmem.score([network(0), network(1)], [network(2)], images, pairs=2)
     assert result.align_f.shape == (2, 48) and result.align_g.shape == (1, 48)

@@ -6,8 +6,9 @@ trained on it?
     >>> result.normalized                                           # m(x) / range, [N]
 
 ``f_encoders`` were trained on the images of interest, ``g_encoders`` without them (otherwise
-on the same data). Any torch module works: a mnemoscope ``Network`` is read at a tap
-(``embedding`` by default, a ViT's whole token map), any other module at its output, flattened.
+on the same data). Any torch module works: a mnemoscope ``Network`` is read at a tap (``auto``
+by default: the full representation before pooling, i.e. the last feature map ``layer4`` of a
+convnet and the whole token map ``tokens`` of a ViT), any other module at its output, flattened.
 Scores follow eqs. 1 and 2:
 
     L_align(f, x) = E_{x', x'' ~ Aug(x)} || f(x') / |f(x')| - f(x'') / |f(x'')| ||_2

@@ -69,6 +69,17 @@ def test_objectives_return_the_representations_of_their_two_views(fmnist):
     )
 
 
+def test_the_docstring_states_the_default_tap_the_code_uses(fmnist):
+    import mnemoscope.training.regularizer as regularizer
+
+    doc = " ".join(regularizer.__doc__.split())
+    assert TrainConfig().alignment_tap == "auto" and '(``alignment_tap="auto"``)' in doc
+    # what the docstring says auto reads is what the engine resolves it to
+    convnet = prepare(method_config("byol", alignment_lambda=0.5), fmnist).objective.alignment_tap
+    vit = prepare(method_config("mae", alignment_lambda=0.5), fmnist).objective.alignment_tap
+    assert f"``{vit}`` of a ViT" in doc and f"``{convnet}`` of a convnet" in doc
+
+
 def test_a_larger_lambda_trains_views_further_apart(tmp_path, fmnist):
     def distance(weight):
         config = tiny_config(

@@ -8,8 +8,8 @@ for being too close", so a larger lambda limits alignment and, the paper finds (
 memorization and linear-probe accuracy. As in the paper's implementation, d is the l2 distance,
 the expectation is taken over the two views of every image of the mini-batch (the same views
 the SSL loss uses; MAE draws two extra unmasked views), and f is the representation itself (the
-encoder, not the projector or the decoder): by default the tap SSLMem scores, the token map of a
-ViT or the embedding of a convnet (``alignment_tap="auto"``).
+encoder, not the projector or the decoder): by default the tap SSLMem scores, the token map
+``tokens`` of a ViT or the last feature map ``layer4`` of a convnet (``alignment_tap="auto"``).
 
 Exactly what is implemented, with r = f(x') and r' = f(x'') flattened to vectors:
 

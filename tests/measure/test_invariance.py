@@ -8,17 +8,17 @@ from mnemoscope import models
 from mnemoscope.measure.invariance import measure_invariance, normalized_invariance
 
 
-def _brute_force(views: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-    """Eq. 2 written as loops: mean over pairs a < b over mean over j != i."""
+def _brute_force(views: torch.Tensor, features: torch.Tensor, power: int = 2) -> torch.Tensor:
+    """Eq. 2 written as loops: mean over pairs a < b over mean over j != i, norms ** power."""
     n, count, _ = views.shape
     values = []
     for i in range(n):
         pairs = [
-            (views[i, a] - views[i, b]).pow(2).sum()
+            (views[i, a] - views[i, b]).norm() ** power
             for a in range(count)
             for b in range(a + 1, count)
         ]
-        others = [(features[i] - features[j]).pow(2).sum() for j in range(n) if j != i]
+        others = [(features[i] - features[j]).norm() ** power for j in range(n) if j != i]
         values.append(torch.stack(pairs).mean() / torch.stack(others).mean())
     return torch.stack(values)
 
@@ -27,9 +27,26 @@ def test_matches_the_equation_written_as_loops():
     generator = torch.Generator().manual_seed(0)
     views = torch.randn(7, 4, 5, generator=generator, dtype=torch.float64)
     features = torch.randn(7, 5, generator=generator, dtype=torch.float64)
-    torch.testing.assert_close(
-        normalized_invariance(views, features), _brute_force(views, features)
-    )
+    squared = normalized_invariance(views, features)  # the default reading of eq. 2
+    torch.testing.assert_close(squared, _brute_force(views, features, power=2))
+    plain = normalized_invariance(views, features, squared=False)
+    torch.testing.assert_close(plain, _brute_force(views, features, power=1))
+    assert not torch.allclose(squared, plain)
+
+
+def test_both_readings_give_zero_for_invariance_and_about_one_for_a_random_map():
+    generator = torch.Generator().manual_seed(4)
+    features = torch.randn(300, 16, generator=generator)
+    invariant = features[:, None, :].expand(300, 3, 16)
+    assert normalized_invariance(invariant, features, squared=False).abs().max() < 1e-6
+    random_views = torch.randn(300, 4, 16, generator=generator)
+    assert abs(normalized_invariance(random_views, features, squared=False).mean() - 1) < 0.05
+    # noise of sd 0.3 around each input: E||e_a - e_b|| / E||x - x'|| = 0.3 (same chi factor),
+    # where the squared reading gives 0.3^2
+    partly = features[:, None, :] + 0.3 * torch.randn(300, 4, 16, generator=generator)
+    assert abs(normalized_invariance(partly, features, squared=False).mean() - 0.3) < 0.03
+    assert torch.isnan(normalized_invariance(torch.ones(5, 2, 3), torch.ones(5, 3),
+                                             squared=False)).all()  # fmt: skip
 
 
 def test_invariant_map_gives_zero():
@@ -124,6 +141,11 @@ def test_every_tap_of_a_real_network():
     same = measure_invariance(network, identical, images, ["embedding", "output"])
     assert same["embedding"].abs().max() < 1e-8
     assert same["output"].abs().max() < 1e-8
+    plain = measure_invariance(network, noisy, images, ["embedding"], squared=False)
+    features = network.features(noisy.flatten(0, 1).float() / 255, ["embedding"])["embedding"]
+    clean = network.features(images.float() / 255, ["embedding"])["embedding"]
+    expected = normalized_invariance(features.view(12, 2, -1), clean, squared=False)
+    torch.testing.assert_close(plain["embedding"], expected, rtol=1e-4, atol=1e-6)
 
 
 def test_views_must_match_images():

@@ -13,6 +13,15 @@ out collapse: a constant map has 0/0, not 0 (appendix D.3). Fig. 7 averages I ov
 Here the expectation over ``T1, T2`` is the mean over all pairs of ``V`` fixed views of each
 input (``a < b``; two independent draws from a continuous ``T`` coincide with probability 0),
 and the one over ``x'`` the mean over the other inputs of the sample.
+
+Squared or not: the extracted text of eq. 2 shows ``||.||2`` for both norms, which reads
+either as the squared norm or as the l2 norm with its subscript. ``squared=True`` (default)
+takes squared norms, as written above; ``squared=False`` the plain l2 distances,
+
+    I_1(x; q, T) = E_{T1, T2} ||q(T1(x)) - q(T2(x))||  /  E_{x' != x} ||q(x) - q(x')||.
+
+Both are 0 for an invariant map and about 1 for a map that ignores what views share; they
+differ in how much a few far views weigh (squared norms weigh them more).
 """
 
 from __future__ import annotations
@@ -25,17 +34,22 @@ from torch import nn
 from mnemoscope.measure.features import extract_features
 
 
-def normalized_invariance(view_features: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+def normalized_invariance(
+    view_features: torch.Tensor, features: torch.Tensor, *, squared: bool = True
+) -> torch.Tensor:
     """I(x_i; q, T) of eq. 2 for every input i, from features already computed.
 
     Args:
         view_features: ``[n, V, D]``, q(T_a(x_i)) for ``V >= 2`` augmentations of each input.
         features: ``[n, D]``, q(x_i) of the unaugmented inputs (``n >= 2``).
+        squared: True (default) = squared norms in both terms; False = plain l2 norms (the
+            other reading of eq. 2, module docstring).
 
     Returns:
-        float64 ``[n]``: mean over pairs a < b of ||q(T_a x_i) - q(T_b x_i)||^2, divided by the
-        mean over j != i of ||q(x_i) - q(x_j)||^2. An input whose representation equals every
-        other's (denominator 0) gets NaN: invariance is undefined under collapse.
+        float64 ``[n]``: mean over pairs a < b of ||q(T_a x_i) - q(T_b x_i)||^p, divided by the
+        mean over j != i of ||q(x_i) - q(x_j)||^p, p = 2 (``squared``) or 1. An input whose
+        representation equals every other's (denominator 0) gets NaN: invariance is undefined
+        under collapse.
     """
     if view_features.ndim != 3 or view_features.shape[1] < 2:
         raise ValueError(
@@ -49,6 +63,8 @@ def normalized_invariance(view_features: torch.Tensor, features: torch.Tensor) -
             f"view_features {tuple(view_features.shape)} and features {tuple(features.shape)} "
             "must share n (inputs) and D (feature size)"
         )
+    if not squared:
+        return _unsquared(view_features.double(), features.double())
     views = view_features.double()
     count = views.shape[1]
     # sum_{a,b} ||v_a - v_b||^2 = 2 V sum_a ||v_a||^2 - 2 ||sum_a v_a||^2, over ordered pairs.
@@ -64,6 +80,16 @@ def normalized_invariance(view_features: torch.Tensor, features: torch.Tensor) -
     return torch.where(between > 0, within.clamp_min(0.0) / between, torch.nan)
 
 
+def _unsquared(views: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """``normalized_invariance`` with plain l2 norms: no closed form, so all pairwise distances
+    (``[n, V, V]`` and ``[n, n]``; exact, not via the matmul expansion)."""
+    exact = "donot_use_mm_for_euclid_dist"
+    count, n = views.shape[1], clean.shape[0]
+    within = torch.cdist(views, views, compute_mode=exact).sum(dim=(1, 2)) / (count * (count - 1))
+    between = torch.cdist(clean, clean, compute_mode=exact).sum(dim=1) / (n - 1)
+    return torch.where(between > 0, within / between, torch.nan)
+
+
 def measure_invariance(
     network: nn.Module,
     views: torch.Tensor,
@@ -71,6 +97,7 @@ def measure_invariance(
     taps: Sequence[str],
     *,
     batch_size: int = 512,
+    squared: bool = True,
 ) -> dict[str, torch.Tensor]:
     """I(x_i; q, T) for every tap ``q`` of ``network``, on fixed augmented views.
 
@@ -80,6 +107,7 @@ def measure_invariance(
             ``mnemoscope.augment.make_bank``: fixed views make I comparable across epochs.
         images: ``[n, C, H, W]`` the same inputs unaugmented.
         taps: tap names (``network.tap_names``).
+        squared: squared norms (default) or plain l2 norms in eq. 2 (module docstring).
 
     Returns:
         {tap: float64 [n]} per-input invariance (``normalized_invariance``); fig. 7 plots the mean.
@@ -94,6 +122,8 @@ def measure_invariance(
     view_features = extract_features(network, flat, taps, batch_size=batch_size)
     features = extract_features(network, images, taps, batch_size=batch_size)
     return {
-        tap: normalized_invariance(view_features[tap].reshape(n, count, -1), features[tap])
+        tap: normalized_invariance(
+            view_features[tap].reshape(n, count, -1), features[tap], squared=squared
+        )
         for tap in taps
     }

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from mnemoscope import data
 from mnemoscope.cli import app
 from mnemoscope.store import RunDir
 from mnemoscope.studies import sslmem
+from mnemoscope.studies.sslmem import compare, tables
 from mnemoscope.studies.sslmem.config import PlantedConfig, SplitConfig
 from mnemoscope.studies.sslmem.planted import held_out_class, plant, planted_recipe
 from mnemoscope.studies.sslmem.splits import make_splits
@@ -107,6 +109,51 @@ def test_config_validation():
             sslmem.Config.model_validate({"study": "sslmem", **raw})
 
 
+def _points(planted: int) -> pd.DataFrame:
+    ordinary = [("S_C", "ordinary")] * 50 + [("S_I", "ordinary")] * 50
+    ordinary += [("S_S", "ordinary")] * 50 + [("S_E", "ordinary")] * 50
+    rows = ordinary[:50] + [("S_C", "noise")] * planted + ordinary[50:]
+    return pd.DataFrame({"id": range(len(rows)), "subset": [r[0] for r in rows],
+                         "kind": [r[1] for r in rows], "label": 0})  # fmt: skip
+
+
+def test_planted_images_do_not_set_the_normalization_scale():
+    # The construction: identical ordinary data, then the same plus 25 planted noise
+    # images (memorized far more than any ordinary image). Every ordinary number stays put.
+    generator = np.random.default_rng(0)
+    align_g = 0.5 + 0.05 * generator.standard_normal((3, 200))
+    align_f = align_g - 0.01 - 0.02 * generator.standard_normal((3, 200))
+    align_f[:, :50] -= 0.01  # S_C: memorized a little
+    noise_f, noise_g = np.full((3, 25), 0.1), np.full((3, 25), 0.6)  # raw score 0.5
+
+    def insert(ordinary, planted):  # planted rows after the ordinary S_C, as scored_points
+        return np.concatenate([ordinary[:, :50], planted, ordinary[:, 50:]], axis=1)
+
+    stats_config = sslmem.Config().stats.model_copy(update={"bootstrap_resamples": 100})
+    results = {}
+    for planted in (0, 25):
+        points = _points(planted)
+        f = insert(align_f, noise_f[:, :planted])
+        g = insert(align_g, noise_g[:, :planted])
+        scores = tables.scores_table(points, f, g, ["plain", "shared"])
+        summary = tables.summary_table(scores, f, g, ["plain", "shared"], stats_config)
+        row = compare.method_row(sslmem.Config().train, scores, f, g, "plain")
+        results[planted] = scores, summary, row
+    (before, summary_before, row_before), (after, summary_after, row_after) = results.values()
+    ordinary = after[after["kind"] == "ordinary"].reset_index(drop=True)
+    for column in ("score_raw", "score_norm", "score_raw_shared", "score_norm_shared"):
+        np.testing.assert_allclose(ordinary[column], before[column], rtol=1e-12)
+    for column in ("mean", "mean_raw", "seed_ci_low", "seed_ci_high"):
+        np.testing.assert_allclose(summary_after[column], summary_before[column], rtol=1e-12)
+    assert row_after["score_norm_mean"] == pytest.approx(row_before["score_norm_mean"])
+    assert row_after["score_norm_seed_std"] == pytest.approx(row_before["score_norm_seed_std"])
+    # planted images are scored on the ordinary scale: far above every ordinary image
+    spread = before["score_raw"].max() - before["score_raw"].min()
+    noise = after[after["kind"] == "noise"]
+    np.testing.assert_allclose(noise["score_norm"], noise["score_raw"] / spread)
+    assert (noise["score_norm"] > 1).all() and summary_before.loc[0, "mean"] > 0.05
+
+
 TINY = {
     "study": "sslmem",
     "train": {
@@ -142,7 +189,8 @@ def test_run_writes_the_documented_outputs(tiny_run):
     sizes = scores[scores["kind"] == "ordinary"].groupby("subset").size().to_dict()
     assert sizes == {"S_C": 40, "S_I": 40, "S_S": 40, "S_E": 40}
     assert scores.groupby("kind").size().to_dict() == {"ordinary": 160, "inverted": 6, "noise": 6}
-    assert scores["score_norm"].max() - scores["score_norm"].min() == pytest.approx(1.0)
+    ordinary = scores[scores["kind"] == "ordinary"]["score_norm"]  # they set the scale
+    assert ordinary.max() - ordinary.min() == pytest.approx(1.0)
     np.testing.assert_allclose(scores["score_raw"], scores["align_g"] - scores["align_f"])
     align_f = run_dir.load_array("align_f")
     assert align_f.shape == (2, len(scores))

@@ -16,6 +16,8 @@ normalizes by the range of the differences over the scored points,
     m_norm(x) = m(x) / (max_y m(y) - min_y m(y)),
 
 which lies in [-1, 1] whenever the scored points hold both signs (e.g. S_C and S_I together).
+``normalize_scores(raw, over=...)`` takes the range over a chosen set of points only (the study:
+its ordinary images, so that planted atypical images do not set the scale).
 
 Common random numbers: the 2A views of every image are drawn once, from a generator seeded by
 ``seed`` and the image's position, and the very same views go through every encoder, so the
@@ -346,12 +348,24 @@ def memorization_score(
     return align_g.mean(axis=0) - align_f.mean(axis=0)
 
 
-def normalize_scores(raw: np.ndarray) -> np.ndarray:
-    """m(x) / (max m - min m) over the scored points (appendix A); zeros if all are equal."""
+def score_range(raw: np.ndarray, over: Any = None) -> float:
+    """max m - min m over the points ``over`` (indices or a boolean mask; None = all); 0 for
+    no points."""
     raw = np.asarray(raw, dtype=np.float64)
-    if raw.size == 0:
-        return raw.copy()
-    spread = float(raw.max() - raw.min())
+    chosen = raw if over is None else raw[np.asarray(over)]
+    return float(chosen.max() - chosen.min()) if chosen.size else 0.0
+
+
+def normalize_scores(raw: np.ndarray, over: Any = None) -> np.ndarray:
+    """m(x) / (max m - min m) (appendix A); zeros if the range is 0.
+
+    The range is taken over the points ``over`` (indices or a boolean mask; None = all of
+    them) and divides every point, so that points outside ``over`` are scored on the same
+    scale (and may leave [-1, 1]). The study passes its ordinary images: planted atypical
+    images would otherwise set the scale of every ordinary score.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    spread = score_range(raw, over)
     return raw / spread if spread > 0 else np.zeros_like(raw)
 
 

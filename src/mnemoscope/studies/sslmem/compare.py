@@ -147,7 +147,8 @@ def method_row(
     """The SSLMem columns of one row of table 1, over the ordinary candidates S_C:
 
     * ``score_norm_mean``: mean of m(x) / (max_y m(y) - min_y m(y)), eq. 2 normalized by its
-      range over all scored points (appendix A), the headline estimate (``measure.center[0]``):
+      range over the ordinary scored points (appendix A; planted images do not set the scale),
+      the headline estimate (``measure.center[0]``):
       the S_C mean of ``tables/sslmem_summary`` for the base;
     * ``score_norm_seed_std``: the spread over seeds (table 1's +-). Per seed k,
       m_k(x) = L(g_k, x) - L(f_k, x) (each centered on S_S for ``center: shared``), divided by
@@ -159,7 +160,7 @@ def method_row(
     candidates = ((scores["subset"] == "S_C") & (scores["kind"] == tables.ORDINARY)).to_numpy()
     shared = tables.shared_mask(scores)
     raw = scores["score_raw"].to_numpy()
-    spread = float(raw.max() - raw.min()) or 1.0
+    spread = tables.scale(scores)
     per_seed = [
         memorization_score(align_f[[k]], align_g[[k]], center=center, shared=shared)[candidates]
         .mean() / spread

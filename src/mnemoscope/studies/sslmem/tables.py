@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mnemoscope.analysis import stats
-from mnemoscope.measure.alignment import memorization_score, normalize_scores
+from mnemoscope.measure.alignment import memorization_score, normalize_scores, score_range
 from mnemoscope.studies.sslmem.config import StatsConfig
 
 ORDINARY = "ordinary"
@@ -49,8 +49,9 @@ def scores_table(
 ) -> pd.DataFrame:
     """``points`` (id, subset, kind, label) with alignments and the scores of each center.
 
-    Normalization (appendix A) divides by the range over all scored points, so the four
-    subsets share one scale.
+    Normalization (appendix A) divides by the range of the raw score over the ordinary scored
+    points of all four subsets (``scale``), so the subsets share one scale; planted images are
+    scored with that same scale but do not set it (they may leave [-1, 1]).
     """
     table = points.copy()
     table["align_f"] = align_f.mean(axis=0)
@@ -60,12 +61,22 @@ def scores_table(
         raw = memorization_score(align_f, align_g, center=center, shared=shared)
         raw_column, norm_column = score_columns(center, centers[0])
         table[raw_column] = raw
-        table[norm_column] = normalize_scores(raw)
+        table[norm_column] = normalize_scores(raw, over=ordinary_mask(table))
     return table
 
 
 def shared_mask(table: pd.DataFrame) -> np.ndarray:
     return (table["subset"] == "S_S").to_numpy()
+
+
+def ordinary_mask(table: pd.DataFrame) -> np.ndarray:
+    return (table["kind"] == ORDINARY).to_numpy()
+
+
+def scale(table: pd.DataFrame, raw_column: str = "score_raw") -> float:
+    """The normalization range: max - min of ``raw_column`` over the ordinary points (1.0 if 0,
+    so that a degenerate range leaves values as they are)."""
+    return score_range(table[raw_column].to_numpy(), over=ordinary_mask(table)) or 1.0
 
 
 def subset_scores(table: pd.DataFrame, column: str) -> dict[str, np.ndarray]:
@@ -112,7 +123,7 @@ def summary_table(
     for center in centers:
         raw_column, norm_column = score_columns(center, centers[0])
         raw = table[raw_column].to_numpy()
-        spread = float(raw.max() - raw.min()) or 1.0
+        spread = scale(table, raw_column)
         f_rows, g_rows = align_f, align_g
         if center == "shared":
             f_rows = align_f - align_f[:, shared].mean(axis=1, keepdims=True)

@@ -10,14 +10,17 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from mnemoscope import data
+from mnemoscope import sslmem as sslmem_api
 from mnemoscope.cli import app
+from mnemoscope.measure.alignment import alignment_losses
 from mnemoscope.store import RunDir
 from mnemoscope.studies import sslmem
-from mnemoscope.studies.sslmem import compare, tables
+from mnemoscope.studies.sslmem import compare, roles, study, tables
 from mnemoscope.studies.sslmem.config import PlantedConfig, SplitConfig
 from mnemoscope.studies.sslmem.planted import held_out_class, plant, planted_recipe
 from mnemoscope.studies.sslmem.splits import make_splits
 from mnemoscope.training import RunSpec, TrainConfig
+from mnemoscope.training.config import epoch_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +268,33 @@ def test_extra_taps_are_scored_on_the_same_views(tiny_run):
     (other,) = [line for line in summary_json["headlines"] if line.startswith("at tap ")]
     assert other.startswith(f"at tap output: m(S_C) > m(S_S) t = {taps.loc[1, 't_statistic']:.2f}")
     assert f"noise {taps.loc[1, 'auroc_noise']:.2f}" in other
+
+
+def test_over_training_scores_every_epoch_on_the_main_views(tiny_run):
+    config, out, run_dir = tiny_run
+    over_training = run_dir.load_table("sslmem_over_training").set_index("epoch")
+    summary = run_dir.load_table("sslmem_summary")
+    plain = summary[summary["center"] == "plain"].set_index("subset")
+    last = over_training.loc[config.train.epochs]  # agrees with the summary
+    assert last["score_mean"] == pytest.approx(plain.loc["S_C", "mean"], rel=1e-12)
+    assert last["score_shared_mean"] == pytest.approx(plain.loc["S_S", "mean"], rel=1e-12)
+    assert last["score_raw_mean"] == pytest.approx(plain.loc["S_C", "mean_raw"], rel=1e-12)
+    # epoch 1 re-scored here on every point with the study's views, from its checkpoints
+    bundle = data.load(config.train.data.name)
+    splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
+    planted = plant(bundle, splits, config.planted)
+    points, images = study.scored_points(planted.bundle, splits, planted)
+    encoders = [network for role in ("f", "g") for network in
+                sslmem_api.load_encoders(roles.checkpoints(out, role, epoch_checkpoint(1)))]
+    options = study.measure_options(config)
+    losses = alignment_losses(encoders, images, **options).numpy()
+    measured = losses[: len(config.seeds)], losses[len(config.seeds) :]
+    scores = tables.scores_table(points, *measured, ["plain"])
+    means = {subset: values.mean() for subset, values in
+             tables.subset_scores(scores, "score_norm").items()}  # fmt: skip
+    # (the study runs channels_last copies: equal up to float rounding)
+    assert over_training.loc[1, "score_mean"] == pytest.approx(means["S_C"], rel=1e-5)
+    assert over_training.loc[1, "score_shared_mean"] == pytest.approx(means["S_S"], rel=1e-5)
 
 
 def test_extra_tap_repeating_the_headline_tap_is_refused():

@@ -31,7 +31,6 @@ from mnemoscope.measure.alignment import (
     alignment_losses_by_tap,
     check_measurement,
     memorization_score,
-    normalize_scores,
     resolve_tap,
 )
 from mnemoscope.measure.features import extract_features
@@ -308,30 +307,31 @@ def score_over_training(
     ordinary candidates, of their most memorized fraction and of the scored S_S points; f's
     training loss and probe accuracy (means over seeds).
 
-    Only S_C and the S_S sample are scored (normalized over those points, with the headline
-    center), which halves the cost; the last epoch reuses the main measurement ``final``.
+    Every epoch scores every scored point with the very same views as the main measurement
+    (views depend on the seed and an image's position only), normalized as ``scores_table``
+    does (range over the ordinary points, headline center): the last row, which reuses the
+    main measurement ``final``, is the summary's S_C and S_S means, and differences between
+    epochs are the encoders', not the views'.
     """
     options = measure_options(config)
-    chosen = ((points["kind"] == "ordinary") & points["subset"].isin(["S_C", "S_S"])).to_numpy()
-    subset = points.loc[chosen, "subset"].to_numpy()
-    candidates, shared = subset == "S_C", subset == "S_S"
+    center = config.measure.center[0]
     losses = [r.metrics().set_index("epoch")["loss"] for r in f_runs]
     rows = []
     for epoch in [*epochs, config.train.epochs]:
         name = "final" if epoch == config.train.epochs else epoch_checkpoint(epoch)
         if name == "final":
-            align_f, align_g = final[0][:, chosen], final[1][:, chosen]
+            align_f, align_g = final
         else:
-            align_f, align_g = measure(f_runs, g_runs, name, images[torch.tensor(chosen)],
-                                       options, device)  # fmt: skip
-        raw = memorization_score(align_f, align_g, center=config.measure.center[0], shared=shared)
-        normalized = normalize_scores(raw)
-        top = max(1, round(config.over_training.top_fraction * int(candidates.sum())))
+            align_f, align_g = measure(f_runs, g_runs, name, images, options, device)
+        scores = tables.scores_table(points, align_f, align_g, [center])
+        by_subset = tables.subset_scores(scores, "score_norm")
+        candidates = by_subset["S_C"]
+        top = max(1, round(config.over_training.top_fraction * len(candidates)))
         rows.append({
-            "epoch": epoch, "score_mean": float(normalized[candidates].mean()),
-            "score_top": float(np.sort(normalized[candidates])[-top:].mean()),
-            "score_shared_mean": float(normalized[shared].mean()),
-            "score_raw_mean": float(raw[candidates].mean()),
+            "epoch": epoch, "score_mean": float(candidates.mean()),
+            "score_top": float(np.sort(candidates)[-top:].mean()),
+            "score_shared_mean": float(by_subset["S_S"].mean()),
+            "score_raw_mean": float(tables.subset_scores(scores, "score_raw")["S_C"].mean()),
             "loss": float(np.mean([loss.loc[epoch] for loss in losses])),
             "probe_accuracy": probe_accuracy(config, f_runs, name, splits, planted, device),
         })  # fmt: skip

@@ -267,3 +267,62 @@ def test_bf16_precision_is_close_to_fp32_but_not_equal(fmnist_images):
     torch.testing.assert_close(bf16, fp32, rtol=0, atol=0.05)
     with pytest.raises(ValueError, match="precision='fp16'"):
         alignment_losses([network], fmnist_images, precision="fp16")
+
+
+def test_per_pair_distances_average_to_eq1_and_further_draws_are_new_views(fmnist_images):
+    networks = [small_network(6), small_network(7)]
+    mean = alignment_losses(networks, fmnist_images, pairs=3, seed=4)
+    per_pair = alignment_losses(networks, fmnist_images, pairs=3, seed=4, per_pair=True)
+    assert per_pair.shape == (2, len(fmnist_images), 3)
+    torch.testing.assert_close(per_pair.mean(dim=2), mean, rtol=1e-12, atol=0)
+    later = alignment_losses(networks, fmnist_images, pairs=3, seed=4, per_pair=True, draw=1)
+    assert not torch.allclose(later, per_pair)  # draw 1: other views of the same images
+    again = alignment_losses(networks, fmnist_images, pairs=3, seed=4, per_pair=True, draw=1)
+    torch.testing.assert_close(later, again, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="draw=-1 is invalid"):
+        alignment_losses(networks, fmnist_images, draw=-1)
+
+
+def port_of_the_authors_scorer(f, g, images, views):
+    """The arithmetic of the authors' ``memorization_scores.py``, one image and one view at a
+    time: per view, both encoders read the clean image and the view; each full representation
+    is flattened and l2-normalized; their l2 distance is averaged over the views; the score is
+    the (not trained on it) encoder's mean minus the (trained on it) encoder's, divided by the
+    range of those differences. Here on [0, 1] pixels (the fixed bug) and given views."""
+
+    def full(encoder, image):  # what their MAE encoder returns: every token, flattened
+        tap = resolve_tap(encoder, "auto")
+        return F.normalize(encoder.features(image[None].float() / 255, [tap])[tap].flatten(), dim=0)
+
+    prob_g, prob_f = [], []
+    with torch.no_grad():
+        for image, image_views in zip(images, views, strict=True):
+            dist_g, dist_f = [], []
+            for view in image_views:
+                dist_g.append(np.linalg.norm((full(g, image) - full(g, view)).numpy()))
+                dist_f.append(np.linalg.norm((full(f, image) - full(f, view)).numpy()))
+            prob_g.append(np.mean(dist_g))
+            prob_f.append(np.mean(dist_f))
+    difference = np.array(prob_g) - np.array(prob_f)
+    return difference, difference / (difference.max() - difference.min())
+
+
+def test_authors_scorer_with_the_range_bug_fixed_equals_the_port(fmnist_images):
+    from mnemoscope.measure.alignment import SCORERS
+
+    f, g = small_network(8), small_network(9)
+    images = fmnist_images[:12]
+    options = SCORERS["authors-fixed"]
+    assert options == {"reference": "clean", "augment": "benign"}
+    result = score([f], [g], images, pairs=5, seed=3, **options)
+    # the fixed set of views the scorer drew: their augmentation (benign preset), 5 per image
+    views = draw_views(images, measurement_augmentation("benign", 28), 5, seed=3)
+    raw, normalized = port_of_the_authors_scorer(f, g, images, views)
+    np.testing.assert_allclose(result.raw, raw, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(result.normalized, normalized, rtol=1e-4, atol=1e-5)
+    # the preset is their transform: RandomResizedCrop(32) (area 0.08-1), flip, ColorJitter(
+    # 0.8, 0.8, 0.8, 0.2) with p = 0.8, RandomGrayscale(p = 0.2), no blur
+    params = measurement_augmentation("benign", 28).params
+    assert params["crop_scale"] == [0.08, 1.0] and params["flip_p"] == 0.5
+    assert params["jitter"] == [0.8, 0.8, 0.8, 0.2] and params["jitter_p"] == 0.8
+    assert params["grey_p"] == 0.2 and params["blur_p"] == 0.0

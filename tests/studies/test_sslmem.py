@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from mnemoscope import data
 from mnemoscope import sslmem as sslmem_api
+from mnemoscope.analysis import reliability
 from mnemoscope.cli import app
 from mnemoscope.measure.alignment import alignment_losses
 from mnemoscope.store import RunDir
@@ -106,6 +107,10 @@ def test_config_validation():
         ({"measure": {"center": ["plain", "plain"]}}, "once each"),
         ({"planted": {"kinds": ["glitter"]}}, "kinds"),
         ({"seeds": []}, "non-empty"),
+        ({"measure": {"pairs": 0}}, "pairs=0 is invalid"),
+        ({"measure": {"pairs": "many"}}, "pairs"),
+        ({"measure": {"scorer": "authors-fixed", "reference": "views"}}, "leave out"),
+        ({"measure": {"scorer": "authors-fixed", "augment": {"name": "simclr"}}}, "leave out"),
     ]
     for raw, message in bad:
         with pytest.raises(ValidationError, match=message):
@@ -167,7 +172,12 @@ TINY = {
     "seeds": [0, 1],
     "splits": {"shared": 160, "candidates": 40, "independent": 40, "extra": 40},
     "planted": {"kinds": ["inverted", "noise"], "per_kind": 6},
-    "measure": {"pairs": 2, "center": ["plain", "shared"], "extra_taps": ["output"]},
+    "measure": {
+        "pairs": "auto",
+        "max_pairs": 8,
+        "center": ["plain", "shared"],
+        "extra_taps": ["output"],
+    },
     "over_training": {"epochs": [1]},
     "feldman": {"enabled": True, "seeds": [0], "epochs": 1},
     "stats": {"bootstrap_resamples": 200, "top_ks": [10, 20]},
@@ -212,6 +222,8 @@ def test_run_writes_the_documented_outputs(tiny_run):
     planted = run_dir.load_table("sslmem_planted")
     assert list(planted.columns[:3]) == ["kind", "n", "auroc"]
     assert planted["auroc"].between(0, 1).all() and set(planted["n"]) == {6}
+    # the score finds what it should: planted noise images outrank ordinary candidates
+    assert planted.set_index("kind").loc["noise", "auroc"] > 0.5
     over_training = run_dir.load_table("sslmem_over_training")
     assert over_training["epoch"].tolist() == [1, 2]
     assert {"score_mean", "score_top", "score_shared_mean", "loss"} <= set(over_training.columns)
@@ -286,7 +298,8 @@ def test_over_training_scores_every_epoch_on_the_main_views(tiny_run):
     points, images = study.scored_points(planted.bundle, splits, planted)
     encoders = [network for role in ("f", "g") for network in
                 sslmem_api.load_encoders(roles.checkpoints(out, role, epoch_checkpoint(1)))]
-    options = study.measure_options(config)
+    draws = json.loads((out / "meta.json").read_text())["view_draws"]  # pairs: auto's
+    options = {**study.measure_options(config), "pairs": draws}
     losses = alignment_losses(encoders, images, **options).numpy()
     measured = losses[: len(config.seeds)], losses[len(config.seeds) :]
     scores = tables.scores_table(points, *measured, ["plain"])
@@ -295,6 +308,51 @@ def test_over_training_scores_every_epoch_on_the_main_views(tiny_run):
     # (the study runs channels_last copies: equal up to float rounding)
     assert over_training.loc[1, "score_mean"] == pytest.approx(means["S_C"], rel=1e-5)
     assert over_training.loc[1, "score_shared_mean"] == pytest.approx(means["S_S"], rel=1e-5)
+
+
+def test_authors_scorer_sets_its_reference_and_augmentation():
+    config = sslmem.Config.model_validate({**TINY, "measure": {"scorer": "authors-fixed"}})
+    options = study.measure_options(config)
+    assert options["reference"] == "clean" and options["augment"] == "benign"
+    assert study.measure_options(sslmem.Config.model_validate(TINY))["reference"] == "views"
+
+
+def test_reliability_of_every_tap_is_reported_and_pairs_auto_respects_target_and_cap(tiny_run):
+    config, out, run_dir = tiny_run
+    reliable = run_dir.load_table("sslmem_reliability")
+    assert list(reliable["tap"]) == ["auto", "output"]
+    assert set(reliable["n"]) == {40} and reliable["reliability"].between(-1, 1).all()
+    pairs = int(reliable["pairs"].iloc[0])
+    headline = reliable["reliability"].iloc[0]
+    assert 5 <= pairs <= 8 and (headline >= 0.8 or pairs == 8)  # target 0.8, cap 8
+    # recomputed from the stored per-pair distances; their mean is the stored eq. 1
+    pairs_f, pairs_g = run_dir.load_array("align_pairs_f"), run_dir.load_array("align_pairs_g")
+    assert pairs_f.shape == (2, 172, pairs)
+    np.testing.assert_allclose(pairs_f.mean(axis=2), run_dir.load_array("align_f"), rtol=1e-12)
+    scores = run_dir.load_table("sslmem_scores")
+    candidates = tables.candidate_mask(scores)
+    again = reliability.split_half(pairs_f, pairs_g, candidates)
+    assert again.reliability == pytest.approx(headline) and again.pairs == pairs
+    taps = run_dir.load_table("sslmem_taps")
+    np.testing.assert_allclose(taps["reliability"], reliable["reliability"])
+    methods = run_dir.load_table("sslmem_methods")
+    assert methods.loc[0, "reliability"] == pytest.approx(headline)
+    assert methods.loc[0, "pairs"] == pairs
+    # agreement tables carry the noise ceiling of each pair (Feldman's score: no view noise)
+    ranking = run_dir.load_table("sslmem_ranking")
+    overall = ranking[ranking["k"] == 40].set_index(["a", "b"])
+    assert overall.loc[("sslmem", "feldman"), "reliability_b"] == 1.0
+    expected = reliability.noise_ceiling(headline, 1.0)[1]
+    assert overall.loc[("sslmem", "feldman"), "tau_ceiling"] == pytest.approx(expected)
+    assert ranking[ranking["k"] < 40]["tau_ceiling"].isna().all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reliability"][0]["reliability"] == pytest.approx(headline)
+    assert summary["feldman_tau"]["tau_ceiling"] == pytest.approx(expected)
+    lines = summary["headlines"]
+    assert any(line.startswith("per-image reliability of m(x) over the 40 ordinary candidates "
+                               f"at tap auto (layer4): {headline:.2f} with {pairs} view pairs")
+               for line in lines)  # fmt: skip
+    assert any(f"noise ceiling {expected:.3f}" in line for line in lines)
 
 
 def test_extra_tap_repeating_the_headline_tap_is_refused():

@@ -27,6 +27,17 @@ Options beside the paper's defaults (each a documented deviation):
 
 * ``reference="clean"``: d(f(x), f(x'_a)) between the clean image and A single views, as the
   authors' released scorer (``memorization_scores.py``) does, instead of two views per pair.
+* the authors' released scorer with its pixel-range bug fixed (``SCORERS["authors-fixed"]``,
+  the study's ``measure.scorer: authors-fixed``): ``reference="clean"`` with their augmentation.
+  Their ``memorization_scores.py`` draws, 5 times per image, one view of RandomResizedCrop (area
+  0.08-1), horizontal flip, ColorJitter(0.8, 0.8, 0.8, 0.2) with probability 0.8 and greyscale
+  with probability 0.2 (no blur: the ``benign`` preset, the same stages and values), reads the
+  clean image and the view through each encoder, flattens and l2-normalizes both and averages
+  their l2 distance; the difference of the two encoders' means, divided by its range, is the
+  score. Their bug: the images are already normalized to [-1, 1] when the augmentation runs,
+  and torchvision's brightness and contrast clamp to [0, 1], so on most views every pixel
+  darker than mid-grey becomes mid-grey. Fixed here: like every mnemoscope augmentation it acts
+  on [0, 1] pixels, and the encoder normalizes its input itself.
 * ``center="shared"``: subtract each encoder's mean alignment over a shared set (S_S) before
   averaging, L~(f_k, x) = L_align(f_k, x) - mean_{s in S_S} L_align(f_k, s). At small scale the
   encoders differ by a per-seed offset in overall alignment as large as the memorization gaps;
@@ -63,6 +74,11 @@ REFERENCES = ("views", "clean")
 CENTERS = ("plain", "shared")
 PRECISIONS = ("fp32", "bf16")
 DEFAULT_PAIRS = 5  # section 4: "averaging over five random augmentations"
+# Named scorers: the options each sets (module docstring). eq1 = two views per pair (eq. 1).
+SCORERS: dict[str, dict[str, Any]] = {
+    "eq1": {},
+    "authors-fixed": {"reference": "clean", "augment": "benign"},
+}
 # Views are drawn per block of this many images, from a generator seeded by (seed, block): the
 # views of an image depend on the seed and its position only, never on batch_size or device.
 VIEW_BLOCK = 256
@@ -138,22 +154,34 @@ def measurement_augmentation(
     )
 
 
-def block_seed(seed: int, block: int) -> int:
-    """The seed of the views of image block ``block`` (a hash of both, via SeedSequence)."""
-    return int(np.random.SeedSequence([seed, block]).generate_state(1)[0])
+def block_seed(seed: int, block: int, draw: int = 0) -> int:
+    """The seed of the views of image block ``block`` in draw ``draw`` (a hash of all three via
+    SeedSequence; draw 0 hashes ``[seed, block]`` alone)."""
+    entropy = [seed, block] if draw == 0 else [seed, block, draw]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def draw_views(
-    images: Tensor, augmentation: Augmentation, views: int, seed: int, block: int = 0
+    images: Tensor,
+    augmentation: Augmentation,
+    views: int,
+    seed: int,
+    block: int = 0,
+    draw: int = 0,
 ) -> Tensor:
     """uint8 views ``[n, views, C, h, w]`` of the images of block ``block`` (``VIEW_BLOCK``
-    images from position ``block * VIEW_BLOCK``), reproducible from ``(seed, block)``."""
-    return augmentations.make_bank(images, augmentation, views, block_seed(seed, block))
+    images from position ``block * VIEW_BLOCK``), reproducible from ``(seed, block, draw)``.
+    Further draws (``draw`` 1, 2, ...) add new views to those of draw 0 (``pairs: auto``)."""
+    return augmentations.make_bank(images, augmentation, views, block_seed(seed, block, draw))
 
 
-def check_options(pairs: int, reference: str, distance: str, seed: int, batch_size: int) -> None:
+def check_options(
+    pairs: int, reference: str, distance: str, seed: int, batch_size: int, draw: int = 0
+) -> None:
     """Refuse bad scorer options before any work, naming the value and what is allowed."""
-    for name, value, low in (("pairs", pairs, 1), ("seed", seed, 0), ("batch_size", batch_size, 1)):
+    checked = (("pairs", pairs, 1), ("seed", seed, 0), ("batch_size", batch_size, 1),
+               ("draw", draw, 0))  # fmt: skip
+    for name, value, low in checked:
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name}={value!r} is invalid: need an integer >= {low}")
     if reference not in REFERENCES:
@@ -175,8 +203,11 @@ def alignment_losses(
     batch_size: int = 256,
     precision: Precision = "fp32",
     device: torch.device | str | None = None,
+    per_pair: bool = False,
+    draw: int = 0,
 ) -> Tensor:
-    """L_align(e, x) (eq. 1) of every encoder e on every image x: float64 ``[E, N]`` on the CPU.
+    """L_align(e, x) (eq. 1) of every encoder e on every image x: float64 ``[E, N]`` on the CPU
+    (``[E, N, A]``, one distance per pair, with ``per_pair``).
 
     Args:
         encoders: torch modules taking float images in [0, 1] (mnemoscope ``Network`` or any
@@ -194,10 +225,15 @@ def alignment_losses(
         precision: ``fp32`` (default) or ``bf16`` (autocast: ~2x faster on CPUs with AMX, but
             its rounding moves L_align by ~1e-3, the size of small-scale memorization gaps).
         device: where to run; default the first encoder's parameters' device.
+        per_pair: keep the A distances of every pair (for ``analysis.reliability``) instead
+            of their mean.
+        draw: 0 = the views of ``seed``; 1, 2, ... = further independent views of the same
+            images (more pairs, e.g. ``pairs: auto``), the same for every encoder.
     """
     return alignment_losses_by_tap(
         encoders, images, [tap], augment=augment, pairs=pairs, reference=reference,
         distance=distance, seed=seed, batch_size=batch_size, precision=precision, device=device,
+        per_pair=per_pair, draw=draw,
     )[tap]  # fmt: skip
 
 
@@ -215,12 +251,15 @@ def alignment_losses_by_tap(
     batch_size: int = 256,
     precision: Precision = "fp32",
     device: torch.device | str | None = None,
+    per_pair: bool = False,
+    draw: int = 0,
 ) -> dict[str, Tensor]:
-    """``alignment_losses`` at several taps from one forward pass per view: tap -> ``[E, N]``.
+    """``alignment_losses`` at several taps from one forward pass per view: tap -> ``[E, N]``
+    (``[E, N, A]`` with ``per_pair``).
 
     Every tap sees the same views, so per-layer scores are comparable (which layer memorizes).
     """
-    check_options(pairs, reference, distance, seed, batch_size)
+    check_options(pairs, reference, distance, seed, batch_size, draw)
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}")
     if len(encoders) == 0:
@@ -240,11 +279,12 @@ def alignment_losses_by_tap(
     # Eval copies with BatchNorm folded into the layer before it: the same function, faster,
     # and the caller's encoders keep their mode.
     folded = [fold_batch_norms(encoder) for encoder in encoders]
-    result = {tap: torch.empty(len(encoders), len(images), dtype=torch.float64) for tap in taps}
+    shape = (len(encoders), len(images), pairs)
+    result = {tap: torch.empty(shape, dtype=torch.float64) for tap in taps}
     for block in range(math.ceil(len(images) / VIEW_BLOCK)):
         start, stop = block * VIEW_BLOCK, min(len(images), (block + 1) * VIEW_BLOCK)
         chunk = images[start:stop]
-        views = draw_views(chunk, augmentation, views_per_image, seed, block)
+        views = draw_views(chunk, augmentation, views_per_image, seed, block, draw)
         if clean is not None:
             # the clean image first, then the A views: one forward pass for all of them
             reference_image = clean(chunk).mul(255).round().to(torch.uint8).unsqueeze(1)
@@ -258,8 +298,8 @@ def alignment_losses_by_tap(
                     d = pair_distance(reps[:, 0::2], reps[:, 1::2], distance)
                 else:
                     d = pair_distance(reps[:, :1], reps[:, 1:], distance)
-                result[tap][index, start:stop] = d.double().mean(dim=1).cpu()
-    return result
+                result[tap][index, start:stop] = d.double().cpu()
+    return result if per_pair else {tap: value.mean(dim=2) for tap, value in result.items()}
 
 
 def _representations(

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mnemoscope.analysis import reliability
 from mnemoscope.measure.alignment import memorization_score
 from mnemoscope.studies.sslmem import feldman, study, tables
 from mnemoscope.studies.sslmem.config import Config
@@ -90,16 +91,24 @@ def score_methods(
     points: pd.DataFrame,
     images: torch.Tensor,
     base_runs: tuple[list[TrainResult], list[TrainResult]],
-    base_alignment: tuple[np.ndarray, np.ndarray],
+    base_pairs: tuple[np.ndarray, np.ndarray],
     train_runs: Callable[[list[TrainConfig]], list[TrainResult]],
     device: torch.device,
+    draws: list[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train and score every variant (the base's runs and eq. 1 measurement are given):
-    table 1 (``methods_table``'s rows) and the per-point scores of every row, base first
-    (``points`` with variant, score_raw and score_norm of the headline estimate)."""
+    """Train and score every variant (the base's runs and per-pair eq. 1 distances
+    ``[K, N, A]`` are given): table 1 (``methods_table``'s rows) and the per-point scores of
+    every row, base first (``points`` with variant, score_raw and score_norm of the headline
+    estimate). ``draws``: the base's view draws (``study.measure_pairs``; None = the config's
+    pairs), which every variant reuses."""
     center = config.measure.center[0]
     kinds = groups(config)
-    measured = {_measurement(*base_runs, study.measure_options(config)): base_alignment}
+
+    def options_of(study_config: Config) -> dict[str, Any]:
+        options = study.measure_options(study_config)
+        return options if draws is None else {**options, "pairs": draws}
+
+    measured = {_measurement(*base_runs, options_of(config)): base_pairs}
     rows, frames = [], []
     for name, train in config.variant_trains().items():
         variant = variant_study(config, train)
@@ -110,12 +119,16 @@ def score_methods(
                                 for seed in config.seeds])  # fmt: skip
             g_runs = train_runs([study.encoder_config(variant, splits, planted, seed, "g")
                                 for seed in config.seeds])  # fmt: skip
-        options = study.measure_options(variant)
+        options = options_of(variant)
         key = _measurement(f_runs, g_runs, options)
         if key not in measured:  # a variant equal to another is measured once
-            measured[key] = study.measure(f_runs, g_runs, "final", images, options, device)
-        align_f, align_g = measured[key]
+            tap = options["tap"]
+            measured[key] = study.measure_pairs(f_runs, g_runs, "final", images, options, [tap],
+                                                device)[tap]  # fmt: skip
+        pairs_f, pairs_g = measured[key]
+        align_f, align_g = pairs_f.mean(axis=2), pairs_g.mean(axis=2)
         scores = tables.scores_table(points, align_f, align_g, [center])
+        noise = reliability.split_half(pairs_f, pairs_g, tables.candidate_mask(points))
         accuracies = [
             study.probe_accuracy(variant, [run], "final", splits, planted, device,
                                  probe=config.compare.probe)
@@ -123,6 +136,7 @@ def score_methods(
         ]  # fmt: skip
         rows.append({"variant": name, "group": kinds[name],
                      **method_row(train, scores, align_f, align_g, center),
+                     "pairs": noise.pairs, "reliability": noise.reliability,
                      "probe": config.compare.probe, "probe_accuracy": float(np.mean(accuracies)),
                      "probe_accuracy_seed_std": _seed_std(accuracies)})  # fmt: skip
         frames.append(scores[["id", "subset", "kind", "label", "score_raw", "score_norm"]]
@@ -181,11 +195,19 @@ def _seed_std(values: list[float]) -> float:
 
 
 def agreement_table(
-    method_scores: pd.DataFrame, supervised: pd.DataFrame | None, top_ks: list[int]
+    method_scores: pd.DataFrame,
+    supervised: pd.DataFrame | None,
+    top_ks: list[int],
+    methods: pd.DataFrame | None = None,
+    supervised_reliability: float = float("nan"),
 ) -> pd.DataFrame | None:
     """Tables 12/13 over every pair of S_C score vectors (``feldman.ranking_table``): each
     training's raw score on the ordinary candidates, and, given the ``sslmem_feldman`` table,
-    the supervised encoders' SSLMem and Feldman's score. None with fewer than two vectors."""
+    the supervised encoders' SSLMem and Feldman's score. None with fewer than two vectors.
+
+    With ``methods`` (table 1, its ``reliability`` column) every pair gets its noise ceiling
+    (tau_ceiling); the supervised SSLMem's reliability is ``supervised_reliability``,
+    Feldman's 1 (no views)."""
     candidates = method_scores[(method_scores["subset"] == "S_C")
                                & (method_scores["kind"] == tables.ORDINARY)]  # fmt: skip
     names = list(dict.fromkeys(candidates["variant"]))  # row order, base first
@@ -195,7 +217,12 @@ def agreement_table(
         wide = wide.join(columns.rename(columns=SUPERVISED_COLUMNS), how="inner")
     if wide.shape[1] < 2:
         return None
-    return feldman.ranking_table(wide, top_ks, list(combinations(wide.columns, 2)))
+    noise = None
+    if methods is not None and "reliability" in methods.columns:
+        noise = dict(zip(methods["variant"], methods["reliability"], strict=True))
+        noise.update({SUPERVISED_COLUMNS["sslmem_supervised"]: supervised_reliability,
+                      SUPERVISED_COLUMNS["feldman"]: 1.0})  # fmt: skip
+    return feldman.ranking_table(wide, top_ks, list(combinations(wide.columns, 2)), noise)
 
 
 def overall_tau(agreement: pd.DataFrame) -> pd.DataFrame:
@@ -212,7 +239,8 @@ def headlines(
     lines = [
         f"table 1 [{row.variant}] {row.method} on {row.architecture}, lambda "
         f"{row.alignment_lambda:g}, {row.epochs} epochs: SSLMem on S_C {row.score_norm_mean:+.3f}"
-        f" +- {row.score_norm_seed_std:.3f} (seeds), raw {row.score_raw_mean:+.4f}; {row.probe} "
+        f" +- {row.score_norm_seed_std:.3f} (seeds), raw {row.score_raw_mean:+.4f}, per-image "
+        f"reliability {getattr(row, 'reliability', float('nan')):.2f}; {row.probe} "
         f"probe accuracy {row.probe_accuracy:.3f}"
         for row in methods.itertuples()
     ]
@@ -222,8 +250,12 @@ def headlines(
         between = overall[overall["a"].isin(names) & overall["b"].isin(names)]
         low, high = float(between["tau"].min()), float(between["tau"].max())
         numbers["methods_tau"] = {"min": low, "max": high, "pairs": len(between)}
-        lines.append(
-            f"table 13: Kendall tau between the trainings' S_C rankings from {low:.3f} to "
-            f"{high:.3f} ({len(between)} pairs)"
-        )
+        line = (f"table 13: Kendall tau between the trainings' S_C rankings from {low:.3f} to "
+                f"{high:.3f} ({len(between)} pairs)")  # fmt: skip
+        if "tau_ceiling" in between.columns:
+            ceilings = between["tau_ceiling"]
+            numbers["methods_tau"].update(ceiling_min=float(ceilings.min()),
+                                          ceiling_max=float(ceilings.max()))  # fmt: skip
+            line += f"; noise ceilings {ceilings.min():.3f} to {ceilings.max():.3f}"
+        lines.append(line)
     return numbers, lines

@@ -89,7 +89,22 @@ class MeasureConfig(StrictModel):
         description="measurement augmentation; None = the training one (paper); table 8: "
         "gaussian_noise, rotate (with reference: clean), color_drop",
     )
-    pairs: int = Field(5, ge=1, description="augmentation pairs A per image (section 4: 5)")
+    pairs: int | Literal["auto"] = Field(
+        5,
+        description="augmentation pairs A per image (section 4: 5); auto = draw more pairs "
+        "until the per-image score of the ordinary candidates reaches target_reliability "
+        "(split-half, Spearman-Brown) or max_pairs",
+    )
+    target_reliability: float = Field(
+        0.8, gt=0, lt=1, description="pairs: auto stops at this reliability (and reports it)"
+    )
+    max_pairs: int = Field(50, ge=2, description="pairs: auto never draws more pairs than this")
+    scorer: Literal["eq1", "authors-fixed"] = Field(
+        "eq1",
+        description="eq1 = the paper's eq. 1 (reference and augment as set here); "
+        "authors-fixed = the authors' released scorer with its pixel-range bug fixed: clean "
+        "image vs one view of their augmentation (reference: clean, augment: benign)",
+    )
     reference: Literal["views", "clean"] = Field(
         "views",
         description="views = two views per pair (eq. 1); clean = clean image vs one view, as "
@@ -120,6 +135,19 @@ class MeasureConfig(StrictModel):
         description="fp32 (default); bf16 autocast is ~2x faster on AMX CPUs but moves L_align "
         "by ~1e-3, the size of small-scale memorization gaps (deviation)",
     )
+
+    @model_validator(mode="after")
+    def _scorer_sets_its_options(self) -> MeasureConfig:
+        if self.scorer != "eq1":
+            clash = sorted({"reference", "augment"} & self.model_fields_set)
+            if clash:
+                raise ValueError(
+                    f"measure.scorer={self.scorer!r} sets reference and augment itself: leave "
+                    f"out measure.{clash[0]}"
+                )
+        if isinstance(self.pairs, int) and self.pairs < 1:
+            raise ValueError(f"measure.pairs={self.pairs} is invalid: need >= 1 or 'auto'")
+        return self
 
     @model_validator(mode="after")
     def _extra_taps(self) -> MeasureConfig:

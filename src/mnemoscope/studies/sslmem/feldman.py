@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from mnemoscope.analysis.reliability import noise_ceiling
 from mnemoscope.analysis.stats import ranking_agreement
 from mnemoscope.measure.features import as_float_images
 from mnemoscope.studies.sslmem.config import Config
@@ -83,15 +84,26 @@ def ranking_table(
     scores: pd.DataFrame,
     top_ks: Sequence[int],
     pairs: Sequence[tuple[str, str]] = FELDMAN_PAIRS,
+    reliabilities: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Tables 12/13 for pairs of score columns of ``scores`` (by default sslmem,
     sslmem_supervised and feldman; ``compare`` passes every pair of its methods): columns a, b,
     k, overlap, tau, p_value (a is the reference ranking; the last row of a pair, k = n, is tau
-    over all points)."""
+    over all points).
+
+    With ``reliabilities`` (column -> split-half reliability; Feldman's score has no view
+    noise: 1) each row also gets reliability_a, reliability_b and, on the k = n row,
+    tau_ceiling: the largest tau two scores this noisy can show
+    (``analysis.reliability.noise_ceiling``; NaN for the top-k rows)."""
     frames = []
     for a, b in pairs:
         frame = ranking_agreement(scores[a].to_numpy(), scores[b].to_numpy(), top_ks)
         frame.insert(0, "b", b)
         frame.insert(0, "a", a)
+        if reliabilities is not None:
+            frame["reliability_a"] = reliabilities.get(a, float("nan"))
+            frame["reliability_b"] = reliabilities.get(b, float("nan"))
+            ceiling = noise_ceiling(frame["reliability_a"].iloc[0], frame["reliability_b"].iloc[0])
+            frame["tau_ceiling"] = np.where(frame["k"] == len(scores), ceiling[1], np.nan)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

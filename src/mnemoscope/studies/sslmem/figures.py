@@ -11,7 +11,8 @@
 * ``sslmem_table1_methods``: SSLMem against probe accuracy per training (table 1), with
   ``compare`` variants;
 * ``sslmem_fig4_lambda``: SSLMem and probe accuracy against the regularizer's lambda (fig. 4);
-* ``sslmem_table13_agreement``: Kendall's tau between every pair of S_C rankings (table 13).
+* ``sslmem_table13_agreement``: Kendall's tau between every pair of S_C rankings (table 13),
+  with each pair's noise ceiling.
 """
 
 from __future__ import annotations
@@ -234,16 +235,19 @@ def lambda_sweep(methods: pd.DataFrame) -> Figure:
 
 
 def agreement_heatmap(agreement: pd.DataFrame) -> Figure:
-    """Table 13: Kendall's tau over all candidates (the k = n row of each pair), p below."""
+    """Table 13: Kendall's tau over all candidates (the k = n row of each pair), p and the
+    noise ceiling (tables stored with one) below."""
     overall = agreement.groupby(["a", "b"], sort=False).tail(1)
     names = list(dict.fromkeys([*overall["a"], *overall["b"]]))
     index = {name: i for i, name in enumerate(names)}
     tau = np.eye(len(names))
     p_value = np.zeros((len(names), len(names)))
+    ceiling = np.full((len(names), len(names)), np.nan)
     for row in overall.itertuples():
         i, j = index[row.a], index[row.b]
         tau[i, j] = tau[j, i] = row.tau
         p_value[i, j] = p_value[j, i] = row.p_value
+        ceiling[i, j] = ceiling[j, i] = getattr(row, "tau_ceiling", np.nan)
     size = 1.6 + 0.9 * len(names)
     figure = Figure(figsize=(size + 1.2, size), layout="constrained")
     axis = figure.subplots()
@@ -251,10 +255,15 @@ def agreement_heatmap(agreement: pd.DataFrame) -> Figure:
     for i in range(len(names)):
         for j in range(len(names)):
             text = "1" if i == j else f"{tau[i, j]:.2f}\np={p_value[i, j]:.1g}"
+            if i != j and not np.isnan(ceiling[i, j]):
+                text += f"\nmax {ceiling[i, j]:.2f}"
             colour = "black" if tau[i, j] > 0.6 else "white"
             axis.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     axis.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
     axis.set_yticks(range(len(names)), names, fontsize=8)
     figure.colorbar(image, ax=axis, label="Kendall tau")
-    axis.set_title("Agreement of the S_C memorization rankings (table 13)", fontsize=9)
+    title = "Agreement of the S_C memorization rankings (table 13)"
+    if not np.isnan(ceiling).all():
+        title += "\nmax = noise ceiling of the pair (view noise of both scores)"
+    axis.set_title(title, fontsize=9)
     return figure

@@ -63,9 +63,11 @@ def headlines(table: pd.DataFrame) -> list[str]:
     for label, row in zip(labels(table), table.itertuples(index=False), strict=True):
         aurocs = ", ".join(f"{column.removeprefix('auroc_')} {getattr(row, column):.2f}"
                            for column in table.columns if column.startswith("auroc_"))  # fmt: skip
+        noise = getattr(row, "reliability", None)
         lines.append(
             f"at tap {label}: m(S_C) > m(S_S) t = {row.t_statistic:.2f}, p = {row.p_value:.2g}"
             + (f"; planted AUROC {aurocs}" if aurocs else "")
+            + (f"; per-image reliability {noise:.2f}" if noise is not None else "")
         )
     return lines
 

@@ -25,9 +25,12 @@ import torch
 from rich.progress import Progress
 
 from mnemoscope import data, models
+from mnemoscope.analysis import reliability
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.execution import make_backend, train_all
 from mnemoscope.measure.alignment import (
+    DEFAULT_PAIRS,
+    SCORERS,
     alignment_losses_by_tap,
     check_measurement,
     memorization_score,
@@ -97,10 +100,19 @@ def run(
         run_dir.save_table("sslmem_runs", roles.runs_table(out, {"f": f_runs, "g": g_runs}))
         taps = [config.measure.tap, *config.measure.extra_taps]
         with run_dir.timed("scoring"):
-            by_tap = measure_taps(f_runs, g_runs, "final", images, options, taps, device)
+            by_pairs, draws = measure_auto(config, f_runs, g_runs, images, points, options, taps,
+                                           device)  # fmt: skip
+        options = {**options, "pairs": draws}  # every later measurement: the very same views
+        run_dir.update_meta(view_draws=draws)  # pairs per draw (measure_pairs): the views
+        by_tap = {tap: (f.mean(axis=2), g.mean(axis=2)) for tap, (f, g) in by_pairs.items()}
         align_f, align_g = by_tap[config.measure.tap]
         run_dir.save_array("align_f", align_f)
         run_dir.save_array("align_g", align_g)
+        run_dir.save_array("align_pairs_f", by_pairs[config.measure.tap][0])
+        run_dir.save_array("align_pairs_g", by_pairs[config.measure.tap][1])
+        reliable = tables.reliability_table(points, by_pairs, config.measure)
+        reliable.insert(1, "layer", reliable["tap"].map(layer_of))
+        run_dir.save_table("sslmem_reliability", reliable)
         in_candidates = torch.tensor((points["subset"] == "S_C").to_numpy())
         run_dir.save_array("candidate_images", images[in_candidates])
         centers = list(config.measure.center)
@@ -117,41 +129,47 @@ def run(
         if config.measure.extra_taps:  # which layer memorizes, on the very same views
             per_tap = layers.taps_table(points, by_tap, centers[0], config.stats)
             per_tap.insert(1, "layer", per_tap["tap"].map(layer_of))
+            per_tap["reliability"] = reliable["reliability"].to_numpy()
             run_dir.save_table("sslmem_taps", per_tap)
         advance()
 
         if epochs:
             over_training = score_over_training(config, f_runs, g_runs, epochs, points, images,
                                                 (align_f, align_g), splits, planted, device,
-                                                advance)  # fmt: skip
+                                                advance, options)  # fmt: skip
             run_dir.save_table("sslmem_over_training", over_training)
 
         # table 1, fig. 4: every training of `compare` on the same splits, scored the same way
+        base_pairs = by_pairs[config.measure.tap]
         methods, method_scores = compare.score_methods(config, splits, planted, points, images,
-                                                       (f_runs, g_runs), (align_f, align_g),
-                                                       train_runs, device)  # fmt: skip
+                                                       (f_runs, g_runs), base_pairs, train_runs,
+                                                       device, draws)  # fmt: skip
         run_dir.save_table("sslmem_methods", methods)
         run_dir.save_table("sslmem_method_scores", method_scores)
 
         ranking = comparison = None
+        supervised = float("nan")
         if sup_f:
             sup_f_runs, sup_g_runs = train_runs(sup_f), train_runs(sup_g)
             run_dir.save_table("sslmem_runs", roles.runs_table(out, {
                 "f": f_runs, "g": g_runs, "f-supervised": sup_f_runs, "g-supervised": sup_g_runs,
             }))  # fmt: skip
-            comparison = compare_with_feldman(scores, points, images, sup_f_runs, sup_g_runs,
-                                              options, device)  # fmt: skip
+            comparison, supervised = compare_with_feldman(scores, points, images, sup_f_runs,
+                                                          sup_g_runs, options, device)  # fmt: skip
             run_dir.save_table("sslmem_feldman", comparison)
-            ranking = feldman.ranking_table(comparison, config.stats.top_ks)
+            noise = {"sslmem": float(reliable["reliability"].iloc[0]),
+                     "sslmem_supervised": supervised, "feldman": 1.0}  # fmt: skip
+            ranking = feldman.ranking_table(comparison, config.stats.top_ks, reliabilities=noise)
             run_dir.save_table("sslmem_ranking", ranking)
 
-        agreement = compare.agreement_table(method_scores, comparison, config.stats.top_ks)
+        agreement = compare.agreement_table(method_scores, comparison, config.stats.top_ks,
+                                            methods, supervised)  # fmt: skip
         if agreement is not None:
             run_dir.save_table("sslmem_agreement", agreement)  # table 13
         write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle,
                       methods, agreement, tap=layers.tap_label(config.measure.tap,
                                                                layer_of[config.measure.tap]),
-                      per_tap=per_tap)  # fmt: skip
+                      per_tap=per_tap, reliable=reliable)  # fmt: skip
         draw_figures(run_dir)
         advance()
     run_dir.update_meta(finished=now_iso())
@@ -221,7 +239,9 @@ def scored_points(
 
 
 def measure_options(config: Config) -> dict[str, Any]:
-    """Keyword arguments of ``alignment_losses``: the training augmentation by default."""
+    """Keyword arguments of ``alignment_losses``: the training augmentation by default, the
+    scorer's own options for a named scorer (``SCORERS``). ``pairs`` may be ``auto`` (resolved
+    by ``measure_auto``) or a list of draws (``measure_pairs``)."""
     measure = config.measure
     if measure.augment is not None:
         augment = measure.augment.model_dump(mode="json")
@@ -229,9 +249,10 @@ def measure_options(config: Config) -> dict[str, Any]:
         augment = config.train.augment.model_dump(mode="json")
     else:
         augment = default_augment(config.train.objective.name)
-    return dict(augment=augment, pairs=measure.pairs, reference=measure.reference,
-                distance=measure.distance, tap=measure.tap, seed=measure.seed,
-                batch_size=measure.batch_size, precision=measure.precision)  # fmt: skip
+    options = dict(augment=augment, pairs=measure.pairs, reference=measure.reference,
+                   distance=measure.distance, tap=measure.tap, seed=measure.seed,
+                   batch_size=measure.batch_size, precision=measure.precision)  # fmt: skip
+    return {**options, **SCORERS[measure.scorer]}
 
 
 def check_before_training(
@@ -279,12 +300,71 @@ def measure_taps(
     device: torch.device,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``measure`` at several taps from one pass over the same views: tap -> (f, g) arrays."""
-    networks = load_networks(f_runs + g_runs, checkpoint, device)
-    rest = {key: value for key, value in options.items() if key != "tap"}
-    by_tap = alignment_losses_by_tap(networks, images, taps, device=device, **rest)
+    by_tap = measure_pairs(f_runs, g_runs, checkpoint, images, options, taps, device)
+    return {tap: (f.mean(axis=2), g.mean(axis=2)) for tap, (f, g) in by_tap.items()}
+
+
+def measure_pairs(
+    f_runs: list[TrainResult],
+    g_runs: list[TrainResult],
+    checkpoint: str,
+    images: torch.Tensor,
+    options: dict[str, Any],
+    taps: list[str],
+    device: torch.device,
+    networks: list | None = None,
+    first_draw: int = 0,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per-pair eq. 1 distances, tap -> (f ``[K, N, A]``, g ``[K, N, A]``). ``options["pairs"]``
+    is A or a list of draws [A_0, A_1, ...] (draw d adds A_d pairs of new views): the same list
+    gives the same views whatever else is scored. ``first_draw``: the index of the first."""
+    networks = networks or load_networks(f_runs + g_runs, checkpoint, device)
+    rest = {key: value for key, value in options.items() if key not in ("tap", "pairs")}
+    draws = options["pairs"] if isinstance(options["pairs"], list) else [options["pairs"]]
+    parts = [alignment_losses_by_tap(networks, images, taps, device=device, pairs=count,
+                                     draw=draw, per_pair=True, **rest)
+             for draw, count in enumerate(draws, start=first_draw)]  # fmt: skip
     k = len(f_runs)
-    arrays = {tap: losses.numpy() for tap, losses in by_tap.items()}
-    return {tap: (losses[:k], losses[k:]) for tap, losses in arrays.items()}
+    joined = {tap: torch.cat([part[tap] for part in parts], dim=2).numpy() for tap in taps}
+    return {tap: (losses[:k], losses[k:]) for tap, losses in joined.items()}
+
+
+def measure_auto(
+    config: Config,
+    f_runs: list[TrainResult],
+    g_runs: list[TrainResult],
+    images: torch.Tensor,
+    points: pd.DataFrame,
+    options: dict[str, Any],
+    taps: list[str],
+    device: torch.device,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[int]]:
+    """The final encoders' per-pair distances at every tap and the draws they took.
+
+    A number of pairs is one draw. ``pairs: auto`` starts from the paper's 5 pairs and draws
+    more until the headline tap's per-image score over the ordinary candidates reaches
+    ``measure.target_reliability`` (``reliability.draw_until_reliable``); every tap gets the
+    same views.
+    """
+    measure = config.measure
+    networks = load_networks(f_runs + g_runs, "final", device)
+    by_draw: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []
+
+    def draw(index: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        by_draw.append(measure_pairs(f_runs, g_runs, "final", images, {**options, "pairs": count},
+                                     taps, device, networks, first_draw=index))  # fmt: skip
+        return by_draw[-1][measure.tap]
+
+    auto = measure.pairs == "auto"
+    _, _, draws = reliability.draw_until_reliable(
+        draw, tables.candidate_mask(points),
+        first=min(DEFAULT_PAIRS, measure.max_pairs) if auto else measure.pairs,
+        target=measure.target_reliability if auto else 0.0,
+        max_pairs=measure.max_pairs if auto else measure.pairs,
+    )  # fmt: skip
+    joined = {tap: tuple(np.concatenate([part[tap][side] for part in by_draw], axis=2)
+                         for side in (0, 1)) for tap in taps}  # fmt: skip
+    return joined, draws
 
 
 # --- fig. 2b: over training ------------------------------------------------------------------
@@ -302,6 +382,7 @@ def score_over_training(
     planted: Planted,
     device: torch.device,
     advance,
+    options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per epoch (the saved ones, then the last): the mean normalized score of the
     ordinary candidates, of their most memorized fraction and of the scored S_S points; f's
@@ -313,7 +394,7 @@ def score_over_training(
     main measurement ``final``, is the summary's S_C and S_S means, and differences between
     epochs are the encoders', not the views'.
     """
-    options = measure_options(config)
+    options = options or measure_options(config)  # the main measurement's (resolved pairs)
     center = config.measure.center[0]
     losses = [r.metrics().set_index("epoch")["loss"] for r in f_runs]
     rows = []
@@ -379,20 +460,24 @@ def compare_with_feldman(
     sup_g: list[TrainResult],
     options: dict[str, Any],
     device: torch.device,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, float]:
     """Per ordinary candidate: id, label, sslmem (the SSL encoders' score), sslmem_supervised
-    (SSLMem of the supervised encoders' embedding) and feldman."""
-    candidates = ((points["subset"] == "S_C") & (points["kind"] == "ordinary")).to_numpy()
+    (SSLMem of the supervised encoders' embedding) and feldman; and the split-half reliability
+    of sslmem_supervised. The ordinary candidates come first among the scored points, so they
+    keep their views."""
+    candidates = tables.candidate_mask(points)
     chosen = images[torch.tensor(candidates)]
     labels = torch.from_numpy(points["label"].to_numpy()[candidates])
-    align_f, align_g = measure(sup_f, sup_g, "final", chosen, options, device)
+    tap = options["tap"]
+    pairs_f, pairs_g = measure_pairs(sup_f, sup_g, "final", chosen, options, [tap], device)[tap]
+    align_f, align_g = pairs_f.mean(axis=2), pairs_g.mean(axis=2)
     f_networks = load_networks(sup_f, "final", device)
     g_networks = load_networks(sup_g, "final", device)
     frame = points.loc[candidates, ["id", "label"]].reset_index(drop=True)
     frame["sslmem"] = scores.loc[candidates, "score_raw"].to_numpy()
     frame["sslmem_supervised"] = memorization_score(align_f, align_g)
     frame["feldman"] = feldman.feldman_scores(f_networks, g_networks, chosen, labels)
-    return frame
+    return frame, reliability.split_half(pairs_f, pairs_g).reliability
 
 
 def write_summary(
@@ -408,10 +493,11 @@ def write_summary(
     *,
     tap: str = "auto",
     per_tap: pd.DataFrame | None = None,
+    reliable: pd.DataFrame | None = None,
 ) -> None:
     """``summary.json``: the headline numbers (scored at ``tap``) and one-line findings
     (table 1's rows from ``methods``, the tau range of ``agreement``, the other taps of
-    ``per_tap``)."""
+    ``per_tap``, the per-image reliability of every tap from ``reliable``)."""
     numbers = tables.headline_numbers(summary, tests, planted, centers)
     numbers["tap"] = tap
     numbers["n"] = {
@@ -430,14 +516,19 @@ def write_summary(
         )
     for kind, value in numbers["planted_auroc"].items():
         headlines.append(f"planted {kind}: AUROC {value:.3f} against ordinary candidates")
+    if reliable is not None:
+        numbers["reliability"] = reliable.to_dict(orient="records")
+        headlines += tables.reliability_headlines(reliable)
     if per_tap is not None:
         headlines += layers.headlines(per_tap.iloc[1:])  # row 0 is the headline tap
     if ranking is not None:
         overall = ranking[(ranking["a"] == "sslmem") & (ranking["b"] == "feldman")].iloc[-1]
-        numbers["feldman_tau"] = {"tau": overall["tau"], "p_value": overall["p_value"]}
+        ceiling = overall.get("tau_ceiling", float("nan"))
+        numbers["feldman_tau"] = {"tau": overall["tau"], "p_value": overall["p_value"],
+                                  "tau_ceiling": ceiling}  # fmt: skip
         headlines.append(
             f"SSLMem vs Feldman ranking of S_C: Kendall tau {overall['tau']:.3f} "
-            f"(p = {overall['p_value']:.2g})"
+            f"(p = {overall['p_value']:.2g}; noise ceiling {ceiling:.3f})"
         )
     if methods is not None:
         method_numbers, method_lines = compare.headlines(methods, agreement)

@@ -5,7 +5,8 @@
   estimate listed in ``measure.center``);
 * ``tests_table``: the t-tests of tables 2 and 16 per estimate (center);
 * ``summary_table``: mean score per subset with bootstrap intervals over points and over seeds;
-* ``planted_table``: AUROC of the score, planted images of each kind vs ordinary candidates.
+* ``planted_table``: AUROC of the score, planted images of each kind vs ordinary candidates;
+* ``reliability_table``: per tap, the split-half reliability of the per-image score.
 
 Subset statistics use the ordinary candidates only (kind == "ordinary"): planted images are
 atypical by construction and would inflate m(S_C).
@@ -18,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mnemoscope.analysis import stats
+from mnemoscope.analysis import reliability, stats
 from mnemoscope.measure.alignment import memorization_score, normalize_scores, score_range
-from mnemoscope.studies.sslmem.config import StatsConfig
+from mnemoscope.studies.sslmem.config import MeasureConfig, StatsConfig
 
 ORDINARY = "ordinary"
 
@@ -71,6 +72,32 @@ def shared_mask(table: pd.DataFrame) -> np.ndarray:
 
 def ordinary_mask(table: pd.DataFrame) -> np.ndarray:
     return (table["kind"] == ORDINARY).to_numpy()
+
+
+def candidate_mask(table: pd.DataFrame) -> np.ndarray:
+    """The ordinary candidates: the points every ranking (tables 12, 13) orders."""
+    return ((table["subset"] == "S_C") & (table["kind"] == ORDINARY)).to_numpy()
+
+
+def reliability_table(
+    points: pd.DataFrame,
+    by_tap: dict[str, tuple[np.ndarray, np.ndarray]],
+    measure: MeasureConfig,
+) -> pd.DataFrame:
+    """Per tap (headline first), the split-half reliability of the per-image score over the
+    ordinary candidates (``analysis.reliability``), from per-pair distances ``[K, N, A]``:
+    tap, pairs, n, half_r, reliability (Spearman-Brown at ``pairs``), target and
+    pairs_for_target (the pairs the same formula predicts for ``measure.target_reliability``).
+    """
+    rows = []
+    for tap, (pairs_f, pairs_g) in by_tap.items():
+        found = reliability.split_half(pairs_f, pairs_g, candidate_mask(points))
+        target = measure.target_reliability
+        rows.append({"tap": tap, "pairs": found.pairs, "n": found.n, "half_r": found.half_r,
+                     "reliability": found.reliability, "target": target,
+                     "pairs_for_target": reliability.pairs_for(found.reliability, found.pairs,
+                                                               target)})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def scale(table: pd.DataFrame, raw_column: str = "score_raw") -> float:
@@ -183,3 +210,17 @@ def headline_numbers(
     auroc = {row.kind: row.auroc for row in planted.itertuples()}
     return {"center": centers[0], "centers": centers, "mean_score": means,
             "ttest_candidates_vs_shared": ttest, "planted_auroc": auroc}  # fmt: skip
+
+
+def reliability_headlines(table: pd.DataFrame) -> list[str]:
+    """One line per row of ``reliability_table`` (``layer`` named where it differs)."""
+    lines = []
+    for row in table.itertuples(index=False):
+        layer = getattr(row, "layer", None)
+        tap = row.tap if layer in (None, row.tap) else f"{row.tap} ({layer})"
+        lines.append(
+            f"per-image reliability of m(x) over the {row.n} ordinary candidates at tap {tap}: "
+            f"{row.reliability:.2f} with {row.pairs} view pairs (split-half, Spearman-Brown); "
+            f"{row.target:g} needs ~{row.pairs_for_target} pairs"
+        )
+    return lines

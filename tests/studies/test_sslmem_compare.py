@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from mnemoscope import studies
+from mnemoscope.analysis import reliability
 from mnemoscope.demo import packaged_config
 from mnemoscope.measure.alignment import memorization_score
 from mnemoscope.store import RunDir
@@ -142,8 +143,8 @@ TINY = {
 }
 METHOD_COLUMNS = [
     "variant", "group", "method", "architecture", "alignment_lambda", "epochs", "seeds", "center",
-    "n_candidates", "score_norm_mean", "score_norm_seed_std", "score_raw_mean", "probe",
-    "probe_accuracy", "probe_accuracy_seed_std",
+    "n_candidates", "score_norm_mean", "score_norm_seed_std", "score_raw_mean", "pairs",
+    "reliability", "probe", "probe_accuracy", "probe_accuracy_seed_std",
 ]  # fmt: skip
 
 
@@ -197,6 +198,14 @@ def test_agreement_table_covers_every_pair(tiny_run):
     expected = ranking[(ranking["a"] == "sslmem_supervised") & (ranking["b"] == "feldman")]
     got = agreement[agreement["a"] == "supervised SSLMem"]
     np.testing.assert_allclose(got["tau"], expected["tau"])
+    # every pair's noise ceiling, from the two scores' reliabilities (Feldman's: 1)
+    np.testing.assert_allclose(got["tau_ceiling"], expected["tau_ceiling"], equal_nan=True)
+    methods = run_dir.load_table("sslmem_methods").set_index("variant")["reliability"]
+    for row in overall.itertuples():
+        assert row.reliability_a == pytest.approx(methods.get(row.a, row.reliability_a))
+        ceiling = reliability.noise_ceiling(row.reliability_a, row.reliability_b)[1]
+        assert row.tau_ceiling == pytest.approx(ceiling)
+    assert (overall[overall["b"] == "supervised Feldman"]["reliability_b"] == 1.0).all()
 
 
 def test_summary_and_figures(tiny_run):
@@ -209,7 +218,8 @@ def test_summary_and_figures(tiny_run):
     tau = summary["methods_tau"]
     assert tau["pairs"] == 6 and tau["max"] == pytest.approx(1.0)
     assert -1 <= tau["min"] <= tau["max"]
-    assert any(line.startswith("table 13: Kendall tau") for line in summary["headlines"])
+    (line,) = [line for line in summary["headlines"] if line.startswith("table 13: Kendall tau")]
+    assert f"noise ceilings {tau['ceiling_min']:.3f} to {tau['ceiling_max']:.3f}" in line
     new = {"sslmem_table1_methods", "sslmem_fig4_lambda", "sslmem_table13_agreement"}
     for name in new:
         (out / "figures" / f"{name}.png").unlink()

@@ -14,6 +14,8 @@ Scores follow eqs. 1 and 2:
     L_align(f, x) = E_{x', x'' ~ Aug(x)} || f(x') / |f(x')| - f(x'') / |f(x'')| ||_2
     m(x) = mean_g L_align(g, x) - mean_f L_align(f, x),     m_norm(x) = m(x) / (max m - min m)
 
+``score(..., **SCORERS["authors-fixed"])`` is the authors' released scorer with its pixel-range
+bug fixed (clean image against one view of their augmentation; ``measure.alignment``).
 ``score_checkpoints`` does the same for safetensors checkpoints written by ``mnemoscope train``
 (``mnemoscope sslmem-score`` on the command line). The statistics of the paper (t-tests,
 bootstrap intervals, Kendall's tau and top-k overlap, AUROC) are in
@@ -31,6 +33,7 @@ import torch
 
 from mnemoscope.measure.alignment import (
     DEFAULT_PAIRS,
+    SCORERS,
     SSLMemScores,
     alignment_losses,
     alignment_losses_by_tap,
@@ -43,6 +46,7 @@ from mnemoscope.models import Network
 
 __all__ = [
     "DEFAULT_PAIRS",
+    "SCORERS",
     "SSLMemScores",
     "alignment_losses",
     "alignment_losses_by_tap",

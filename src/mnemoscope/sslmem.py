@@ -190,6 +190,8 @@ def score_study(
     ``measure``; ``overrides`` replace single options). Same views, same positions: the raw
     scores reproduce the study's plain ``score_raw`` of S_C. Writes and returns
     ``out/tables/sslmem_scores`` (id, kind, label, align_f, align_g, score_raw, score_norm)."""
+    import json
+
     import numpy as np
     import pandas as pd
 
@@ -206,7 +208,12 @@ def score_study(
     if not isinstance(raw, dict) or raw.get("study") != "sslmem":
         raise ValueError(f"{study_dir} is not an sslmem study directory (no config.yaml with "
                          "study: sslmem)")  # fmt: skip
-    options = measure_options(studies.load_config(raw)) | overrides
+    options = measure_options(studies.load_config(raw))
+    meta_path = study_dir / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    if "view_draws" in meta:  # the pairs the study drew (pairs: auto): its very views
+        options["pairs"] = meta["view_draws"]
+    options |= overrides
     scores_path = study_dir / "tables" / "sslmem_scores.parquet"
     images_path = study_dir / "arrays" / "candidate_images.npy"
     for path in (scores_path, images_path):

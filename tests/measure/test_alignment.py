@@ -281,6 +281,11 @@ def test_per_pair_distances_average_to_eq1_and_further_draws_are_new_views(fmnis
     torch.testing.assert_close(later, again, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="draw=-1 is invalid"):
         alignment_losses(networks, fmnist_images, draw=-1)
+    # a list of draws: draw 0's 3 pairs, then draw 1's 3 (what pairs: auto records)
+    both = alignment_losses(networks, fmnist_images, pairs=[3, 3], seed=4, per_pair=True)
+    torch.testing.assert_close(both, torch.cat([per_pair, later], dim=2), rtol=1e-5, atol=1e-6)
+    mean = alignment_losses(networks, fmnist_images, pairs=[3, 3], seed=4)
+    torch.testing.assert_close(mean, both.mean(dim=2), rtol=1e-12, atol=0)
 
 
 def port_of_the_authors_scorer(f, g, images, views):

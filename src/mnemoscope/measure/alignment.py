@@ -195,7 +195,7 @@ def alignment_losses(
     images: Tensor,
     *,
     augment: str | Augmentation | dict[str, Any] = "simclr",
-    pairs: int = DEFAULT_PAIRS,
+    pairs: int | Sequence[int] = DEFAULT_PAIRS,
     reference: Reference = "views",
     distance: Distance = "l2",
     tap: str = "auto",
@@ -215,7 +215,8 @@ def alignment_losses(
             (``models.folding``) are run; the encoders themselves are not changed.
         images: uint8 ``[N, C, H, W]`` (or float in [0, 1]).
         augment: measurement augmentation (preset name at the images' size, dict or object).
-        pairs: A, the number of view pairs averaged (section 4: 5).
+        pairs: A, the number of view pairs averaged (section 4: 5); or a list of draws
+            [A_0, A_1, ...]: A_d pairs of draw ``draw + d`` each (what ``pairs: auto`` drew).
         reference: ``views`` = d(f(x'_a), f(x''_a)) over A pairs (eq. 1); ``clean`` =
             d(f(x), f(x'_a)) over A views (the authors' released scorer).
         distance: ``l2`` (paper) or ``angular``.
@@ -244,7 +245,7 @@ def alignment_losses_by_tap(
     taps: Sequence[str],
     *,
     augment: str | Augmentation | dict[str, Any] = "simclr",
-    pairs: int = DEFAULT_PAIRS,
+    pairs: int | Sequence[int] = DEFAULT_PAIRS,
     reference: Reference = "views",
     distance: Distance = "l2",
     seed: int = 0,
@@ -259,6 +260,16 @@ def alignment_losses_by_tap(
 
     Every tap sees the same views, so per-layer scores are comparable (which layer memorizes).
     """
+    if isinstance(pairs, Sequence) and not isinstance(pairs, str):
+        if len(pairs) == 0:
+            raise ValueError("pairs=[] is invalid: give a number of pairs or a list of draws")
+        parts = [alignment_losses_by_tap(
+            encoders, images, taps, augment=augment, pairs=count, reference=reference,
+            distance=distance, seed=seed, batch_size=batch_size, precision=precision,
+            device=device, per_pair=True, draw=draw + index,
+        ) for index, count in enumerate(pairs)]  # fmt: skip
+        joined = {tap: torch.cat([part[tap] for part in parts], dim=2) for tap in taps}
+        return joined if per_pair else {tap: value.mean(dim=2) for tap, value in joined.items()}
     check_options(pairs, reference, distance, seed, batch_size, draw)
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}")
@@ -447,7 +458,7 @@ def score(
     images: Tensor,
     *,
     augment: str | Augmentation | dict[str, Any] = "simclr",
-    pairs: int = DEFAULT_PAIRS,
+    pairs: int | Sequence[int] = DEFAULT_PAIRS,
     reference: Reference = "views",
     distance: Distance = "l2",
     tap: str = "auto",

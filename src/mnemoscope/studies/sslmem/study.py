@@ -319,14 +319,11 @@ def measure_pairs(
     is A or a list of draws [A_0, A_1, ...] (draw d adds A_d pairs of new views): the same list
     gives the same views whatever else is scored. ``first_draw``: the index of the first."""
     networks = networks or load_networks(f_runs + g_runs, checkpoint, device)
-    rest = {key: value for key, value in options.items() if key not in ("tap", "pairs")}
-    draws = options["pairs"] if isinstance(options["pairs"], list) else [options["pairs"]]
-    parts = [alignment_losses_by_tap(networks, images, taps, device=device, pairs=count,
-                                     draw=draw, per_pair=True, **rest)
-             for draw, count in enumerate(draws, start=first_draw)]  # fmt: skip
+    rest = {key: value for key, value in options.items() if key != "tap"}
+    by_tap = alignment_losses_by_tap(networks, images, taps, device=device, per_pair=True,
+                                     draw=first_draw, **rest)  # fmt: skip
     k = len(f_runs)
-    joined = {tap: torch.cat([part[tap] for part in parts], dim=2).numpy() for tap in taps}
-    return {tap: (losses[:k], losses[k:]) for tap, losses in joined.items()}
+    return {tap: (losses[:k].numpy(), losses[k:].numpy()) for tap, losses in by_tap.items()}
 
 
 def measure_auto(

@@ -130,7 +130,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """A head node on 127.0.0.1 and a second node joined to it, one CPU each."""
+    """A head node on 127.0.0.1 and a second node joined to it, one CPU each. Every process,
+    the driver included, names 127.0.0.1 as its node address: the test never makes Ray talk
+    over any other interface."""
     ray = pytest.importorskip("ray")
     executable = str(Path(sys.executable).parent / "ray")
     port = _free_port()
@@ -146,7 +148,7 @@ def ray_cluster():
         deadline = time.monotonic() + 180
         while True:
             with contextlib.suppress(Exception):
-                ray.init(address=address, log_to_driver=False)
+                ray.init(address=address, log_to_driver=False, _node_ip_address="127.0.0.1")
                 break
             assert time.monotonic() < deadline and head.poll() is None, "the Ray head did not start"
             time.sleep(1)

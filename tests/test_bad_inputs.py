@@ -426,6 +426,7 @@ def test_a_failed_run_exits_1_naming_the_error(tmp_path, monkeypatch):
     result = runner.invoke(app, train_with(tmp_path))
     assert result.exit_code == 1, result.output
     assert "No space left on device" in result.output and "--debug" in result.output
+    assert str(tmp_path) in result.output  # the file that could not be written
     assert not list(tmp_path.rglob("COMPLETE"))
 
 

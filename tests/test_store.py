@@ -183,3 +183,21 @@ def test_unmark_complete_makes_a_run_partial_again(tmp_path):
     run.unmark_complete()
     assert not run.is_complete
     assert list(run.path.iterdir()) == []  # no temporary left behind
+
+
+def test_a_failed_write_names_its_file_and_leaves_nothing(tmp_path, monkeypatch):
+    """Disk full during an atomic write: the error says which file, the old file survives."""
+    import errno
+
+    from mnemoscope.store import atomic_write_text
+
+    target = atomic_write_text(tmp_path / "summary.json", "old")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("mnemoscope.store.os.fsync", full)
+    with pytest.raises(OSError, match="No space left") as raised:
+        atomic_write_text(target, "new")
+    assert raised.value.filename == str(target)
+    assert target.read_text() == "old" and sorted(tmp_path.iterdir()) == [target]

@@ -163,6 +163,10 @@ def _claim(directory: Path, payload: bytes, token: str) -> bool:
         return True
     except (FileExistsError, FileNotFoundError):  # held; or the directory was just removed
         return False
+    except OSError as error:  # e.g. a full disk: say which directory could not be locked
+        if error.filename is None:
+            error.filename = str(directory / LOCK_FILE)
+        raise
     finally:
         claim.unlink(missing_ok=True)
 

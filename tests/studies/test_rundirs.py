@@ -247,3 +247,19 @@ def test_every_study_removes_complete_before_its_first_write(tmp_path, monkeypat
         run_study(config_class.model_validate(_tiny_configs()[name]), tmp_path, quiet=True)
     assert written == [(Path("config.yaml"), False)]
     assert not RunDir(tmp_path).is_complete and not (tmp_path / LOCK_FILE).exists()
+
+
+@pytest.mark.parametrize("name", studies.names())
+def test_a_rerun_refused_by_its_input_leaves_a_finished_directory_as_it_was(tmp_path, name):
+    """A config that validates but names a dataset that does not exist: the study refuses
+    before its first write, so config.yaml and COMPLETE still describe the finished results."""
+    before = _finished_directory(tmp_path)
+    config = _tiny_configs()[name]
+    if name == "sslmem":
+        config = {**config, "train": {**config["train"], "data": {"name": "no-such-dataset"}}}
+    else:
+        config = {**config, "data": {**config["data"], "name": "no-such-dataset"}}
+    config_class, run_study = studies.get(name)
+    with pytest.raises(ValueError, match="no-such-dataset"):
+        run_study(config_class.model_validate(config), tmp_path, quiet=True)
+    assert _files(tmp_path) == before and RunDir(tmp_path).is_complete

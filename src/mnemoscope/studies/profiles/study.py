@@ -70,19 +70,21 @@ def run(
 ) -> RunDir:
     """Run the study of ``config`` into ``out`` (see the module docstring for the layout)."""
     study = RunDir(out)
-    study.write_config(config.model_dump(mode="json"))
+    # Everything that can refuse the input comes before the first write: a bad rerun leaves a
+    # finished study directory as it was (config.yaml and COMPLETE included).
     device = pick_device(config.train_config(config.paradigms[0], 0).device)
-    study.update_meta(started=now_iso(), finished=None, environment=run_environment(device))
     bundle = data.load(config.data.name, **config.data.options)
-    study.update_meta(classes=list(bundle.classes))
     train_index, tracked = select_images(config.data, config.tracking, bundle)
     subset = None if config.data.train_size is None else train_index.tolist()
-    study.save_array("tracked-ids", tracked.ids)
-    study.save_array("tracked-labels", tracked.labels)
-
     paradigms = config.paradigms
     specs = {paradigm.name: paradigm_specs(config, paradigm, bundle, train_index, subset)
              for paradigm in paradigms}  # fmt: skip
+
+    study.write_config(config.model_dump(mode="json"))
+    study.update_meta(started=now_iso(), finished=None, environment=run_environment(device),
+                      classes=list(bundle.classes))  # fmt: skip
+    study.save_array("tracked-ids", tracked.ids)
+    study.save_array("tracked-labels", tracked.labels)
     for name, group in specs.items():
         save_targets(study, name, group[0], bundle)
     backend = make_backend(config.execution)

@@ -58,10 +58,9 @@ def run(
     """Run the study into ``out`` (a ``RunDir``); trainings live in ``out/runs/``."""
     out = Path(out)
     run_dir = RunDir(out)
-    run_dir.write_config(config.model_dump(mode="json"))
     device = pick_device(config.train.device)
-    run_dir.update_meta(study="sslmem", started=now_iso(), environment=run_environment(device))
-
+    # Everything that can refuse the input comes before the first write (config.yaml, below):
+    # a bad rerun leaves a finished study directory as it was, COMPLETE included.
     bundle = data.load(config.train.data.name, **config.train.data.options)
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
@@ -78,6 +77,8 @@ def run(
     epochs = [e for e in config.over_training.epochs if e < config.train.epochs]
     steps = len(f_configs) * 2 + len(sup_f) * 2 + 2 + (len(epochs) + 1 if epochs else 0)
     steps += compare.progress_steps(config)
+    run_dir.write_config(config.model_dump(mode="json"))
+    run_dir.update_meta(study="sslmem", started=now_iso(), environment=run_environment(device))
 
     with (
         progress_display(progress, quiet) as display,

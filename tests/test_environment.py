@@ -64,3 +64,18 @@ def test_meta_records_cpu_model_flags_and_gpu():
         assert environment["cpu_bf16"] == native_bf16
     expected = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     assert environment["gpu"] == expected
+
+
+def test_torch_threads_sets_the_count_inside_and_restores_it_even_after_an_error():
+    import pytest
+    import torch
+
+    from mnemoscope.environment import torch_threads
+
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    with pytest.raises(KeyError):
+        with torch_threads(wanted):
+            assert torch.get_num_threads() == wanted
+            raise KeyError("inside")
+    assert torch.get_num_threads() == before

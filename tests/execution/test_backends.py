@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from mnemoscope.environment import torch_threads
 from mnemoscope.execution import (
     Backend,
     ExecutionConfig,
@@ -32,17 +33,6 @@ def _specs(seeds, **overrides):
     return [RunSpec(tiny_config(seed=seed, **overrides)) for seed in seeds]
 
 
-@contextlib.contextmanager
-def _one_thread():
-    # the workers train with one thread: so does the local reference, for the same bits
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _assert_same_runs(results, references):
     assert [r.run.path.name for r in results] == [r.run.path.name for r in references]
     for result, reference in zip(results, references, strict=True):
@@ -55,7 +45,8 @@ def _assert_same_runs(results, references):
 
 
 def _local(specs, root, fmnist):
-    with _one_thread():
+    # the workers train with one thread: so does the local reference, for the same bits
+    with torch_threads(1):
         return train_all(specs, root, bundle=fmnist, quiet=True)
 
 

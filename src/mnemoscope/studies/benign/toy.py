@@ -24,14 +24,12 @@ coordinates, and the class structure shows.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from mnemoscope.environment import torch_threads
 from mnemoscope.measure.probes import knn_accuracy
 from mnemoscope.studies.benign.config import ToySpec
 
@@ -70,19 +68,7 @@ def prototype_projector(
     return (weights / weights.sum(dim=1, keepdim=True)) @ prototype_labels
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Tensors this small run fastest on one thread: several threads spin and wait on each
-    other (10x slower on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@one_thread()
+@torch_threads(1)
 def train_toy(samples: int, views: int, spec: ToySpec, seed: int) -> dict[str, float]:
     """Train on ``samples`` points x ``views`` augmentations with random labels; probe W.
 

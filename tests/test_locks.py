@@ -167,6 +167,21 @@ def test_a_directory_created_for_the_lock_and_left_empty_is_removed(tmp_path):
     assert (tmp_path / "used" / "result.txt").read_text() == "kept"
 
 
+def test_parents_created_for_the_lock_and_left_empty_are_removed_too(tmp_path):
+    # `mnemoscope run bad.yaml` refused after claiming runs/sslmem must not leave runs/ behind
+    with hold(tmp_path / "runs" / "sslmem"):
+        assert (tmp_path / "runs" / "sslmem").is_dir()
+    assert not (tmp_path / "runs").exists()
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "other.txt").write_text("x")
+    with hold(tmp_path / "kept" / "a" / "b"):
+        pass
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["other.txt"]
+    with hold(tmp_path / "used" / "study"):
+        (tmp_path / "used" / "sibling").mkdir()  # written beside the run while it ran: kept
+    assert (tmp_path / "used" / "sibling").is_dir() and not (tmp_path / "used" / "study").exists()
+
+
 def test_processes_contending_for_the_lock_never_overlap(tmp_path):
     # Each process increments a counter by read, pause, write: without exclusion, increments
     # that overlap are lost. They start on a stale lock, which all of them try to take over.

@@ -81,15 +81,18 @@ def hold(directory: str | Path, *, wait: float | None = 0.0) -> Iterator[dict[st
     no trace).
     """
     directory = Path(directory)
-    created = not directory.exists()
+    # the directory and every missing parent (runs/ of runs/sslmem): all go if left empty
+    created = [path for path in (directory, *directory.parents) if not path.exists()]
     record = acquire(directory, wait=wait)
     try:
         yield record
     finally:
         release(directory, record)
-        if created:
-            with contextlib.suppress(OSError):  # not empty: the run wrote something
-                directory.rmdir()
+        for path in created:  # deepest first
+            try:
+                path.rmdir()
+            except OSError:  # not empty: the run (or someone else) wrote something
+                break
 
 
 def acquire(directory: Path, *, wait: float | None = 0.0) -> dict[str, Any]:

@@ -117,6 +117,17 @@ def test_report_of_a_missing_directory_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
+def test_commands_say_bad_arguments_on_stderr_with_long_values_capped(tmp_path):
+    # every command's refusal goes through the one error boundary: stderr, exit 2, capped lines
+    long_path = str(tmp_path.joinpath(*["x" * 200] * 15))  # 3000 chars, each part valid
+    for command in (["report", long_path], ["runs", long_path], ["sslmem-score", "--out",
+                                                                 str(tmp_path / "out")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, command
+        assert result.stdout == "" and result.stderr.strip(), command
+        assert max(len(line) for line in result.stderr.splitlines()) < 1100, command
+
+
 def test_train_command_trains_and_reuses_a_finished_run(tmp_path):
     config = {"data": {"subset": list(range(128))}, "model": {"name": "convnet-tiny"},
               "epochs": 1, "batch_size": 64}  # fmt: skip

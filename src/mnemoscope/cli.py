@@ -106,11 +106,7 @@ def report(run_dir: Path = typer.Argument(..., help="a study or demo run directo
     """Build the self-contained HTML report of a run directory (finished or not)."""
     from mnemoscope.reports import build_report
 
-    try:
-        path = build_report(run_dir)
-    except (FileNotFoundError, ValueError) as error:
-        console.print(Text(str(error)), style="red")
-        raise typer.Exit(2) from None
+    path = build_report(run_dir)  # a missing or foreign directory: the error boundary, exit 2
     console.print(Text(f"report: {path}"), style="bold green")
 
 
@@ -262,9 +258,8 @@ def run(
     _warn(busy_warning())
     try:
         result = run_study(config, out or Path("runs") / config.study, quiet=quiet)
-    except (ImportError, StorageNotShared) as error:  # a missing extra, unshared storage
-        console.print(str(error), markup=False, highlight=False, style="red")
-        raise typer.Exit(2) from None
+    except (ImportError, StorageNotShared) as error:  # a missing extra, unshared storage:
+        raise errors.BadInput(str(error)) from error  # the user's to fix (exit 2), not a failed run
     console.print(f"run directory: {result.path}", markup=False, highlight=False)
 
 
@@ -349,22 +344,19 @@ def sslmem_score(
     given = {"augment": augment, "pairs": pairs, "reference": reference, "distance": distance,
              "tap": tap, "seed": seed}  # fmt: skip
     options = {key: value for key, value in given.items() if value is not None}
-    try:
-        if from_study is not None:
-            if f or g or ids is not None:
-                raise ValueError("--from-study takes the study's own f, g and candidates: give "
-                                 "no --f, --g or --ids with it")  # fmt: skip
-            table = score_study(from_study, out, device=device, **options)
-        else:
-            if not f or not g:
-                raise ValueError("give --f and --g checkpoints (at least one each), or "
-                                 "--from-study STUDY_DIR")  # fmt: skip
-            table = score_dataset(f, g, out, dataset=dataset, split=split, start=start,
-                                  count=count, ids=read_ids(ids) if ids else None,
-                                  device=device, **({"augment": "simclr"} | options))  # fmt: skip
-    except (ValueError, FileNotFoundError) as error:
-        console.print(str(error), markup=False, highlight=False)
-        raise typer.Exit(2) from None
+    # a bad argument raises ValueError / FileNotFoundError: the error boundary says it, exit 2
+    if from_study is not None:
+        if f or g or ids is not None:
+            raise ValueError("--from-study takes the study's own f, g and candidates: give "
+                             "no --f, --g or --ids with it")  # fmt: skip
+        table = score_study(from_study, out, device=device, **options)
+    else:
+        if not f or not g:
+            raise ValueError("give --f and --g checkpoints (at least one each), or "
+                             "--from-study STUDY_DIR")  # fmt: skip
+        table = score_dataset(f, g, out, dataset=dataset, split=split, start=start,
+                              count=count, ids=read_ids(ids) if ids else None,
+                              device=device, **({"augment": "simclr"} | options))  # fmt: skip
     console.print(
         f"{len(table)} images, mean score {table['score_raw'].mean():+.5f} (raw), "
         f"{table['score_norm'].mean():+.4f} (normalized); table: {out / 'tables'}",
@@ -381,11 +373,7 @@ def runs(
     training images, and whether each finished."""
     from mnemoscope.studies.runs import list_runs
 
-    try:
-        rows = list_runs(study_dir)
-    except (FileNotFoundError, ValueError) as error:
-        console.print(Text(str(error)), style="red")
-        raise typer.Exit(2) from None
+    rows = list_runs(study_dir)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -141,8 +142,31 @@ def test_holder_on_another_host_is_refused_with_how_to_remove_its_lock(tmp_path)
         pass
     message = str(refused.value)
     assert "pid 1 on host worker-17.cluster" in message and "another host" in message
-    assert f"remove {tmp_path / LOCK_FILE}" in message
+    assert f"remove {tmp_path / LOCK_FILE} by hand" in message and "heartbeat" in message
     assert read_holder(tmp_path)["token"] == "remote"  # left alone
+
+
+def test_holder_on_another_host_whose_heartbeat_stopped_is_taken_over(tmp_path, capfd):
+    record = {"pid": 1, "host": "worker-17.cluster", "started": "2026-01-01T00:00:00+00:00",
+              "token": "remote"}  # fmt: skip
+    (tmp_path / LOCK_FILE).write_text(json.dumps(record))
+    last_beat = time.time() - locks.STALE_AFTER_SECONDS - 60
+    os.utime(tmp_path / LOCK_FILE, (last_beat, last_beat))
+    with hold(tmp_path, wait=0) as mine:
+        assert read_holder(tmp_path)["token"] == mine["token"]
+    assert "from pid 1 on host worker-17.cluster" in capfd.readouterr().err
+
+
+def test_a_holder_keeps_its_lock_alive_by_heartbeat(tmp_path, monkeypatch):
+    monkeypatch.setattr(locks, "HEARTBEAT_SECONDS", 0.01)
+    with hold(tmp_path):
+        old = time.time() - 3600
+        os.utime(tmp_path / LOCK_FILE, (old, old))  # as if untouched for an hour
+        deadline = time.monotonic() + 30
+        while (tmp_path / LOCK_FILE).stat().st_mtime < old + 1800:
+            assert time.monotonic() < deadline, "the heartbeat never touched LOCK"
+            time.sleep(0.01)
+    assert not (tmp_path / LOCK_FILE).exists()
 
 
 def test_unreadable_lock_file_counts_as_held(tmp_path):

@@ -20,9 +20,15 @@ Stale locks (a holder killed by SIGKILL or the OOM killer cannot remove its file
   taken over: under a ``flock`` of the lock file (only processes of this host take over, so
   a lock local to this host suffices to serialize them), it is re-read, removed only if it is
   still that same stale lock (its ``token``), and claimed again as above.
-- Another host: the pid cannot be checked from here, so the holder counts as alive. A waiting
-  process keeps waiting until its timeout; a refusal names the holder and says to remove
-  ``LOCK`` by hand once that process is known to be gone.
+- Another host: the pid cannot be checked from here, so the holder proves it lives by a
+  heartbeat: while it holds the lock, a thread touches ``LOCK`` every ``HEARTBEAT_SECONDS``.
+  A lock whose file has not been touched for ``STALE_AFTER_SECONDS`` (many heartbeats, and
+  more than any clock skew between hosts of one cluster) belongs to a dead host or process
+  and is taken over as above; until then the holder counts as alive, and a refusal names it
+  and says to remove ``LOCK`` by hand once that process is known to be gone. (Across hosts
+  the take-over relies on ``flock`` reaching the file server, as Linux's NFS client does
+  with byte-range locks; on a ``nolock`` mount two hosts taking over one stale lock in the
+  same instant could both succeed.)
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import os
 import secrets
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -43,6 +50,8 @@ from typing import Any
 
 LOCK_FILE = "LOCK"
 POLL_SECONDS = 0.2
+HEARTBEAT_SECONDS = 60.0
+STALE_AFTER_SECONDS = 30 * 60.0
 
 
 class LockHeld(RuntimeError):
@@ -55,8 +64,9 @@ class LockHeld(RuntimeError):
         advice = (
             "wait for it to finish or stop it"
             if where == "this host"
-            else f"its liveness cannot be checked from here; once it is gone, remove "
-            f"{directory / LOCK_FILE}"
+            else f"its pid cannot be checked from here: the lock is taken over once its "
+            f"heartbeat has stopped for {STALE_AFTER_SECONDS / 60:.0f} min, or remove "
+            f"{directory / LOCK_FILE} by hand once that process is known to be gone"
         )
         super().__init__(
             f"{directory} is in use{waited_text}: locked by {describe(holder)} ({where}); {advice}"
@@ -84,9 +94,14 @@ def hold(directory: str | Path, *, wait: float | None = 0.0) -> Iterator[dict[st
     # the directory and every missing parent (runs/ of runs/sslmem): all go if left empty
     created = [path for path in (directory, *directory.parents) if not path.exists()]
     record = acquire(directory, wait=wait)
+    stop = threading.Event()
+    beating = threading.Thread(target=_heartbeat, args=(directory, stop), daemon=True)
+    beating.start()
     try:
         yield record
     finally:
+        stop.set()
+        beating.join()
         release(directory, record)
         for path in created:  # deepest first
             try:
@@ -114,7 +129,7 @@ def acquire(directory: Path, *, wait: float | None = 0.0) -> dict[str, Any]:
         holder = read_holder(directory)
         if holder is None:  # released between our attempt and the read: try again
             continue
-        if _is_stale(holder):
+        if _is_stale(holder, directory):
             _take_over(directory, holder)
             continue
         waited = time.monotonic() - start
@@ -174,10 +189,27 @@ def _claim(directory: Path, payload: bytes, token: str) -> bool:
         claim.unlink(missing_ok=True)
 
 
-def _is_stale(holder: dict[str, Any]) -> bool:
-    """True only for a holder on this host whose process is gone (see the module docstring)."""
+def _heartbeat(directory: Path, stop: threading.Event) -> None:
+    """Touch ``LOCK`` every ``HEARTBEAT_SECONDS`` until ``stop``: hosts that cannot see our
+    pid see the file's age (``_is_stale``)."""
+    while not stop.wait(HEARTBEAT_SECONDS):
+        with contextlib.suppress(OSError):  # gone or unreachable for a moment: try next beat
+            os.utime(directory / LOCK_FILE)
+
+
+def _is_stale(holder: dict[str, Any], directory: Path) -> bool:
+    """True for a holder on this host whose process is gone, and for one on another host whose
+    heartbeat stopped ``STALE_AFTER_SECONDS`` ago (see the module docstring)."""
     pid = holder.get("pid")
-    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+    if holder.get("host") != socket.gethostname():
+        if "raw" in holder:
+            return False  # not a mnemoscope lock: never removed silently
+        try:
+            age = time.time() - (directory / LOCK_FILE).stat().st_mtime
+        except FileNotFoundError:
+            return False  # released meanwhile: the next attempt claims it
+        return age > STALE_AFTER_SECONDS
+    if not isinstance(pid, int) or pid <= 0:
         return False
     if pid == os.getpid():
         return False  # ourselves: held, not stale (hold is not re-entrant)

@@ -102,3 +102,31 @@ def test_directory_without_studies_is_a_clear_error(tmp_path):
 def test_studies_come_in_the_order_they_ran(study_dir, sslmem_dir):
     RunDir(sslmem_dir).update_meta(started="2025-12-31T00:00:00+00:00")  # before profiles
     assert [study.name for study in collect(study_dir.parent)] == ["sslmem", "profiles"]
+
+
+def test_sslmem_localization_section_shows_layermem_and_unitmem_escaped(sslmem_dir):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    run = RunDir(sslmem_dir)
+    run.save_table("sslmem_taps", pd.DataFrame({
+        "tap": ["auto", "layer1"], "layer": ["layer4", "layer1"], "depth": [3, 0],
+        "layermem": [0.3, 0.1], "delta_layermem": [0.2, float("nan")],
+        "layermem_raw": [0.03, 0.01], "delta_layermem_raw": [0.02, float("nan")],
+    }))  # fmt: skip
+    run.save_table("sslmem_unitmem_top", pd.DataFrame({
+        "seed": [0], "tap": [HOSTILE], "layer": ["layer2"], "unit": [7], "unitmem": [0.91],
+        "top_id": [42], "top_subset": ["S_C"], "top_kind": ["noise"],
+    }))  # fmt: skip
+    figure, axis = plt.subplots(figsize=(2, 2))
+    run.save_figure("sslmem_unitmem", figure)
+    plt.close(figure)
+    text = render_report(sslmem_dir)
+    section = text[text.index("Where memorization lives"):]
+    assert HOSTILE not in text and "&lt;script&gt;" in section
+    assert "LayerMem per tap (network order)" in section and "Most memorizing units" in section
+    # in the network's order: layer1 (depth 0) before auto (layer4)
+    assert section.index("<td class=\"text\">layer1</td>") < section.index(">auto<")
+    assert section.index("Most memorizing units") < section.index("0.91")
+    assert 'id="study-sslmem-sslmem_unitmem"' in section  # the figure sits in the section
+    assert text.count('id="study-sslmem-sslmem_unitmem"') == 1  # and only there

@@ -176,12 +176,17 @@ TINY = {
         "pairs": "auto",
         "max_pairs": 8,
         "center": ["plain", "shared"],
-        "extra_taps": ["output"],
+        "extra_taps": "all",
     },
+    "unitmem": {"enabled": True, "views": 3, "top": 5},
     "over_training": {"epochs": [1]},
     "feldman": {"enabled": True, "seeds": [0], "epochs": 1},
     "stats": {"bootstrap_resamples": 200, "top_ks": [10, 20]},
 }
+
+
+# extra_taps: all on a convnet read at auto (= layer4): every other tap, in network order
+ALL_OTHER_TAPS = ["layer1", "layer2", "layer3", "embedding", "projector_hidden", "output"]
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +245,8 @@ def test_run_writes_the_documented_outputs(tiny_run):
     assert figures == {
         "sslmem_fig1_most_memorized", "sslmem_fig2a_alignment", "sslmem_fig2b_over_training",
         "sslmem_fig2c_distributions", "sslmem_fig5_threshold", "sslmem_fig8_feldman",
-        "sslmem_table13_agreement", "sslmem_taps",
+        "sslmem_table13_agreement", "sslmem_taps", "sslmem_layermem", "sslmem_unitmem",
+        "sslmem_unitmem_top",
     }  # fmt: skip
     meta = json.loads((out / "meta.json").read_text())
     assert "environment" in meta and "finished" in meta
@@ -251,13 +257,14 @@ def test_figures_redraw_from_stored_results_only(tiny_run):
     for figure in (out / "figures").glob("*.png"):
         figure.unlink()
     written = sslmem.draw_figures(RunDir(out))
-    assert len(written) == 8 and all(path.exists() for path in written)
+    assert len(written) == 11 and all(path.exists() for path in written)
 
 
 def test_extra_taps_are_scored_on_the_same_views(tiny_run):
     _, _, run_dir = tiny_run
     taps = run_dir.load_table("sslmem_taps")
-    assert list(taps["tap"]) == ["auto", "output"]
+    assert list(taps["tap"]) == ["auto", *ALL_OTHER_TAPS]
+    output = list(taps["tap"]).index("output")
     # the headline tap's row repeats the headline tables
     summary = run_dir.load_table("sslmem_summary")
     headline = summary[summary["center"] == "plain"].set_index("subset")["mean"]
@@ -269,17 +276,84 @@ def test_extra_taps_are_scored_on_the_same_views(tiny_run):
     planted = run_dir.load_table("sslmem_planted").set_index("kind")["auroc"]
     for kind, auroc in planted.items():
         assert taps.loc[0, f"auroc_{kind}"] == pytest.approx(auroc)
-        assert 0 <= taps.loc[1, f"auroc_{kind}"] <= 1
+        assert 0 <= taps.loc[output, f"auroc_{kind}"] <= 1
     # another representation gives other scores
-    assert taps.loc[1, "mean_S_S"] != pytest.approx(taps.loc[0, "mean_S_S"])
+    assert taps.loc[output, "mean_S_S"] != pytest.approx(taps.loc[0, "mean_S_S"])
     # the headlines name the headline tap and give the other tap's test and AUROCs
     summary_json = json.loads((run_dir.path / "summary.json").read_text())
-    assert list(taps["layer"]) == ["layer4", "output"]  # what `auto` reads on a convnet
+    assert list(taps["layer"]) == ["layer4", *ALL_OTHER_TAPS]  # `auto` reads layer4 (convnet)
     assert summary_json["tap"] == "auto (layer4)"
     assert summary_json["headlines"][0].startswith("[plain, tap auto (layer4)] mean normalized")
-    (other,) = [line for line in summary_json["headlines"] if line.startswith("at tap ")]
-    assert other.startswith(f"at tap output: m(S_C) > m(S_S) t = {taps.loc[1, 't_statistic']:.2f}")
-    assert f"noise {taps.loc[1, 'auroc_noise']:.2f}" in other
+    others = [line for line in summary_json["headlines"] if line.startswith("at tap ")]
+    assert len(others) == len(ALL_OTHER_TAPS)
+    (other,) = [line for line in others if line.startswith("at tap output:")]
+    statistic = taps.loc[output, "t_statistic"]
+    assert other.startswith(f"at tap output: m(S_C) > m(S_S) t = {statistic:.2f}")
+    assert f"noise {taps.loc[output, 'auroc_noise']:.2f}" in other
+
+
+def test_layermem_is_sslmem_per_layer_and_delta_the_step_between_layers(tiny_run):
+    _, _, run_dir = tiny_run
+    taps = run_dir.load_table("sslmem_taps")
+    # LayerMem at the headline tap is the headline score of the candidates
+    summary = run_dir.load_table("sslmem_summary")
+    plain = summary[summary["center"] == "plain"].set_index("subset")
+    assert taps.loc[0, "layermem"] == pytest.approx(plain.loc["S_C", "mean"], rel=1e-12)
+    assert taps.loc[0, "layermem_raw"] == pytest.approx(plain.loc["S_C", "mean_raw"], rel=1e-12)
+    # Delta is the difference of consecutive layers in the network's order
+    ordered = taps.sort_values("depth")
+    assert list(ordered["layer"]) == ["layer1", "layer2", "layer3", "layer4", "embedding",
+                                      "projector_hidden", "output"]  # fmt: skip
+    for column in ("layermem", "layermem_raw"):
+        values = ordered[column].to_numpy()
+        steps = ordered[f"delta_{column}"].to_numpy()
+        assert np.isnan(steps[0])
+        np.testing.assert_allclose(steps[1:], np.diff(values), rtol=1e-12)
+    assert ordered["layermem"].nunique() == len(ordered)  # each layer scored on its own output
+    lines = json.loads((run_dir.path / "summary.json").read_text())["headlines"]
+    assert any(line.startswith("LayerMem (mean normalized score of S_C) by depth: layer1 ")
+               for line in lines)  # fmt: skip
+
+
+def test_layermem_of_one_layer_is_sslmem_of_its_flattened_normalized_output(tiny_run):
+    config, out, run_dir = tiny_run
+    bundle = data.load(config.train.data.name)
+    splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
+    planted = plant(bundle, splits, config.planted)
+    points, images = study.scored_points(planted.bundle, splits, planted)
+    encoders = [network for role in ("f", "g")
+                for network in sslmem_api.load_encoders(roles.checkpoints(out, role, "final"))]
+    draws = json.loads((out / "meta.json").read_text())["view_draws"]
+    options = {**study.measure_options(config), "pairs": draws, "tap": "layer2"}
+    losses = alignment_losses(encoders, images, **options).numpy()
+    k = len(config.seeds)
+    scores = tables.scores_table(points, losses[:k], losses[k:], ["plain"])
+    expected = tables.subset_scores(scores, "score_norm")["S_C"].mean()
+    taps = run_dir.load_table("sslmem_taps").set_index("tap")
+    assert taps.loc["layer2", "layermem"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_unitmem_of_the_f_encoders(tiny_run):
+    config, _, run_dir = tiny_run
+    per_unit = run_dir.load_table("sslmem_unitmem")
+    widths = {"layer1": 16, "layer2": 32, "layer3": 64, "layer4": 128}  # convnet-tiny
+    assert per_unit.groupby(["seed", "tap"]).size().to_dict() == {
+        (seed, tap): width for seed in config.seeds for tap, width in widths.items()
+    }  # fmt: skip
+    defined = per_unit["unitmem"].dropna()
+    assert len(defined) > 0 and defined.between(0, 1).all()  # after ReLU: in [0, 1]
+    # the top image of each unit is one of f's training images among the scored points
+    assert set(per_unit["top_subset"]) <= {"S_C", "S_S"}
+    layers_table = run_dir.load_table("sslmem_unitmem_layers")
+    assert list(layers_table["tap"]) == list(widths)
+    assert list(layers_table["units"]) == [2 * width for width in widths.values()]
+    top = run_dir.load_table("sslmem_unitmem_top")
+    assert len(top) == 5 and top["unitmem"].is_monotonic_decreasing
+    assert top["unitmem"].iloc[0] == pytest.approx(defined.max())
+    assert run_dir.load_array("unitmem_top_images").shape[0] == 5
+    lines = json.loads((run_dir.path / "summary.json").read_text())["headlines"]
+    assert any(line.startswith("UnitMem of the f encoders, median per layer: layer1 ")
+               for line in lines)  # fmt: skip
 
 
 def test_over_training_scores_every_epoch_on_the_main_views(tiny_run):
@@ -320,7 +394,7 @@ def test_authors_scorer_sets_its_reference_and_augmentation():
 def test_reliability_of_every_tap_is_reported_and_pairs_auto_respects_target_and_cap(tiny_run):
     config, out, run_dir = tiny_run
     reliable = run_dir.load_table("sslmem_reliability")
-    assert list(reliable["tap"]) == ["auto", "output"]
+    assert list(reliable["tap"]) == ["auto", *ALL_OTHER_TAPS]
     assert set(reliable["n"]) == {40} and reliable["reliability"].between(-1, 1).all()
     pairs = int(reliable["pairs"].iloc[0])
     headline = reliable["reliability"].iloc[0]

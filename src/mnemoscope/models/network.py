@@ -72,8 +72,11 @@ class Network(nn.Module):
         """Images in [0, 1] -> encoder output ``[B, embedding_dim]`` (the ``embedding`` tap)."""
         return self.encoder(self.normalize(x))
 
-    def features(self, x: Tensor, taps: Sequence[str]) -> dict[str, Tensor]:
-        """Flattened ``[B, D]`` activations for each name in ``taps``, from one forward pass.
+    def features(
+        self, x: Tensor, taps: Sequence[str], *, flatten: bool = True
+    ) -> dict[str, Tensor]:
+        """Flattened ``[B, D]`` activations for each name in ``taps``, from one forward pass
+        (``flatten=False``: as the layer gives them, e.g. ``[B, C, H, W]`` for a feature map).
 
         The pass stops right after the last requested tap, so asking only for ``embedding``
         never runs the projector. Activations are returned as computed (e.g. bfloat16 under
@@ -87,7 +90,7 @@ class Network(nn.Module):
         if wanted:
             for name, activation in self._forward_taps(x):
                 if name in wanted:
-                    found[name] = activation.flatten(1)
+                    found[name] = activation.flatten(1) if flatten else activation
                     if len(found) == len(wanted):
                         break  # closing the generator skips the rest of the network
         return {name: found[name] for name in taps}

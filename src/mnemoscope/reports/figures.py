@@ -58,6 +58,17 @@ CAPTIONS: dict[str, Caption] = {
         "Fraction of candidates whose score exceeds each threshold", "paper 002, fig. 5"),
     "sslmem_taps": Caption("Memorization score read at each layer (tap) of the encoder, on "
                            "the same views", "paper 002, appendix A"),
+    "sslmem_layermem": Caption(
+        "LayerMem (mean SSLMem of the candidates read at each layer) and Delta-LayerMem (its "
+        "change from the layer before), in the network's order",
+        "Wang et al., Localizing Memorization in SSL Vision Encoders, NeurIPS 2024"),
+    "sslmem_unitmem": Caption(
+        "UnitMem of every unit of the f encoders, one histogram per layer: 1 = the unit "
+        "responds to one training image only, 0 = equally to all",
+        "Wang et al., Localizing Memorization in SSL Vision Encoders, NeurIPS 2024"),
+    "sslmem_unitmem_top": Caption(
+        "The training images that drive the most memorizing units (layer, unit, UnitMem)",
+        "Wang et al., Localizing Memorization in SSL Vision Encoders, NeurIPS 2024"),
     "sslmem_fig8_feldman": Caption(
         "Most memorized candidates by SSLMem (SSL encoders), by Feldman's score (supervised "
         "encoders) and by SSLMem of the supervised encoders", "paper 002, fig. 8"),

@@ -33,12 +33,17 @@ MAX_INLINE_ROWS = 40
 # Per-image, per-run or per-epoch tables: linked as files, never inlined (whatever their size).
 RAW_TABLES = {
     "recognition", "profile_distance", "training", "sslmem_scores", "sslmem_method_scores",
-    "sslmem_feldman", "sslmem_runs", "benign_training", "benign_probes", "benign_invariance",
-    "benign_toy",
+    "sslmem_feldman", "sslmem_runs", "sslmem_unitmem", "benign_training", "benign_probes",
+    "benign_invariance", "benign_toy",
 }  # fmt: skip
 STUDY_PAPERS = {"profiles": "001", "sslmem": "002", "benign": "003"}
 GALLERY_SIZE = 10
 GALLERY_FIGURE = "sslmem_fig1_most_memorized"  # what the gallery replaces in the page
+# Wang et al. 2024 (LayerMem, UnitMem): shown in their own section of the sslmem study
+LOCALIZATION_FIGURES = ("sslmem_layermem", "sslmem_unitmem", "sslmem_unitmem_top")
+LOCALIZATION_TABLES = ("sslmem_unitmem_layers", "sslmem_unitmem_top")
+LAYERMEM_COLUMNS = ["tap", "layer", "layermem", "delta_layermem", "layermem_raw",
+                    "delta_layermem_raw"]  # fmt: skip
 
 
 @cache
@@ -168,14 +173,15 @@ def _study(study: StudyOutputs, report_dir: Path) -> dict[str, Any]:
     gallery = _gallery(study) if study.name == "sslmem" else None
     # The gallery shows fig. 1's images with planted ones marked: the static figure would repeat it.
     shown = [p for p in study.figures if not (gallery and p.stem == GALLERY_FIGURE)]
-    figures = []
-    for path in sorted(shown, key=lambda p: (captions.order(p.stem), p.stem)):
-        figures.append({
-            "anchor": f"{anchor(study)}-{path.stem}", "uri": _data_uri(path.read_bytes()),
-            "caption": str(overrides.get(path.stem) or captions.caption(path.stem)),
-        })  # fmt: skip
+    localization = _localization(study, overrides) if study.name == "sslmem" else None
+    if localization:
+        shown = [p for p in shown if p.stem not in LOCALIZATION_FIGURES]
+    figures = [_figure(study, path, overrides)
+               for path in sorted(shown, key=lambda p: (captions.order(p.stem), p.stem))]
     summary_tables, raw_tables = [], []
     for path in study.tables:
+        if localization and path.stem in LOCALIZATION_TABLES:
+            continue
         table = _table(path, report_dir)
         (raw_tables if table.get("href") else summary_tables).append(table)
     paper = STUDY_PAPERS.get(study.name)
@@ -183,10 +189,54 @@ def _study(study: StudyOutputs, report_dir: Path) -> dict[str, Any]:
         "name": study.name, "anchor": anchor(study), "path": str(study.path),
         "complete": study.complete, "missing": study.missing, "headlines": study.headlines,
         "paper": paper, "paper_title": PAPERS.get(paper or "", ""),
-        "gallery": gallery,
+        "gallery": gallery, "localization": localization,
         "figures": figures, "summary_tables": summary_tables, "raw_tables": raw_tables,
         "config_text": study.config_text,
     }  # fmt: skip
+
+
+def _figure(study: StudyOutputs, path: Path, overrides: dict[str, Any]) -> dict[str, str]:
+    return {"anchor": f"{anchor(study)}-{path.stem}", "uri": _data_uri(path.read_bytes()),
+            "caption": str(overrides.get(path.stem) or captions.caption(path.stem))}  # fmt: skip
+
+
+def _localization(study: StudyOutputs, overrides: dict[str, Any]) -> dict[str, Any] | None:
+    """Wang et al. 2024's section: LayerMem per tap in the network's order (from
+    ``sslmem_taps``), UnitMem per layer and its most memorizing units, with their figures
+    (None when the run measured neither)."""
+    tables_dir = study.path / "tables"
+    tables = []
+    try:
+        taps_path = tables_dir / "sslmem_taps.parquet"
+        if taps_path.exists():
+            taps = pd.read_parquet(taps_path)
+            if "delta_layermem" in taps.columns:
+                ordered = taps.sort_values("depth", kind="stable")[LAYERMEM_COLUMNS]
+                tables.append(_frame_table("LayerMem per tap (network order)", ordered))
+        for name, title in (("sslmem_unitmem_layers", "UnitMem per layer"),
+                            ("sslmem_unitmem_top", "Most memorizing units")):  # fmt: skip
+            path = tables_dir / f"{name}.parquet"
+            if path.exists():
+                tables.append(_frame_table(title, pd.read_parquet(path)))
+    except Exception:  # a report must render even when this section cannot
+        return None
+    figures = [_figure(study, path, overrides) for path in study.figures
+               if path.stem in LOCALIZATION_FIGURES]  # fmt: skip
+    if not tables and not figures:
+        return None
+    note = ("Wang et al., Localizing Memorization in SSL Vision Encoders (NeurIPS 2024). "
+            "LayerMem is SSLMem read at each layer's flattened, l2-normalized output with the "
+            "same encoders and views (mean normalized score of the candidates S_C; raw: before "
+            "normalization); Delta-LayerMem its change from the layer before. UnitMem of a unit "
+            "is (mu_max - mu_rest) / (mu_max + mu_rest) over its mean activation per training "
+            "image: 1 = it responds to one image only, 0 = to all equally.")  # fmt: skip
+    return {"note": note, "tables": tables, "figures": figures}
+
+
+def _frame_table(title: str, frame: pd.DataFrame) -> dict[str, Any]:
+    rows = [[_cell(value) for value in row] for row in frame.head(MAX_INLINE_ROWS)
+            .itertuples(index=False)]  # fmt: skip
+    return {"title": title, "columns": [str(c) for c in frame.columns], "rows": rows}
 
 
 def _table(path: Path, report_dir: Path) -> dict[str, Any]:

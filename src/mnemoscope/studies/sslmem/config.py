@@ -116,10 +116,11 @@ class MeasureConfig(StrictModel):
         description="representation: auto = the encoder's full output (appendix A): the last "
         "feature map (layer4) of a convnet, the token map of a ViT; embedding = pooled vector",
     )
-    extra_taps: list[str] = Field(
+    extra_taps: list[str] | Literal["all"] = Field(
         default_factory=list,
         description="more taps scored with the same views (tables/sslmem_taps.csv: which layer "
-        "memorizes), e.g. [embedding, output]",
+        "memorizes), e.g. [embedding, output]; all = LayerMem (Wang et al. 2024): every tap of "
+        "the model, with Delta-LayerMem between consecutive layers",
     )
     center: list[Literal["plain", "shared"]] = Field(
         default_factory=lambda: ["plain"],
@@ -151,6 +152,8 @@ class MeasureConfig(StrictModel):
 
     @model_validator(mode="after")
     def _extra_taps(self) -> MeasureConfig:
+        if self.extra_taps == "all":
+            return self  # the model's taps, resolved by the study
         taps = [self.tap, *self.extra_taps]
         if len(set(taps)) != len(taps):
             raise ValueError(f"measure.extra_taps {self.extra_taps} repeat a tap (tap: {self.tap})")
@@ -162,6 +165,32 @@ class MeasureConfig(StrictModel):
         if not center or len(set(center)) != len(center):
             raise ValueError(f"center must list 'plain' and/or 'shared' once each, got {center}")
         return center
+
+
+class UnitMemConfig(StrictModel):
+    """UnitMem (Wang et al., "Localizing Memorization in SSL Vision Encoders", NeurIPS 2024) of
+    the trained f encoders, on f's scored training images (S_C with planted ones, and S_S):
+    ``mnemoscope.measure.unitmem``. No training of its own."""
+
+    enabled: bool = Field(False, description="measure UnitMem of every unit of `taps`")
+    taps: list[str] = Field(
+        default_factory=lambda: ["layer1", "layer2", "layer3", "layer4"],
+        description="layers whose units are scored (a conv channel: its spatial mean)",
+    )
+    views: int = Field(10, ge=1, description="K augmented views averaged per image and unit")
+    negative: Literal["nan", "shift"] = Field(
+        "nan",
+        description="units with a negative image mean (no ReLU before the tap): nan = "
+        "undefined (paper), shift = subtract the unit's lowest image mean first (deviation)",
+    )
+    top: int = Field(20, ge=1, description="the most memorizing units listed with their image")
+
+    @field_validator("taps")
+    @classmethod
+    def _taps(cls, taps: list[str]) -> list[str]:
+        if not taps or len(set(taps)) != len(taps):
+            raise ValueError(f"unitmem.taps must list distinct taps, got {taps}")
+        return taps
 
 
 class OverTrainingConfig(StrictModel):
@@ -276,6 +305,7 @@ class Config(StrictModel):
     splits: SplitConfig = Field(default_factory=SplitConfig)
     planted: PlantedConfig = Field(default_factory=PlantedConfig)
     measure: MeasureConfig = Field(default_factory=MeasureConfig)
+    unitmem: UnitMemConfig = Field(default_factory=UnitMemConfig)
     over_training: OverTrainingConfig = Field(default_factory=OverTrainingConfig)
     feldman: FeldmanConfig = Field(default_factory=FeldmanConfig)
     stats: StatsConfig = Field(default_factory=StatsConfig)

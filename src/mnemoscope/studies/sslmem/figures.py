@@ -12,7 +12,10 @@
   ``compare`` variants;
 * ``sslmem_fig4_lambda``: SSLMem and probe accuracy against the regularizer's lambda (fig. 4);
 * ``sslmem_table13_agreement``: Kendall's tau between every pair of S_C rankings (table 13),
-  with each pair's noise ceiling.
+  with each pair's noise ceiling;
+* ``sslmem_taps`` and ``sslmem_layermem``: the statistics and LayerMem per tap (``layers``);
+* ``sslmem_unitmem`` and ``sslmem_unitmem_top``: UnitMem per layer and the images driving
+  the most memorizing units (``units``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mnemoscope.store import RunDir
-from mnemoscope.studies.sslmem import layers
+from mnemoscope.studies.sslmem import layers, units
 
 SUBSET_COLOURS = {"S_C": "tab:red", "S_I": "tab:blue", "S_S": "tab:grey", "S_E": "tab:green"}
 TOP = 10
@@ -64,8 +67,17 @@ def draw_figures(run_dir: RunDir | str | Path) -> list[Path]:
         figure = agreement_heatmap(run_dir.load_table("sslmem_agreement"))
         written.append(run_dir.save_figure("sslmem_table13_agreement", figure))
     if _has_table(run_dir, "sslmem_taps"):
-        figure = layers.draw_taps(run_dir.load_table("sslmem_taps"))
-        written.append(run_dir.save_figure("sslmem_taps", figure))
+        taps = run_dir.load_table("sslmem_taps")
+        written.append(run_dir.save_figure("sslmem_taps", layers.draw_taps(taps)))
+        if "delta_layermem" in taps.columns:
+            written.append(run_dir.save_figure("sslmem_layermem", layers.draw_layermem(taps)))
+    if _has_table(run_dir, "sslmem_unitmem"):
+        per_unit = run_dir.load_table("sslmem_unitmem")
+        written.append(run_dir.save_figure("sslmem_unitmem", units.draw_histograms(per_unit)))
+        top = run_dir.load_table("sslmem_unitmem_top")
+        top_images = np.asarray(run_dir.load_array("unitmem_top_images", mmap=False))
+        figure = units.draw_top_images(top, top_images)
+        written.append(run_dir.save_figure("sslmem_unitmem_top", figure))
     return written
 
 

@@ -7,6 +7,21 @@ taps with the very same views as the headline tap, and ``taps_table`` puts, per 
 headline statistics side by side: mean normalized score per subset, the t-test
 m(S_C) > m(S_S) and the AUROC of each planted kind. The study adds the layer each tap reads
 (``auto`` -> ``layer4`` on a convnet).
+
+LayerMem (Wang et al., "Localizing Memorization in SSL Vision Encoders", NeurIPS 2024) is
+SSLMem read at a layer l: the representation of eq. 1 is layer l's output, flattened and
+l2-normalized (``measure.alignment.representations``), with the same f, g, views and pairs as
+the headline tap. Per image m_l(x) is eq. 2 at layer l, normalized as the headline score
+(range over the ordinary points, appendix A), and
+
+    LayerMem_l       = mean_{x in S_C, ordinary} m_norm,l(x)      (column ``layermem``)
+    Delta-LayerMem_l = LayerMem_l - LayerMem_{l-1}               (column ``delta_layermem``)
+
+with l - 1 the scored tap just before l in the network's computation order (column ``depth``;
+NaN for the first). At the headline tap LayerMem is the headline mean score of S_C. Because
+each layer's score is divided by its own range, ``layermem_raw`` / ``delta_layermem_raw`` give
+the same on the unnormalized m(x) (distances between unit vectors, so comparable across
+layers). ``measure.extra_taps: all`` scores every tap of the model.
 """
 
 from __future__ import annotations
@@ -15,10 +30,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mnemoscope.measure.alignment import resolve_tap
+from mnemoscope.models import Network
 from mnemoscope.studies.sslmem import tables
 from mnemoscope.studies.sslmem.config import StatsConfig
 
 SUBSETS = ("S_C", "S_S", "S_I", "S_E")
+
+
+def expand_taps(network: Network, tap: str, extra_taps: list[str] | str) -> dict[str, str]:
+    """Every tap scored -> the layer it reads: ``tap`` first, then ``extra_taps`` (``all``:
+    every tap of ``network`` reading another layer than ``tap``, in computation order)."""
+    headline = resolve_tap(network, tap)
+    if extra_taps == "all":
+        extra_taps = [name for name in network.tap_names if name != headline]
+    return {name: resolve_tap(network, name) for name in [tap, *extra_taps]}
 
 
 def taps_table(
@@ -26,10 +52,13 @@ def taps_table(
     alignments: dict[str, tuple[np.ndarray, np.ndarray]],
     center: str,
     config: StatsConfig,
+    depth: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """One row per tap (in ``alignments`` order, the headline tap first): tap, mean_<subset>
     (normalized, estimate ``center``), t_statistic / p_value / effect_size of
-    m(S_C) > m(S_S), and auroc_<kind> per planted kind."""
+    m(S_C) > m(S_S), and auroc_<kind> per planted kind. With ``depth`` (tap -> position of
+    the layer it reads in the network) also LayerMem and Delta-LayerMem (module docstring):
+    depth, layermem, delta_layermem, layermem_raw, delta_layermem_raw."""
     rows = []
     for tap, (align_f, align_g) in alignments.items():
         scores = tables.scores_table(points, align_f, align_g, [center])
@@ -41,8 +70,27 @@ def taps_table(
                    effect_size=key["effect_size"])  # fmt: skip
         for planted in tables.planted_table(scores).itertuples():
             row[f"auroc_{planted.kind}"] = planted.auroc
+        if depth is not None:
+            row.update(depth=depth[tap], layermem=row["mean_S_C"],
+                       layermem_raw=float(tables.subset_scores(scores, "score_raw")["S_C"].mean()))
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if depth is not None:
+        table["delta_layermem"] = deltas(table["depth"], table["layermem"])
+        table["delta_layermem_raw"] = deltas(table["depth"], table["layermem_raw"])
+    return table
+
+
+def deltas(depth: pd.Series, values: pd.Series) -> np.ndarray:
+    """Delta_l = value_l - value_{l-1}, l - 1 the deepest row shallower than l (NaN for the
+    shallowest layer), in the rows' order."""
+    depth, values = np.asarray(depth), np.asarray(values, dtype=np.float64)
+    result = np.full(len(values), np.nan)
+    for row in range(len(values)):
+        shallower = np.flatnonzero(depth < depth[row])
+        if shallower.size:
+            result[row] = values[row] - values[shallower[np.argmax(depth[shallower])]]
+    return result
 
 
 def tap_label(tap: str, layer: str | None = None, separator: str = " ") -> str:
@@ -70,6 +118,43 @@ def headlines(table: pd.DataFrame) -> list[str]:
             + (f"; per-image reliability {noise:.2f}" if noise is not None else "")
         )
     return lines
+
+
+def layermem_headline(table: pd.DataFrame) -> str:
+    """LayerMem from the shallowest to the deepest tap, and where it grows most."""
+    ordered = table.sort_values("depth", kind="stable")
+    names = labels(ordered)
+    values = ", ".join(f"{name} {value:+.3f}"
+                       for name, value in zip(names, ordered["layermem"], strict=True))  # fmt: skip
+    line = f"LayerMem (mean normalized score of S_C) by depth: {values}"
+    step = ordered["delta_layermem"].to_numpy()
+    if np.isfinite(step).any():
+        top = int(np.nanargmax(step))
+        line += f"; largest Delta-LayerMem {step[top]:+.3f} at {names[top]}"
+    return line
+
+
+def draw_layermem(table: pd.DataFrame) -> Figure:
+    """LayerMem and Delta-LayerMem per tap, in the network's order (normalized and raw)."""
+    ordered = table.sort_values("depth", kind="stable")
+    figure = Figure(figsize=(9, 3.4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    position = np.arange(len(ordered))
+    ticks = labels(ordered, "\n")
+    for axis, column, title in ((left, "layermem", "LayerMem"),
+                                (right, "delta_layermem", "Delta-LayerMem")):  # fmt: skip
+        axis.bar(position - 0.2, ordered[column].fillna(0), 0.4, label="normalized",
+                 color="tab:red")  # fmt: skip
+        twin = axis.twinx()
+        twin.bar(position + 0.2, ordered[f"{column}_raw"].fillna(0), 0.4, label="raw m(x)",
+                 color="tab:grey")  # fmt: skip
+        twin.set_ylabel("raw m(x)", color="tab:grey")
+        axis.axhline(0, color="black", linewidth=0.8)
+        axis.set(xticks=position, xticklabels=ticks, ylabel=f"{title} (normalized)",
+                 title=f"{title} per tap (mean over S_C)")  # fmt: skip
+        axis.tick_params(axis="x", labelsize=7)
+    left.legend(fontsize=8, loc="upper left")
+    return figure
 
 
 def draw_taps(table: pd.DataFrame) -> Figure:

@@ -34,14 +34,13 @@ from mnemoscope.measure.alignment import (
     alignment_losses_by_tap,
     check_measurement,
     memorization_score,
-    resolve_tap,
 )
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import RunDir, now_iso
 from mnemoscope.studies import exclusive
-from mnemoscope.studies.sslmem import compare, feldman, layers, roles, tables
+from mnemoscope.studies.sslmem import compare, feldman, layers, roles, tables, units
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
 from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant, planted_recipe
@@ -73,6 +72,9 @@ def run(
     options = measure_options(config)
     layer_of = check_before_training(f_configs[0], planted, images, options,
                                      config.measure.extra_taps)  # fmt: skip
+    depth = tap_depths(f_configs[0], planted, layer_of)
+    unit_layers = check_before_training(f_configs[0], planted, images, options,
+                                        config.unitmem.taps) if config.unitmem.enabled else {}
     compare.check_variants(config, splits, planted, images)
     epochs = [e for e in config.over_training.epochs if e < config.train.epochs]
     steps = len(f_configs) * 2 + len(sup_f) * 2 + 2 + (len(epochs) + 1 if epochs else 0)
@@ -99,7 +101,7 @@ def run(
 
         f_runs, g_runs = train_runs(f_configs), train_runs(g_configs)
         run_dir.save_table("sslmem_runs", roles.runs_table(out, {"f": f_runs, "g": g_runs}))
-        taps = [config.measure.tap, *config.measure.extra_taps]
+        taps = list(layer_of)  # the headline tap first
         with run_dir.timed("scoring"):
             by_pairs, draws = measure_auto(config, f_runs, g_runs, images, points, options, taps,
                                            device)  # fmt: skip
@@ -128,10 +130,15 @@ def run(
             run_dir.save_table("sslmem_planted", planted_aurocs)
         per_tap = None
         if config.measure.extra_taps:  # which layer memorizes, on the very same views
-            per_tap = layers.taps_table(points, by_tap, centers[0], config.stats)
+            per_tap = layers.taps_table(points, by_tap, centers[0], config.stats, depth)
             per_tap.insert(1, "layer", per_tap["tap"].map(layer_of))
             per_tap["reliability"] = reliable["reliability"].to_numpy()
             run_dir.save_table("sslmem_taps", per_tap)
+        unit_lines = []
+        if config.unitmem.enabled:  # where memorization lives, unit by unit: no training
+            with run_dir.timed("unitmem"):
+                unit_lines = score_units(run_dir, config, f_runs, points, images, unit_layers,
+                                         options, device)  # fmt: skip
         advance()
 
         if epochs:
@@ -170,7 +177,7 @@ def run(
         write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle,
                       methods, agreement, tap=layers.tap_label(config.measure.tap,
                                                                layer_of[config.measure.tap]),
-                      per_tap=per_tap, reliable=reliable)  # fmt: skip
+                      per_tap=per_tap, reliable=reliable, extra=unit_lines)  # fmt: skip
         draw_figures(run_dir)
         advance()
     run_dir.update_meta(finished=now_iso())
@@ -261,15 +268,52 @@ def check_before_training(
     planted: Planted,
     images: torch.Tensor,
     options: dict[str, Any],
-    extra_taps: list[str] = (),
+    extra_taps: list[str] | str = (),
 ) -> dict[str, str]:
     """Refuse a measurement that cannot work (identical views, unknown tap) before training;
-    return the layer each tap reads (``auto`` -> ``layer4`` for a convnet)."""
+    return the layer each tap reads (``auto`` -> ``layer4`` for a convnet), the headline tap
+    first, then ``extra_taps`` (``all``: every other tap, ``layers.expand_taps``)."""
     check_measurement(images, options["augment"], options["reference"])
+    return layers.expand_taps(meta_network(train_config, planted), options["tap"], extra_taps)
+
+
+def meta_network(train_config: TrainConfig, planted: Planted) -> models.Network:
+    """The network ``train_config`` trains, on the meta device: shapes only, no memory and
+    no random draws."""
     network_config = prepare(train_config, planted.bundle).network_config
-    with torch.device("meta"):  # shapes only: no memory, no random draws
-        network = models.build(**network_config)
-    return {tap: resolve_tap(network, tap) for tap in [options["tap"], *extra_taps]}
+    with torch.device("meta"):
+        return models.build(**network_config)
+
+
+def tap_depths(train_config: TrainConfig, planted: Planted, layer_of: dict[str, str]) -> dict:
+    """tap -> the position of the layer it reads in the network's computation order."""
+    order = meta_network(train_config, planted).tap_names
+    return {tap: order.index(layer) for tap, layer in layer_of.items()}
+
+
+def score_units(
+    run_dir: RunDir,
+    config: Config,
+    f_runs: list[TrainResult],
+    points: pd.DataFrame,
+    images: torch.Tensor,
+    layer_of: dict[str, str],
+    options: dict[str, Any],
+    device: torch.device,
+) -> list[str]:
+    """UnitMem of the final f encoders (``units``): store its tables and the images of the
+    most memorizing units; return the headline line."""
+    networks = load_networks(f_runs, "final", device)
+    per_unit = units.unit_table(networks, list(config.seeds), points, images, layer_of,
+                                config.unitmem, options, device)  # fmt: skip
+    summary = units.layer_summary(per_unit)
+    top = units.top_units(per_unit, config.unitmem.top)
+    run_dir.save_table("sslmem_unitmem", per_unit)
+    run_dir.save_table("sslmem_unitmem_layers", summary)
+    run_dir.save_table("sslmem_unitmem_top", top.drop(columns="top_position"))
+    run_dir.save_array("unitmem_top_images", images[torch.tensor(top["top_position"]
+                                                                     .to_numpy())])  # fmt: skip
+    return [units.headline(summary, top)]
 
 
 def load_networks(runs: list[TrainResult], checkpoint: str, device: torch.device) -> list:
@@ -492,10 +536,11 @@ def write_summary(
     tap: str = "auto",
     per_tap: pd.DataFrame | None = None,
     reliable: pd.DataFrame | None = None,
+    extra: list[str] = (),
 ) -> None:
     """``summary.json``: the headline numbers (scored at ``tap``) and one-line findings
     (table 1's rows from ``methods``, the tau range of ``agreement``, the other taps of
-    ``per_tap``, the per-image reliability of every tap from ``reliable``)."""
+    ``per_tap``, the per-image reliability of every tap from ``reliable``, then ``extra``)."""
     numbers = tables.headline_numbers(summary, tests, planted, centers)
     numbers["tap"] = tap
     numbers["n"] = {
@@ -519,6 +564,9 @@ def write_summary(
         headlines += tables.reliability_headlines(reliable)
     if per_tap is not None:
         headlines += layers.headlines(per_tap.iloc[1:])  # row 0 is the headline tap
+        if "delta_layermem" in per_tap.columns:
+            headlines.append(layers.layermem_headline(per_tap))
+    headlines += extra  # e.g. UnitMem's line
     if ranking is not None:
         overall = ranking[(ranking["a"] == "sslmem") & (ranking["b"] == "feldman")].iloc[-1]
         ceiling = overall.get("tau_ceiling", float("nan"))

@@ -22,6 +22,7 @@ STUDY_MODULES: dict[str, str] = {
     "profiles": "mnemoscope.studies.profiles",
     "sslmem": "mnemoscope.studies.sslmem",
     "benign": "mnemoscope.studies.benign",
+    "sslmem-removal": "mnemoscope.studies.removal",
 }
 
 

@@ -78,6 +78,15 @@ CAPTIONS: dict[str, Caption] = {
                                   "regularizer's strength lambda (eq. 3)", "paper 002, fig. 4"),
     "sslmem_table13_agreement": Caption("Kendall's tau between every pair of trainings' "
                                         "rankings of the candidates", "paper 002, table 13"),
+    # sslmem-removal (paper 002, section 4.4 and appendix D.5)
+    "sslmem_removal_fig3": Caption(
+        "Removal of the most memorized candidates: linear-probe accuracy of encoders retrained "
+        "without the top-k (red) or k random (grey) candidates, per downstream dataset, mean "
+        "and standard deviation over seeds (and random draws); dashed: f itself",
+        "paper 002, fig. 3 (figs. 6-7, table 14)"),
+    "sslmem_coreset_table17": Caption(
+        "Coreset: linear-probe accuracy of encoders trained on only the top-k (red) or k random "
+        "(grey) candidates; dashed: f on its whole training set", "paper 002, table 17"),
     # benign (paper 003)
     "benign_fig4_probes": Caption(
         "kNN probe accuracy of every layer with clean (dashed) and random (solid) labels, one "

@@ -60,13 +60,14 @@ def select(ranking: pd.DataFrame, experiment: str, ks: list[int], draws: int,
     """For every k, the top-k candidates and ``draws`` random draws of k."""
     check_ks(ks, len(ranking), experiment)
     ids = ranking["id"].to_numpy()
+    pool = np.sort(ids)  # random draws from the ids in their own order: blind to the scores
     selections = []
     for k in ks:
         selections.append(Selection(experiment, "top", k, 0, tuple(int(i) for i in ids[:k])))
         for draw in range(draws):
-            chosen = np.random.default_rng([seed, k, draw]).choice(len(ids), k, replace=False)
+            chosen = np.random.default_rng([seed, k, draw]).choice(len(pool), k, replace=False)
             selections.append(Selection(experiment, "random", k, draw,
-                                        tuple(int(i) for i in np.sort(ids[chosen]))))  # fmt: skip
+                                        tuple(int(i) for i in np.sort(pool[chosen]))))  # fmt: skip
     return selections
 
 

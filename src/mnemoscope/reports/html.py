@@ -131,11 +131,12 @@ def _scale(studies: list[StudyOutputs], quick: bool) -> dict[str, Any]:
 def _study_scale(study: StudyOutputs) -> str:
     """One line of sizes from the study's config (read defensively: configs change)."""
     config = study.config
-    train = config.get("train") or config.get("training") or {}
+    nested = config.get("sslmem") or {}  # a downstream study's ranking SSLMem study
+    train = config.get("train") or config.get("training") or nested.get("train") or {}
     data = (train.get("data") or config.get("data") or {}).get("name", "?")
     model = (train.get("model") or config.get("model") or {}).get("name", "?")
     parts = [f"{data}, {model}"]
-    seeds = config.get("seeds")
+    seeds = config.get("seeds", nested.get("seeds"))
     count = len(seeds) if isinstance(seeds, list) else seeds
     if study.name == "profiles":
         tracking = config.get("tracking") or {}

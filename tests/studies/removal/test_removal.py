@@ -122,6 +122,7 @@ def test_tables_figures_summary_and_report(finished):
     assert summary["headlines"][0].startswith("ranking of S_C by SSLMem")
     assert any(line.startswith("removal: does removing") for line in summary["headlines"])
     page = render_report(finished)
+    assert "sslmem-removal: fmnist-mini, convnet-tiny; 2 seeds; 1 epochs" in page
     assert "Removal of the most memorized" in page and "paper 002, fig. 3" in page
     assert "fmnist<b>mini</b>" not in page and "fmnist&lt;b&gt;mini&lt;/b&gt;" in page
 

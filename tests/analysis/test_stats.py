@@ -123,3 +123,31 @@ def test_auroc():
     assert stats.auroc(np.zeros(5), planted) == 0.5
     with pytest.raises(ValueError, match="both positive and negative"):
         stats.auroc(scores, np.ones(5, dtype=bool))
+
+
+def test_seed_interval_is_the_t_interval_and_says_which_side_of_a_margin_it_lies():
+    from mnemoscope.analysis.stats import seed_interval
+
+    values = [0.01, 0.03, 0.05]
+    interval = seed_interval(values, 0.9)
+    expected = scipy_stats.t.interval(0.9, 2, loc=0.03, scale=scipy_stats.sem(values))
+    assert (interval.low, interval.high) == pytest.approx(expected)
+    assert (interval.minimum, interval.maximum, interval.seeds) == (0.01, 0.05, 3)
+    assert interval.side(-0.2) == "above" and interval.side(0.5) == "below"
+    assert interval.side(0.03) == "straddles"
+    point = seed_interval([0.2])
+    assert point.low == point.high == 0.2 and point.side(0.2) == "below"
+    with pytest.raises(ValueError, match="at least one seed"):
+        seed_interval([])
+
+
+def test_combine_p_values_is_stouffers_and_refuses_non_probabilities():
+    from scipy.stats import combine_pvalues
+
+    from mnemoscope.analysis.stats import combine_p_values
+
+    assert combine_p_values([0.02, 0.3, 0.6]) == pytest.approx(
+        combine_pvalues([0.02, 0.3, 0.6], method="stouffer").pvalue)  # fmt: skip
+    assert 0 < combine_p_values([0.0, 1.0]) < 1  # clipped, not infinite
+    with pytest.raises(ValueError, match="p_values"):
+        combine_p_values([1.5])

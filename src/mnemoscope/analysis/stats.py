@@ -11,6 +11,9 @@
   each side independently (the expectation over encoders of eq. 2).
 * ``ranking_agreement``: Kendall's tau with its p-value and top-k overlap (tables 12 and 13).
 * ``auroc``: how well a score separates known positives (planted atypical images) from the rest.
+* ``seed_interval``: the t interval of a mean over seeds (networks, or whole study repetitions)
+  and which side of a margin it lies on: the one rule behind every "undecided at this scale".
+* ``combine_p_values``: Stouffer's combination of independent one-sided p-values (study seeds).
 """
 
 from __future__ import annotations
@@ -219,3 +222,64 @@ def auroc(scores: Any, positive: Any) -> float:
     if positive.all() or not positive.any():
         raise ValueError("AUROC needs both positive and negative points")
     return float(roc_auc_score(positive, scores))
+
+
+@dataclass(frozen=True)
+class SeedInterval:
+    """The mean of one quantity over S seeds with its two-sided t interval at ``confidence``:
+
+        mean -/+ t_{(1 + confidence) / 2, S - 1} sd / sqrt(S)
+
+    (a point, low = high = mean, for S = 1). ``side(margin)``: "above" when the whole interval
+    lies above ``margin``, "below" when it lies at or below it, "straddles" otherwise.
+    """
+
+    mean: float
+    low: float
+    high: float
+    minimum: float
+    maximum: float
+    seeds: int
+    confidence: float
+
+    def side(self, margin: float) -> str:
+        if self.low > margin:
+            return "above"
+        if self.high <= margin:
+            return "below"
+        return "straddles"
+
+
+def seed_interval(values: Any, confidence: float = 0.95) -> SeedInterval:
+    """``SeedInterval`` of ``values``, one per seed (see there)."""
+    values = _vector("values", values)
+    if values.size == 0:
+        raise ValueError("values is empty: an interval over seeds needs at least one seed")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1")
+    mean = float(values.mean())
+    half = 0.0
+    if values.size > 1:
+        half = float(stats.t.ppf((1 + confidence) / 2, values.size - 1)
+                     * values.std(ddof=1) / np.sqrt(values.size))  # fmt: skip
+    return SeedInterval(mean, mean - half, mean + half, float(values.min()), float(values.max()),
+                        int(values.size), confidence)  # fmt: skip
+
+
+def combine_p_values(p_values: Any) -> float:
+    """One p-value from independent one-sided p-values of the same hypothesis (one per study
+    seed): Stouffer's Z = sum_i Phi^-1(1 - p_i) / sqrt(S) (``scipy.stats.combine_pvalues``).
+
+    Stouffer, not Fisher: Fisher's -2 sum log p_i is dominated by its smallest p-value, so one
+    seed with a strong effect makes the combination significant even when the other seeds show
+    the opposite direction; Stouffer weighs every seed alike and a seed in the other direction
+    (p near 1, negative z) cancels one in the paper's, which is what "holds across seeds" asks.
+    The p-values must be one-sided in the same direction (a two-sided p-value of an effect of
+    the paper's sign halves; of the other sign, 1 - p / 2).
+    """
+    p_values = _vector("p_values", p_values)
+    if p_values.size == 0 or np.any((p_values < 0) | (p_values > 1)):
+        raise ValueError(f"p_values must be a non-empty list of values in [0, 1], got {p_values}")
+    # Stouffer is undefined at exactly 0 or 1 (infinite z): clip to the float range.
+    clipped = np.clip(p_values, np.finfo(float).tiny, 1 - np.finfo(float).eps)
+    return float(stats.combine_pvalues(clipped, method="stouffer").pvalue)

@@ -110,7 +110,8 @@ def _collect_study(path: Path) -> StudyOutputs:
         missing.append("the study has not finished (no COMPLETE marker): results may be partial")
     if not summary:
         missing.append("summary.json (headline findings)")
-    if not figures:
+    repeated = isinstance(summary.get("repeat"), dict)  # figures are in study-seed-*/
+    if not figures and not repeated:
         missing.append("figures/*.png")
     if not tables:
         missing.append("tables/*")

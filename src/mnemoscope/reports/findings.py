@@ -17,6 +17,13 @@ Verdicts:
 Margins are stated in each function: two standard deviations where the study gives one
 (``mae_sd``), the one-sided t-test's 5% level for SSLMem, and two points of kNN accuracy (about
 two standard errors of a kNN accuracy on 1,000-2,000 test images) for the benign probes.
+
+Each ``Measured`` also carries its ``effect`` (the number the verdict is about, positive in the
+paper's direction; ``Claim.effect`` names it) and, where the study tests it, a one-sided
+``p_value`` in the paper's direction. A study repeated over study seeds (``studies.repeat``)
+has a summary holding each seed's; ``findings`` then ``combine``s the seeds' measurements: the
+verdict holds only when every seed gives it ("undecided" when they disagree), with the effect's
+spread (mean, min, max, t interval over seeds) and a combined p-value.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from mnemoscope.analysis.stats import combine_p_values, seed_interval, ttest
 
 VERDICTS = ("reproduced", "not at this scale", "opposite", "undecided")
 PAPERS = {
@@ -40,11 +49,14 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Measured:
-    """What this run measured for a claim: the value, its interval (or ``None``), a verdict."""
+    """What this run measured for a claim: the value, its interval (or ``None``), a verdict;
+    ``effect`` and ``p_value`` as numbers for combining study seeds (module docstring)."""
 
     value: str
     verdict: str
     interval: str | None = None
+    effect: float | None = None
+    p_value: float | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -60,6 +72,7 @@ class Claim:
     section: str
     text: str
     measure: Callable[[Mapping[str, Any]], Measured | None]
+    effect: str = ""  # what ``Measured.effect`` is, positive in the paper's direction
 
 
 @dataclass(frozen=True)
@@ -71,17 +84,113 @@ class Finding:
 
 
 def findings(study: str, summary: Mapping[str, Any]) -> list[Finding]:
-    """Every claim of ``study``'s paper with this summary's measurement of it."""
+    """Every claim of ``study``'s paper with this summary's measurement of it (combined over
+    study seeds when the summary is a repeated study's)."""
+    per_seed = _seed_summaries(summary)
+    confidence = _number(_get(summary, "repeat", "confidence")) or 0.95
     result = []
     for claim in CLAIMS:
         if claim.study != study:
             continue
-        try:
-            measured = claim.measure(summary)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-            measured = None  # a summary of another shape: not measured, never a broken report
-        result.append(Finding(claim, measured))
+        if per_seed is None:
+            result.append(Finding(claim, _measure(claim, summary)))
+        else:
+            measured = {k: _measure(claim, seed) for k, seed in per_seed.items()}
+            result.append(Finding(claim, combine(measured, confidence)))
     return result
+
+
+def _measure(claim: Claim, summary: Mapping[str, Any]) -> Measured | None:
+    try:
+        return claim.measure(summary)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None  # a summary of another shape: not measured, never a broken report
+
+
+def _seed_summaries(summary: Mapping[str, Any]) -> dict[str, Mapping[str, Any]] | None:
+    """A repeated study's per-seed summaries by study seed, or ``None`` for a single study."""
+    seeds = summary.get("seeds") if isinstance(summary.get("repeat"), Mapping) else None
+    if not isinstance(seeds, Mapping) or not seeds:
+        return None
+    return {str(k): v for k, v in seeds.items() if isinstance(v, Mapping)}
+
+
+def combine(measured: Mapping[str, Measured | None], confidence: float = 0.95) -> Measured | None:
+    """One claim over study seeds (``measured``: each seed's measurement, ``None`` if the seed
+    did not measure it).
+
+    Verdict: the seeds' common verdict when every seed measured the claim and all agree, else
+    ``undecided`` (a headline must hold at every study seed). Spread: the mean, minimum and
+    maximum of the seeds' effects and their t interval at ``confidence``
+    (``analysis.stats.seed_interval``, the interval behind benign's "undecided at this scale").
+    Combined test, one-sided in the paper's direction: Stouffer's combination of the seeds'
+    p-values where every seed gives one (``analysis.stats.combine_p_values``, which says why not
+    Fisher's); for claims decided by a margin rather than a test, a one-sample t-test of the
+    seeds' effects > 0 (the seeds are the sample; needs two seeds).
+    """
+    present = {k: m for k, m in measured.items() if m is not None}
+    if not present:
+        return None
+    verdicts = {m.verdict for m in present.values()}
+    agree = len(verdicts) == 1 and len(present) == len(measured)
+    verdict = verdicts.pop() if agree else "undecided"
+    listed = ", ".join(f"{k}: {m.verdict}" for k, m in present.items())
+    missing = [k for k, m in measured.items() if m is None]
+    if missing:
+        listed += ", " + ", ".join(f"{k}: not measured" for k in missing)
+    value = f"{len(measured)} study seeds ({listed})"
+    interval, mean = None, None
+    effects = [m.effect for m in present.values() if m.effect is not None]
+    if effects:
+        spread = seed_interval(effects, confidence)
+        mean = spread.mean
+        value = (f"mean effect {spread.mean:+.3g} (min {spread.minimum:+.3g}, max "
+                 f"{spread.maximum:+.3g}) over {value}")  # fmt: skip
+        interval = f"{confidence:.0%} t interval over seeds [{spread.low:+.3g}, {spread.high:+.3g}]"
+    p_values = [m.p_value for m in present.values() if m.p_value is not None]
+    p = None
+    if p_values and len(p_values) == len(present):
+        p, test = combine_p_values(p_values), "Stouffer"
+    elif len(effects) >= 2 and len(set(effects)) > 1:
+        p, test = ttest(effects, alternative="greater").p_value, "t-test of the seeds' effects"
+    if p is not None:
+        value += f"; combined p = {p:.2g} ({test})"
+    return Measured(value, verdict, interval, mean, p)
+
+
+def combined_summary(
+    study: str, summaries: Mapping[Any, Mapping[str, Any]], confidence: float = 0.95
+) -> tuple[dict[str, Any], Any]:
+    """The summary of a study repeated over study seeds (``summaries``: each seed's, by seed)
+    and its table of findings: one row per claim and seed, and one combined row per claim."""
+    import pandas as pd
+
+    summary: dict[str, Any] = {
+        "repeat": {"study_seeds": list(summaries), "confidence": confidence},
+        "seeds": {str(k): v for k, v in summaries.items()},
+    }
+    rows, headlines = [], []
+    for claim in CLAIMS:
+        if claim.study != study:
+            continue
+        per_seed = {str(k): _measure(claim, v) for k, v in summaries.items()}
+        combined = combine(per_seed, confidence)
+        for k, m in [*per_seed.items(), ("combined", combined)]:
+            rows.append({"claim": claim.text, "section": claim.section, "effect_name": claim.effect,
+                         "study_seed": k, "verdict": m.verdict if m else None,
+                         "effect": m.effect if m else None, "p_value": m.p_value if m else None,
+                         "value": m.value if m else None,
+                         "interval": m.interval if m else None})  # fmt: skip
+        if combined is not None:
+            headlines.append(f"{claim.text} ({claim.section}): {combined.verdict}; "
+                             f"{claim.effect}: {combined.value}")  # fmt: skip
+    summary["headlines"] = headlines
+    return summary, pd.DataFrame(rows)
+
+
+def _one_sided(statistic: float, two_sided_p: float) -> float:
+    """The one-sided p-value (H1: statistic > 0) of a two-sided test's p-value."""
+    return two_sided_p / 2 if statistic > 0 else 1 - two_sided_p / 2
 
 
 def _get(mapping: Any, *keys: str) -> Any:
@@ -148,10 +257,11 @@ def supervised_far_from_binomial(summary: Mapping[str, Any]) -> Measured | None:
              f"SimCLR {float(simclr['mae']):.3f}")  # fmt: skip
     interval = _sd(supervised, simclr)
     if _not_reached(supervised, simclr):
-        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", interval)
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", interval,
+                        float(supervised["mae"]) - float(simclr["mae"]))  # fmt: skip
     margin = 2 * math.hypot(float(supervised["mae_sd"] or 0), float(simclr["mae_sd"] or 0))
     effect = float(supervised["mae"]) - float(simclr["mae"])
-    return Measured(value, _signed(effect, margin), interval)
+    return Measured(value, _signed(effect, margin), interval, effect)
 
 
 def fixed_augmentations_move_simclr(summary: Mapping[str, Any]) -> Measured | None:
@@ -164,11 +274,12 @@ def fixed_augmentations_move_simclr(summary: Mapping[str, Any]) -> Measured | No
     value = (f"SimCLR MAE to binomial: fixed augmentations {float(fixed['mae']):.3f}, "
              f"averaged {float(averaged['mae']):.3f}")  # fmt: skip
     interval = _sd(fixed, averaged)
-    if _not_reached(averaged, fixed):
-        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", interval)
-    margin = 2 * math.hypot(float(fixed["mae_sd"] or 0), float(averaged["mae_sd"] or 0))
     effect = float(fixed["mae"]) - float(averaged["mae"])
-    return Measured(value, _signed(effect, margin), interval)
+    if _not_reached(averaged, fixed):
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", interval,
+                        effect)  # fmt: skip
+    margin = 2 * math.hypot(float(fixed["mae_sd"] or 0), float(averaged["mae_sd"] or 0))
+    return Measured(value, _signed(effect, margin), interval, effect)
 
 
 def simclr_like_random_labels(summary: Mapping[str, Any]) -> Measured | None:
@@ -184,11 +295,12 @@ def simclr_like_random_labels(summary: Mapping[str, Any]) -> Measured | None:
     to_supervised = abs(float(rows["supervised"]["mae"]) - float(simclr["mae"]))
     value = (f"|MAE difference| of SimCLR to {nearest} {to_random:.3f}, "
              f"to supervised {to_supervised:.3f}")  # fmt: skip
+    effect = to_supervised - to_random
     if _not_reached(simclr, rows[nearest], rows["supervised"]):
-        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale")
+        return Measured(value + " (mean p_t 0.5 not reached)", "not at this scale", None, effect)
     sds = [float(rows[name]["mae_sd"] or 0) for name in ("simclr", nearest, "supervised")]
     margin = 2 * math.sqrt(sum(sd * sd for sd in sds))
-    return Measured(value, _signed(to_supervised - to_random, margin))
+    return Measured(value, _signed(effect, margin), None, effect)
 
 
 # -- paper 002: SSLMem ---------------------------------------------------------------------------
@@ -210,7 +322,7 @@ def candidates_memorized(summary: Mapping[str, Any]) -> Measured | None:
     value += f" ({center}, tap {summary.get('tap', 'auto')})"
     interval = _ci(summary.get("mean_score_ci"), center, "S_C")
     verdict = "reproduced" if p < ALPHA else "opposite" if p > 1 - ALPHA else "undecided"
-    return Measured(value, verdict, interval)
+    return Measured(value, verdict, interval, effect, p)
 
 
 def _ci(intervals: Any, center: str, subset: str) -> str | None:
@@ -231,7 +343,7 @@ def planted_found(summary: Mapping[str, Any]) -> Measured | None:
     value = "AUROC " + ", ".join(f"{kind.replace('_', ' ')} {v:.2f}" for kind, v in aurocs.items())
     verdicts = {_signed(v - 0.5, AUROC_MARGIN) for v in aurocs.values()}
     verdict = verdicts.pop() if len(verdicts) == 1 else "undecided"
-    return Measured(value + " (0.5 = chance)", verdict)
+    return Measured(value + " (0.5 = chance)", verdict, None, min(aurocs.values()) - 0.5)
 
 
 def feldman_agrees(summary: Mapping[str, Any]) -> Measured | None:
@@ -241,7 +353,7 @@ def feldman_agrees(summary: Mapping[str, Any]) -> Measured | None:
     if tau is None or p is None:
         return None
     verdict = "undecided" if p >= ALPHA else "reproduced" if tau > 0 else "opposite"
-    return Measured(f"Kendall tau {tau:.3f} (p = {p:.2g})", verdict)
+    return Measured(f"Kendall tau {tau:.3f} (p = {p:.2g})", verdict, None, tau, _one_sided(tau, p))
 
 
 def memorization_goes_with_accuracy(summary: Mapping[str, Any]) -> Measured | None:
@@ -261,7 +373,8 @@ def memorization_goes_with_accuracy(summary: Mapping[str, Any]) -> Measured | No
     if math.isnan(rho):
         return Measured(f"{len(rows)} trainings, constant scores or accuracies", "undecided")
     verdict = "undecided" if p >= ALPHA else "reproduced" if rho > 0 else "opposite"
-    return Measured(f"Spearman rho {rho:+.2f} over {len(rows)} trainings (p = {p:.2g})", verdict)
+    return Measured(f"Spearman rho {rho:+.2f} over {len(rows)} trainings (p = {p:.2g})", verdict,
+                    None, rho, _one_sided(rho, p))  # fmt: skip
 
 
 # -- paper 003: benign memorization --------------------------------------------------------------
@@ -285,7 +398,11 @@ def _memorization_verdict(
         "undecided at this scale": "undecided",  # the seed interval straddles the margin
         expected: "reproduced",
     }.get(row.get("verdict"), "opposite")
-    return Measured(value + f": {row.get('verdict')}", verdict)
+    gain = _number(row.get("gain"))
+    if gain is None:  # a summary written before the seed-level interval
+        gain = float(row["probe_acc"]) - float(row["init_probe_acc"])
+    effect = gain if expected == "benign" else -gain
+    return Measured(value + f": {row.get('verdict')}", verdict, None, effect)
 
 
 def benign_with_augmentation(summary: Mapping[str, Any]) -> Measured | None:
@@ -306,7 +423,7 @@ def last_layers_memorize(summary: Mapping[str, Any]) -> Measured | None:
     if embedding is None or output is None:
         return None
     value = f"random labels: clean kNN of the embedding {embedding:.1%}, of the output {output:.1%}"
-    return Measured(value, _signed(embedding - output, KNN_MARGIN))
+    return Measured(value, _signed(embedding - output, KNN_MARGIN), None, embedding - output)
 
 
 def augmentation_makes_invariant(summary: Mapping[str, Any]) -> Measured | None:
@@ -318,7 +435,8 @@ def augmentation_makes_invariant(summary: Mapping[str, Any]) -> Measured | None:
         return None
     value = (f"invariance (lower = more invariant): with augmentation {with_da:.2f}, "
              f"without {without:.2f}")  # fmt: skip
-    return Measured(value, _signed(without - with_da, 0.1 * max(abs(with_da), abs(without))))
+    margin = 0.1 * max(abs(with_da), abs(without))
+    return Measured(value, _signed(without - with_da, margin), None, without - with_da)
 
 
 def more_augmentations_help(summary: Mapping[str, Any]) -> Measured | None:
@@ -330,45 +448,57 @@ def more_augmentations_help(summary: Mapping[str, Any]) -> Measured | None:
         return None
     value = (f"toy model: test kNN {fewest:.1%} with B = {toy.get('fewest_augmentations')}, "
              f"{most:.1%} with B = {toy.get('most_augmentations')}")  # fmt: skip
-    return Measured(value, _signed(most - fewest, KNN_MARGIN))
+    return Measured(value, _signed(most - fewest, KNN_MARGIN), None, most - fewest)
 
 
 CLAIMS: list[Claim] = [
     Claim("profiles", "001", "sec. 4.1, fig. 2 (left)",
           "Supervised training separates easy from hard images far more than SimCLR: its "
-          "memorization profile is further from binomial noise", supervised_far_from_binomial),
+          "memorization profile is further from binomial noise", supervised_far_from_binomial,
+          effect="supervised MAE - SimCLR MAE"),
     Claim("profiles", "001", "sec. 4.1, fig. 2 (right), fig. 4",
           "Fixing each image's augmentation moves SimCLR away from binomial noise: some "
           "image-augmentation pairs are much easier to learn than others",
-          fixed_augmentations_move_simclr),
+          fixed_augmentations_move_simclr,
+          effect="SimCLR MAE fixed - averaged"),
     Claim("profiles", "001", "sec. 4.2, fig. 3",
           "SimCLR's memorization profiles look like random-label training's, not supervised "
-          "training's", simclr_like_random_labels),
+          "training's", simclr_like_random_labels,
+          effect="|SimCLR - supervised| - |SimCLR - random labels| MAE"),
     Claim("sslmem", "002", "sec. 4.1, table 2",
           "Encoders memorize the images they trained on: candidates seen only by f score higher "
-          "than images both f and g saw", candidates_memorized),
+          "than images both f and g saw", candidates_memorized,
+          effect="Cohen's d of S_C over S_S"),
     Claim("sslmem", "002", "sec. 4.3, figs. 1, 9",
           "Atypical images (planted noise, inverted images, an unseen class) are among the most "
-          "memorized", planted_found),
+          "memorized", planted_found,
+          effect="least planted AUROC - 0.5"),
     Claim("sslmem", "002", "sec. 4.4, table 1, fig. 4",
           "Trainings that memorize more reach higher downstream (probe) accuracy",
-          memorization_goes_with_accuracy),
+          memorization_goes_with_accuracy,
+          effect="Spearman rho"),
     Claim("sslmem", "002", "app. B.3, table 12",
           "SSL memorization (SSLMem) and supervised memorization (Feldman) rank images alike, "
-          "in part", feldman_agrees),
+          "in part", feldman_agrees,
+          effect="Kendall tau"),
     Claim("benign", "003", "sec. 4, def. 4.1, table 1",
           "With augmentation, networks memorize random labels benignly: their features beat "
-          "initialization", benign_with_augmentation),
+          "initialization", benign_with_augmentation,
+          effect="embedding kNN gain over init"),
     Claim("benign", "003", "sec. 4, table 1",
           "Without augmentation, memorizing random labels is malign: features no better than "
-          "initialization", malign_without_augmentation),
+          "initialization", malign_without_augmentation,
+          effect="embedding kNN loss against init"),
     Claim("benign", "003", "sec. 4, fig. 4",
           "Random labels are fitted in the last layers; the encoder keeps the clean signal",
-          last_layers_memorize),
+          last_layers_memorize,
+          effect="clean kNN embedding - output"),
     Claim("benign", "003", "sec. 5, eq. 2, fig. 7",
           "Training with augmentation makes the features invariant to it",
-          augmentation_makes_invariant),
+          augmentation_makes_invariant,
+          effect="invariance without - with augmentation"),
     Claim("benign", "003", "sec. 5.1, app. E, fig. 14",
           "At fixed capacity, more augmentations give better features (toy model)",
-          more_augmentations_help),
+          more_augmentations_help,
+          effect="toy test kNN most - fewest augmentations"),
 ]  # fmt: skip

@@ -5,7 +5,8 @@ A study is a pydantic config class (with a ``study: Literal[NAME]`` field) and a
 ``out/runs/`` (finished runs are reused), writes its arrays, tables and figures into ``out``
 (a ``RunDir``) and marks it complete. ``STUDIES`` maps each name to ``(config class, run)``;
 ``mnemoscope run CONFIG.yaml`` dispatches on the config's ``study`` key. Every ``run`` is
-decorated with ``exclusive``: one process at a time writes a study directory.
+decorated with ``exclusive``: one process at a time writes a study directory, and a config
+with ``repeat: {study_seeds: [...]}`` runs once per study seed (``studies.repeat``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def exclusive(run: Callable[..., Any]) -> Callable[..., Any]:
     ``store.claim(out)`` holds the directory's lock, refusing a second study in the same ``out``
     at once with a ``locks.LockHeld`` naming the running one (two configs' results would mix),
     and removes the temporaries of writes killed earlier. ``COMPLETE`` goes when the study
-    writes its config (``RunDir.write_config``), so a refused start changes nothing.
+    writes its config (``RunDir.write_config``), so a refused start changes nothing. A config
+    whose ``repeat`` is set runs once per study seed into sub-directories of ``out``, which
+    then holds the combined result (``repeat.run_repeated``).
     """
 
     @functools.wraps(run)
@@ -67,6 +70,10 @@ def exclusive(run: Callable[..., Any]) -> Callable[..., Any]:
         from mnemoscope.store import claim  # lazily: torch is slow to import for `--help`
 
         with claim(out):
+            if getattr(config, "repeat", None) is not None:
+                from mnemoscope.studies.repeat import run_repeated
+
+                return run_repeated(config, Path(out), owned, *args, **kwargs)
             return run(config, out, *args, **kwargs)
 
     return owned

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.training import AugmentConfig, ModelConfig, OptimConfig
 
 # The four training settings of table 2 (INIT, the fifth column, is every run's epoch 0).
@@ -276,6 +277,7 @@ class ToySpec(_Strict):
     probe_points: int = Field(1000, ge=21, description="fresh labelled points the kNN is fit on")
     test_points: int = Field(1000, ge=1, description="fresh test points")
     seeds: int = Field(2, ge=1, description="repetitions per cell, averaged")
+    seed: int = Field(0, ge=0, description="the repetitions use seeds seed .. seed + seeds - 1")
     k: int = Field(20, ge=1)
 
     @model_validator(mode="after")
@@ -295,6 +297,7 @@ class Config(_Strict):
         default_factory=ExecutionConfig,
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
+    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     data: DataSpec = Field(default_factory=DataSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     settings: list[Literal["random+da", "random", "clean+da", "clean"]] = Field(

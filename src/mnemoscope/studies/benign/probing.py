@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import torch
 from pydantic import PrivateAttr
-from scipy import stats
 from torch import nn
 
 from mnemoscope import augment, data
+from mnemoscope.analysis.stats import seed_interval
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.invariance import measure_invariance
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
@@ -357,15 +357,13 @@ def verdict(
 
     ``fits_random_labels``: every network's fit accuracy >= ``spec.fit_threshold`` (1.0: every
     image); ``probe_beats_init``: mean gain > ``spec.margin``; ``gain_low``/``gain_high``: the
-    two-sided t interval of the mean gain at ``spec.confidence`` over S >= 2 networks,
-
-        mean(gain) -/+ t_{(1 + confidence) / 2, S - 1} sd(gain) / sqrt(S),
-
-    (the point gain itself for S = 1). ``verdict``: "no memorization" when the labels are not
-    fitted (the definition then says nothing; ``probe_beats_init`` still tells where the encoder
-    stands); else "benign" when the interval lies above the margin, "malign" when it lies at or
-    below it, and "undecided at this scale" when it straddles the margin. With one network the
-    interval is a point, so the verdict is the paper's point comparison.
+    two-sided t interval of the mean gain at ``spec.confidence`` over S >= 2 networks
+    (``analysis.stats.seed_interval``; the point gain itself for S = 1). ``verdict``: "no
+    memorization" when the labels are not fitted (the definition then says nothing;
+    ``probe_beats_init`` still tells where the encoder stands); else "benign" when the
+    interval lies above the margin, "malign" when it lies at or below it, and "undecided at
+    this scale" when it straddles the margin. With one network the interval is a point, so the
+    verdict is the paper's point comparison.
     """
     fit, probe, init = (np.atleast_1d(np.asarray(v, dtype=np.float64))
                         for v in (fit_accuracy, probe_accuracy, init_accuracy))  # fmt: skip
@@ -374,23 +372,15 @@ def verdict(
             f"one fit, probe and init accuracy per network: got {fit.size}, {probe.size} and "
             f"{init.size} values"
         )
-    gains = probe - init
-    mean = float(gains.mean())
-    if gains.size > 1:
-        half = float(stats.t.ppf((1 + spec.confidence) / 2, gains.size - 1)
-                     * gains.std(ddof=1) / np.sqrt(gains.size))  # fmt: skip
-    else:
-        half = 0.0
-    low, high = mean - half, mean + half
+    gains = seed_interval(probe - init, spec.confidence)
+    mean, low, high = gains.mean, gains.low, gains.high
     fits = bool(np.all(fit >= spec.fit_threshold))
     beats = bool(mean > spec.margin)
     if not fits:
         label = "no memorization"
-    elif low > spec.margin:
-        label = "benign"
-    elif high <= spec.margin:
-        label = "malign"
     else:
-        label = UNDECIDED
+        label = {"above": "benign", "below": "malign", "straddles": UNDECIDED}[
+            gains.side(spec.margin)
+        ]
     return {"fits_random_labels": fits, "probe_beats_init": beats, "verdict": label,
-            "seeds": int(gains.size), "gain": mean, "gain_low": low, "gain_high": high}  # fmt: skip
+            "seeds": gains.seeds, "gain": mean, "gain_low": low, "gain_high": high}  # fmt: skip

@@ -113,7 +113,7 @@ def train_toy(samples: int, views: int, spec: ToySpec, seed: int) -> dict[str, f
 def toy_grid(spec: ToySpec, progress=None, task=None) -> pd.DataFrame:
     """One row per (samples n, augmentations B, seed): test_knn, init_knn, fit_accuracy, loss."""
     rows = []
-    for seed in range(spec.seeds):
+    for seed in range(spec.seed, spec.seed + spec.seeds):
         for samples in spec.samples:
             for views in spec.augmentations:
                 cell = train_toy(samples, views, spec, seed)

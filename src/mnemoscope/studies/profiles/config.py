@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.training import TrainConfig
 from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.objectives import RECOGNIZABLE, method
@@ -136,7 +137,11 @@ class Config(_Strict):
         default_factory=ExecutionConfig,
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
-    seeds: int = Field(30, ge=1, description="N networks per paradigm, seeds 0..N-1 (paper: 30)")
+    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
+    seeds: int = Field(30, ge=1, description="N networks per paradigm (paper: 30)")
+    first_seed: int = Field(
+        0, ge=0, description="the N networks train with seeds first_seed .. first_seed + N - 1"
+    )
     data: DataSpec = Field(default_factory=DataSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     train: dict[str, Any] = Field(

@@ -132,7 +132,7 @@ def paradigm_specs(
     return [
         RunSpec(config.train_config(paradigm, seed, subset=subset, measure_at=measure_at),
                 hooks={HOOK: hook})
-        for seed in range(config.seeds)
+        for seed in range(config.first_seed, config.first_seed + config.seeds)
     ]  # fmt: skip
 
 

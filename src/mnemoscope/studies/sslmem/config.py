@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mnemoscope.analysis.stats import TOP_KS
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.training import AugmentConfig, OptimConfig, SupervisedObjective, TrainConfig
 
 PLANTED_KINDS = ("inverted", "held_out_class", "noise")
@@ -293,6 +294,7 @@ class Config(StrictModel):
         default_factory=ExecutionConfig,
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
+    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     train: TrainConfig = Field(
         default_factory=_default_train,
         description="the training of every f and g (dataset in train.data; data.subset is set "

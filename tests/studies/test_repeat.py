@@ -1,0 +1,157 @@
+import json
+
+import pandas as pd
+import pytest
+
+from mnemoscope import data, studies
+from mnemoscope.demo import packaged_config
+from mnemoscope.reports import findings as f
+from mnemoscope.reports.html import render_report
+from mnemoscope.studies.repeat import SEED_STRIDE, RepeatSpec, seed_config, seed_dir, shift_seeds
+from tests.studies.test_profiles import tiny_config
+
+
+def test_shift_seeds_shifts_every_seed_and_nothing_else():
+    raw = {
+        "study": "x", "repeat": {"study_seeds": [0, 1]}, "seed": 3, "seeds": [0, 1],
+        "data": {"split_seed": 2, "train_size": 10, "seeds_note": 7},
+        "verdict": {"seeds": 3}, "toy": {"seeds": 2, "seed": 0},
+        "paradigms": [{"train": {"objective": {"label_seed": 5}}, "flag_seed": True}],
+        "feldman": {"seeds": None},
+    }  # fmt: skip
+    shifted = shift_seeds(raw, 2)
+    s = 2 * SEED_STRIDE
+    assert shifted == {
+        "study": "x", "seed": 3 + s, "seeds": [s, 1 + s],
+        "data": {"split_seed": 2 + s, "train_size": 10, "seeds_note": 7},
+        "verdict": {"seeds": 3}, "toy": {"seeds": 2, "seed": s},
+        "paradigms": [{"train": {"objective": {"label_seed": 5 + s}}, "flag_seed": True}],
+        "feldman": {"seeds": None},
+    }  # fmt: skip
+    assert shift_seeds(raw, 0) == {k: v for k, v in raw.items() if k != "repeat"}
+    assert raw["seed"] == 3  # the input is not modified
+
+
+@pytest.mark.parametrize("study", ["profiles", "sslmem", "benign"])
+def test_every_training_and_draw_moves_with_the_study_seed(study):
+    raw = {**packaged_config(study, "quick"), "repeat": {"study_seeds": [0, 1]}}
+    config = studies.load_config(raw)
+    plain = studies.load_config(packaged_config(study, "quick"))
+    first, second = seed_config(config, 0), seed_config(config, 1)
+    assert first.repeat is None and first == plain  # study seed 0 is the study as configured
+    module = studies.module(study)
+    dataset = config.train.data if study == "sslmem" else config.data
+    bundle = data.load(dataset.name, **dataset.options)
+    specs = {k: module.study_specs(c, bundle) for k, c in [(0, first), (1, second)]}
+    assert [s.key() for s in specs[0]] == [s.key() for s in module.study_specs(plain, bundle)]
+    assert not {s.key() for s in specs[0]} & {s.key() for s in specs[1]}
+    assert not {s.config.seed for s in specs[0]} & {s.config.seed for s in specs[1]}
+    subsets = [{tuple(s.config.data.subset or ()) for s in specs[k]} for k in (0, 1)]
+    assert not subsets[0] & subsets[1]  # every training set is drawn anew
+    draws = {
+        "profiles": lambda c: (c.data.split_seed, c.tracking.seed, c.tracking.bank_seed,
+                               c.binomial_seed, c.null_seed, c.figures.seed, c.first_seed),
+        "sslmem": lambda c: (c.splits.seed, c.planted.seed, c.measure.seed, *c.seeds),
+        "benign": lambda c: (c.data.split_seed, c.training.seed, c.training.label_seed,
+                             c.invariance.seed, c.toy.seed),
+    }[study]  # fmt: skip
+    assert all(b == a + SEED_STRIDE for a, b in zip(draws(first), draws(second), strict=True))
+
+
+def test_repeat_spec_refuses_repeated_or_negative_seeds():
+    for bad in ([], [0, 0], [-1]):
+        with pytest.raises(ValueError, match="study_seeds"):
+            RepeatSpec(study_seeds=bad)
+
+
+# --- combining seeds ----------------------------------------------------------------------------
+
+
+def test_a_headline_holds_only_when_every_seed_gives_it():
+    agree = {
+        "0": f.Measured("a", "reproduced", effect=0.2),
+        "1": f.Measured("b", "reproduced", effect=0.3),
+    }
+    combined = f.combine(agree)
+    assert combined.verdict == "reproduced" and combined.effect == pytest.approx(0.25)
+    assert "min +0.2" in combined.value and "max +0.3" in combined.value
+    assert "t-test of the seeds' effects" in combined.value and combined.interval
+    disagree = {**agree, "2": f.Measured("c", "opposite", effect=-0.1)}
+    assert f.combine(disagree).verdict == "undecided"
+    assert "2: opposite" in f.combine(disagree).value
+    missing = {**agree, "2": None}
+    assert f.combine(missing).verdict == "undecided" and "2: not measured" in f.combine(
+        missing).value  # fmt: skip
+    assert f.combine({"0": None}) is None
+
+
+def test_seeds_p_values_combine_by_stouffer():
+    from scipy.stats import combine_pvalues
+
+    seeds = {"0": f.Measured("a", "reproduced", effect=0.3, p_value=0.01),
+             "1": f.Measured("b", "undecided", effect=0.1, p_value=0.2)}  # fmt: skip
+    combined = f.combine(seeds)
+    expected = combine_pvalues([0.01, 0.2], method="stouffer").pvalue
+    assert combined.p_value == pytest.approx(expected) and "Stouffer" in combined.value
+    # a seed in the other direction cancels: Stouffer, unlike Fisher, is not driven by one seed
+    opposed = {"0": seeds["0"], "1": f.Measured("c", "opposite", effect=-0.3, p_value=0.99)}
+    assert f.combine(opposed).p_value > 0.4
+    assert combine_pvalues([0.01, 0.99], method="fisher").pvalue < 0.1
+
+
+# --- a repeated study end to end ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def repeated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repeated")
+    config = tiny_config(
+        seeds=2, repeat={"study_seeds": [0, 3]},
+        paradigms=[{"name": "supervised", "train": {"objective": {"name": "supervised"}}},
+                   {"name": "simclr", "train": {"objective": {"name": "simclr",
+                                                              "temperature": 0.2}}}],
+    )  # fmt: skip
+    _, run = studies.get("profiles")
+    return config, run(config, out, quiet=True)
+
+
+def test_repeated_study_runs_each_seed_in_its_own_directory(repeated):
+    config, result = repeated
+    for k in (0, 3):
+        child = seed_dir(result.path, k)
+        assert (child / "COMPLETE").exists() and (child / "summary.json").exists()
+        assert studies.load_config(json.loads(json.dumps(_yaml(child / "config.yaml")))) == (
+            seed_config(config, k))  # fmt: skip
+    assert (result.path / "COMPLETE").exists()
+    assert _yaml(result.path / "config.yaml")["repeat"]["study_seeds"] == [0, 3]
+    summary = json.loads((result.path / "summary.json").read_text())
+    assert summary["repeat"]["dirs"] == ["study-seed-0", "study-seed-3"]
+    for k in ("0", "3"):
+        assert summary["seeds"][k] == json.loads(
+            (seed_dir(result.path, int(k)) / "summary.json").read_text())  # fmt: skip
+    # one per claim of paper 001 measured: the third needs random labels, not trained here
+    assert len(summary["headlines"]) == 2 and summary["headlines"][0].startswith(f.CLAIMS[0].text)
+
+
+def test_repeated_study_table_and_report_show_each_seed_and_the_spread(repeated):
+    _, result = repeated
+    table = pd.read_csv(result.path / "tables" / "repeat_findings.csv")
+    summary = json.loads((result.path / "summary.json").read_text())
+    claim = f.CLAIMS[0]  # supervised vs SimCLR: measured at every seed
+    rows = table[table.claim == claim.text].set_index("study_seed")
+    assert list(rows.index) == ["0", "3", "combined"]
+    per_seed = [claim.measure(summary["seeds"][k]) for k in ("0", "3")]
+    assert rows.loc["0", "effect"] == pytest.approx(per_seed[0].effect)
+    assert rows.loc["combined", "effect"] == pytest.approx(
+        (per_seed[0].effect + per_seed[1].effect) / 2)  # fmt: skip
+    verdicts = {m.verdict for m in per_seed}
+    assert rows.loc["combined", "verdict"] == (verdicts.pop() if len(verdicts) == 1
+                                               else "undecided")  # fmt: skip
+    page = render_report(result.path)
+    assert "t interval over seeds" in page and "2 study seeds" in page
+
+
+def _yaml(path):
+    import yaml
+
+    return yaml.safe_load(path.read_text())

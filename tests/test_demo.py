@@ -85,3 +85,75 @@ def test_second_demo_reuses_the_finished_trainings(demo_run):
     after = {path: path.stat().st_mtime_ns for path in out.glob("*/runs/*/**/*.safetensors")}
     assert after == before  # no training ran again: no checkpoint was rewritten
     assert report == out / "report.html" and report.is_file()
+
+
+# --- scripts/demo_results.py: README's results section from a stored run directory -----------
+
+
+def _demo_results():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "demo_results.py"
+    spec = importlib.util.spec_from_file_location("demo_results", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_results_section_matches_the_run_directory(demo_run):
+    import pandas as pd
+
+    out, _, _, _ = demo_run
+    results = _demo_results()
+    body = results.section(out)
+    meta = json.loads((out / "meta.json").read_text())
+    environment = meta["environment"]
+    assert f"commit {environment['git']['commit'][:7]}" in body
+    assert f"CPU {environment['cpu']['model']}" in body
+    assert meta["started"][:10] in body and "--quick" in body and "not judged" in body
+    rows = [line.split(" | ") for line in body.splitlines() if line.startswith("| ")]
+    # every study's measured claims, with the numbers of its summary.json
+    sslmem = json.loads((out / "sslmem" / "summary.json").read_text())
+    test = sslmem["ttest_candidates_vs_shared"][sslmem["center"]]
+    row = next(r for r in rows if r[0] == "| sslmem" and "table 2" in r[1])
+    assert f"t = {test['statistic']:.2f}, p = {test['p_value']:.2g}" in row[2]
+    benign = json.loads((out / "benign" / "summary.json").read_text())
+    knn = benign["clean_knn_final"]["random"]
+    row = next(r for r in rows if r[0] == "| benign" and "last layers" in r[1])
+    assert f"{knn['embedding']:.1%}" in row[2] and f"{knn['output']:.1%}" in row[2]
+    # the profiles alignment rows are the table's at p = 0.5
+    table = pd.read_csv(out / "profiles" / "tables" / "profile_alignment.csv")
+    table = table[table.target_p == 0.5]
+    shown = [r for r in rows if len(r) == len(results.ALIGNMENT_COLUMNS)
+             and r[0].lstrip("| ") in set(table.paradigm)]  # fmt: skip
+    assert len(shown) == len(table)
+    for cells, (_, expected) in zip(shown, table.iterrows(), strict=True):
+        assert cells[0].lstrip("| ") == expected.paradigm and cells[2] == expected["null"]
+        assert float(cells[3]) == pytest.approx(expected.mae, abs=1e-4)
+    seconds = (pd.Timestamp(meta["finished"]) - pd.Timestamp(meta["started"])).total_seconds()
+    assert f"whole run {int(seconds // 60)} min {int(seconds % 60)} s" in body
+
+
+def test_readme_results_section_lies_between_the_markers_and_is_rewritten_in_place(
+    demo_run, tmp_path
+):
+    from pathlib import Path
+
+    results = _demo_results()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert readme.count(results.BEGIN) == 1 and readme.count(results.END) == 1
+    head, rest = readme.split(results.BEGIN)
+    inside, tail = rest.split(results.END)
+    assert "scripts/demo_results.py" in inside
+    copy = tmp_path / "README.md"
+    copy.write_text(readme)
+    out, _, _, _ = demo_run
+    assert results.main([str(out), "--readme", str(copy)]) == 0
+    written = copy.read_text()
+    assert written.startswith(head + results.BEGIN) and written.endswith(results.END + tail)
+    assert results.section(out) in written
+    assert results.main([str(out), "--readme", str(copy)]) == 0 and copy.read_text() == written
+    copy.write_text("no markers here")
+    assert results.main([str(out), "--readme", str(copy)]) == 2
+    assert copy.read_text() == "no markers here"  # refused, the file untouched

@@ -270,16 +270,26 @@ def plan(
     device: str | None = typer.Option(None, "--device", help="measure on this device"),
 ) -> None:
     """What a study config will train, before anything runs: runs, which are complete,
-    images x epochs, and the training time estimated from a few steps measured here."""
+    images x epochs, and the training time estimated from a few steps measured here (every
+    study seed's runs for a config with ``repeat``)."""
+    import pandas as pd
+
     from mnemoscope import studies
     from mnemoscope.execution.plan import dataset_or_standin, plan_table
+    from mnemoscope.studies.repeat import seed_config, seed_dir
 
     config = _load_config(config_path, studies.load_config)
     module = studies.module(config.study)
     dataset = config.train.data if config.study == "sslmem" else config.data
     bundle, real = dataset_or_standin(dataset.name, dataset.options)
-    root = (out or Path("runs") / config.study) / "runs"
-    table = plan_table(module.study_specs(config, bundle), root, bundle, real, device)
+    study_dir = out or Path("runs") / config.study
+    parts = [(config, study_dir)]
+    if getattr(config, "repeat", None) is not None:
+        parts = [(seed_config(config, k), seed_dir(study_dir, k))
+                 for k in config.repeat.study_seeds]  # fmt: skip
+    table = pd.concat([plan_table(module.study_specs(part, bundle), part_dir / "runs", bundle,
+                                  real, device) for part, part_dir in parts],
+                      ignore_index=True)  # fmt: skip
     if not real:
         console.print(Text(f"dataset {dataset.name!r} is not here: runs built on a stand-in of "
                            "its catalogued size (counts and costs hold, completeness unknown)"),

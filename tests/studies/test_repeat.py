@@ -155,3 +155,22 @@ def _yaml(path):
     import yaml
 
     return yaml.safe_load(path.read_text())
+
+
+def test_plan_lists_the_runs_of_every_study_seed(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from mnemoscope.cli import app
+
+    raw = packaged_config("sslmem", "quick")
+    plain, repeated = tmp_path / "plain.yaml", tmp_path / "repeated.yaml"
+    plain.write_text(yaml.safe_dump(raw))
+    repeated.write_text(yaml.safe_dump({**raw, "repeat": {"study_seeds": [0, 1, 2]}}))
+    out = tmp_path / "out"
+    runs = []
+    for config in (plain, repeated):
+        result = CliRunner().invoke(app, ["plan", str(config), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs.append(int(result.output.split(" runs, ")[0].split()[-1]))
+    assert runs[1] == 3 * runs[0]

@@ -1,0 +1,170 @@
+"""Turn a stored demo run directory into README's results section: no number typed by hand.
+
+    python scripts/demo_results.py [RUN_DIR] [--readme README.md]
+
+RUN_DIR (default ``runs/demo``) is a directory written by ``mnemoscope demo`` (or one study's,
+by ``mnemoscope run``). The section gives where the numbers come from (the date, git commit, CPU
+model and its bf16 flags, GPU, threads and device recorded in the run's ``meta.json``), the run
+times, every paper claim with the value and verdict ``mnemoscope.reports.findings`` reads from
+each study's ``summary.json`` (as the HTML report does), and the profiles study's distances to
+the nulls at mean p_t = 0.5 (``tables/profile_alignment.csv``). Without ``--readme`` it prints
+the section; with it, it replaces what lies between ``BEGIN`` and ``END`` in that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mnemoscope.config_file import read_config as read_yaml
+from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
+from mnemoscope.reports.findings import findings
+from mnemoscope.store import atomic_write_text
+
+BEGIN = "<!-- demo-results:begin (written by scripts/demo_results.py: do not edit) -->"
+END = "<!-- demo-results:end -->"
+ALIGNMENT_COLUMNS = ["paradigm", "variant", "null", "mae", "mae_sd", "chi2_p", "reached"]
+
+
+def section(run_dir: str | Path) -> str:
+    """The results section (markdown, without the markers) of the run directory ``run_dir``."""
+    run_dir = Path(run_dir)
+    studies = collect(run_dir)
+    top = read_json(run_dir / "meta.json")
+    meta = top if top.get("environment") else studies[0].meta
+    quick = is_quick(run_dir, studies)
+    lines = [
+        f"From `{run_dir.name}`, a stored run of `{_command(run_dir, quick)}` "
+        f"started {_date(meta.get('started'))}: {_provenance(meta.get('environment') or {})}. "
+        "Regenerate this section with `python scripts/demo_results.py RUN_DIR --readme "
+        "README.md`.",
+        "",
+        "Run time: " + _run_times(studies, top) + ".",
+    ]
+    if quick:
+        lines += ["", "A `--quick` run is a smoke test: its values are shown, not judged."]
+    lines += ["", "| study | claim (paper, section) | measured | interval | verdict |",
+              "|---|---|---|---|---|"]  # fmt: skip
+    for study in studies:
+        for finding in findings(study.name, study.summary):
+            measured = finding.measured
+            if measured is None:
+                continue
+            verdict = "not judged (smoke test)" if quick else measured.verdict
+            claim = f"{finding.claim.text} ({finding.claim.paper}, {finding.claim.section})"
+            cells = (study.name, claim, measured.value, measured.interval or "", verdict)
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    alignment = _alignment(studies)
+    if alignment is not None:
+        lines += ["", "Profiles at mean p_t = 0.5 (`tables/profile_alignment.csv`): MAE of each "
+                  "paradigm's profile to the null (sd over binomial draws or permutations), "
+                  "chi-square p against the network-block null:", "",
+                  "| " + " | ".join(ALIGNMENT_COLUMNS) + " |",
+                  "|" + "---|" * len(ALIGNMENT_COLUMNS)]  # fmt: skip
+        for row in alignment.itertuples(index=False):
+            lines.append("| " + " | ".join(_cell(_number(v)) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _command(run_dir: Path, quick: bool) -> str:
+    if (run_dir / "config.yaml").is_file() and "demo" in read_yaml(run_dir / "config.yaml"):
+        return "mnemoscope demo" + (" --quick" if quick else "")
+    return "mnemoscope run"
+
+
+def _alignment(studies: list[StudyOutputs]) -> pd.DataFrame | None:
+    """The rows of profiles' alignment table at the target 0.5 (the paper's fig. 2)."""
+    path = next((s.path / "tables" / "profile_alignment.csv" for s in studies
+                 if s.name == "profiles"), None)  # fmt: skip
+    if path is None or not path.is_file():
+        return None
+    table = pd.read_csv(path)
+    if "null" not in table:
+        table["null"] = "binomial"
+    table = table[table["target_p"].round(6) == 0.5]
+    return table[[c for c in ALIGNMENT_COLUMNS if c in table]] if len(table) else None
+
+
+def _provenance(environment: dict[str, Any]) -> str:
+    git = environment.get("git") or {}
+    commit = str(git.get("commit") or "unknown")[:7] + (" (uncommitted changes)" if git.get(
+        "dirty") else "")  # fmt: skip
+    cpu = environment.get("cpu") or {}
+    flags = [f for f in ("avx512_bf16", "amx_bf16") if f in (cpu.get("flags") or [])]
+    parts = [f"commit {commit}", f"CPU {cpu.get('model') or 'unknown'}"
+             + (f" ({', '.join(flags)})" if flags else " (no native bf16)")]  # fmt: skip
+    if environment.get("gpu"):
+        parts.append(f"GPU {environment['gpu']}")
+    parts.append(f"device {environment.get('device', '?')}, "
+                 f"{environment.get('torch_threads', '?')} torch threads")  # fmt: skip
+    return ", ".join(parts)
+
+
+def _run_times(studies: list[StudyOutputs], top: dict[str, Any]) -> str:
+    parts = []
+    for label, meta in [("whole run", top)] + [(s.name, s.meta) for s in studies]:
+        seconds = _seconds(meta.get("started"), meta.get("finished"))
+        if seconds is not None:
+            parts.append(f"{label} {int(seconds // 60)} min {int(seconds % 60)} s")
+    return ", ".join(parts) or "not recorded"
+
+
+def _seconds(started: Any, finished: Any) -> float | None:
+    try:
+        return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(stamp: Any) -> str:
+    try:
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return "at an unrecorded time"
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.4f}"  # NaN: not defined for this row
+    return value
+
+
+def _cell(value: Any) -> str:
+    """A markdown table cell: pipes escaped, no line breaks."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def replace_section(text: str, body: str) -> str:
+    """``text`` with what lies between ``BEGIN`` and ``END`` replaced by ``body``."""
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise ValueError(f"the file must hold {BEGIN!r} once, followed by {END!r} once")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    return f"{head}{BEGIN}\n{body}{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", nargs="?", default="runs/demo", type=Path)
+    parser.add_argument("--readme", type=Path, help="replace the section in this file")
+    args = parser.parse_args(argv)
+    try:
+        body = section(args.run_dir)
+        if args.readme is None:
+            sys.stdout.write(body)
+            return 0
+        atomic_write_text(args.readme, replace_section(args.readme.read_text(), body))
+    except (FileNotFoundError, ValueError) as error:
+        print(f"demo_results: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote the results of {args.run_dir} into {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -59,6 +59,9 @@ MODELS: dict[str, ModelEntry] = {
     ),
 }
 
+# Normalization layers ``build`` can give a network (``norm``).
+NORMS = ("batchnorm", "groupnorm")
+
 # Taps the projector adds after the encoder's (with the default one-hidden-layer projector).
 PROJECTOR_TAPS = ("projector_hidden", "output")
 
@@ -80,6 +83,7 @@ def build(
     std: Sequence[float] | None = None,
     projector: str = "mlp",
     projector_bottleneck: int = 256,
+    norm: str = "batchnorm",
     **arch_options: Any,
 ) -> Network:
     """A randomly initialized ``Network``: normalization -> encoder ``name`` -> projector.
@@ -99,6 +103,9 @@ def build(
             of width ``projector_hidden``, l2-normalized ``projector_bottleneck``, weight-normed
             layer to ``num_outputs``; see ``mnemoscope.models.projector``).
         projector_bottleneck: the DINO head's bottleneck width (DINO: 256); "dino" only.
+        norm: "batchnorm" (the architectures as published) or "groupnorm": every BatchNorm
+            replaced by ``GroupNorm(min(32, C), C)`` with Opacus' ``ModuleValidator.fix``, as
+            DP-SGD needs (BatchNorm mixes the examples of a batch; ``training.privacy``).
         **arch_options: model specific, e.g. ``cifar_stem`` (ResNets), ``patch_size`` (ViT).
 
     Raises:
@@ -114,6 +121,8 @@ def build(
         raise ValueError(f"projector_norm must be one of {PROJECTOR_NORMS}, got {projector_norm!r}")
     if projector not in PROJECTOR_KINDS:
         raise ValueError(f"projector must be one of {PROJECTOR_KINDS}, got {projector!r}")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     mean = _channel_stats("mean", mean, in_channels)
     std = _channel_stats("std", std, in_channels)
     defaults = entry.option_defaults()
@@ -148,9 +157,15 @@ def build(
         "mean": mean,
         "std": std,
         **head_config,
+        **({"norm": norm} if norm != "batchnorm" else {}),  # old networks keep their config
         **options,
     }
-    return Network(encoder, head, mean=mean, std=std, arch=name, config=config)
+    network = Network(encoder, head, mean=mean, std=std, arch=name, config=config)
+    if norm == "groupnorm":
+        from opacus.validators import ModuleValidator  # the privacy extra
+
+        network = ModuleValidator.fix(network)  # no random draws: GroupNorm starts at (1, 0)
+    return network
 
 
 # Bounds on sizes read from a file (checkpoint metadata) before anything is built: generous

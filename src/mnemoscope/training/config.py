@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.training.objectives import CLASSIFICATION, REGISTRY
 from mnemoscope.training.objectives.classification import SupervisedObjective
+from mnemoscope.training.privacy import PrivacyConfig, refusal
 from mnemoscope.training.strict import StrictModel
 
 
@@ -208,6 +209,12 @@ class TrainConfig(StrictModel):
     probe: ProbeConfig | None = Field(
         None, description="kNN and linear probes of the final encoder; null = none (not in the key)"
     )
+    privacy: PrivacyConfig | None = Field(
+        None,
+        description="DP-SGD through Opacus to a target (epsilon, delta = 1/n) (paper 002 table "
+        "5; see mnemoscope.training.privacy): per-example methods only (supervised, "
+        "random_labels, mae); null = ordinary training (epsilon = infinity)",
+    )
 
     @field_validator("measure_at")
     @classmethod
@@ -264,11 +271,21 @@ class TrainConfig(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _privacy_needs_independent_examples(self) -> TrainConfig:
+        if self.privacy is not None:
+            reason = refusal(self)
+            if reason is not None:
+                raise ValueError(reason)
+        return self
+
     def key(self) -> str:
         """A short hash of everything in the config that decides the run's outputs; options
         that never change the weights or measurements (``_NOT_IN_KEY``) never count. A run's
         directory name hashes it with its data recipe and hooks (``RunSpec.key``)."""
         dump = self.model_dump(mode="json", exclude=set(_NOT_IN_KEY))
+        if self.privacy is None:  # added later: configs without it keep their keys
+            del dump["privacy"]
         canonical = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -60,6 +60,7 @@ from mnemoscope.store import (
     load_safetensors,
     now_iso,
 )
+from mnemoscope.training import privacy
 from mnemoscope.training.checkpoint import TrainState, load_state, save_state
 from mnemoscope.training.config import TrainConfig, epoch_checkpoint, measurement_name
 from mnemoscope.training.objectives import (
@@ -218,6 +219,10 @@ def prepare(config: TrainConfig | RunSpec, bundle: data.DatasetBundle | None = N
         **config.model.options,
     )
     network_config.update(objective.network_options)  # e.g. DINO's head
+    if config.privacy is not None:
+        with torch.device("meta"):  # BatchNorm mixes a batch's examples: GroupNorm for DP-SGD
+            if privacy.has_batch_norm(models.build(**network_config)):
+                network_config["norm"] = "groupnorm"
     objective.alignment_tap = _check_network(config, network_config)
     return _Prepared(images.to(device), objective, network_config, device, bundle, source)
 
@@ -349,6 +354,7 @@ class _State:
     generator: torch.Generator
     epoch: int = 0  # the last finished epoch
     history: list[dict[str, Any]] = field(default_factory=list)
+    private: privacy.PrivateStep | None = None  # DP-SGD around ``optimizer`` (config.privacy)
 
 
 def _train_loop(
@@ -360,7 +366,9 @@ def _train_loop(
     state = _restore(config, prepared, run, spec.key(), steps_per_epoch)
     network = state.network
     step_fn = torch.compile(network) if config.compile else network
-    amp_dtype = autocast_dtype(prepared.device, config.precision)
+    # DP-SGD clips per-example gradients in fp32 (training.privacy): no autocast there.
+    dp = config.privacy is not None
+    amp_dtype = None if dp else autocast_dtype(prepared.device, config.precision)
     model = TrainingModel(network, prepared.device, amp_dtype, step_fn)
     measure_steps = _measure_steps(config.measure_at, steps_per_epoch)
     task = add_task(display, spec.run_name, total=config.epochs, completed=state.epoch)
@@ -396,7 +404,19 @@ def _train_loop(
             display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",
                            speed=f"{record['images_per_s']:,.0f} img/s")  # fmt: skip
     _save_weights(run, "final", network, prepared.network_config)
+    if dp:
+        run.update_meta(privacy=_privacy_record(prepared, state, steps_per_epoch))
     return network
+
+
+def _privacy_record(prepared: _Prepared, state: _State, steps_per_epoch: int) -> dict[str, Any]:
+    """What DP-SGD spent and changed (``training.privacy``), for the run's meta.json."""
+    batch_norm = prepared.network_config.get("norm") == "groupnorm"
+    return {**state.private.accounting.record(state.epoch * steps_per_epoch),
+            "frozen": state.private.frozen, "precision": "fp32", "channels_last": False,
+            "normalization": "BatchNorm replaced by GroupNorm (opacus ModuleValidator.fix)"
+            if batch_norm else "unchanged (no BatchNorm)",
+            "sampling": "poisson"}  # fmt: skip
 
 
 def _restore(
@@ -411,7 +431,8 @@ def _restore(
         network = models.build(**prepared.network_config)
         owned = objective.attach(network)  # the method's own modules, seeded like the network
     network.to(device)
-    if config.channels_last:
+    dp = config.privacy is not None
+    if config.channels_last and not dp:  # Opacus' conv rule wants contiguous activations
         network.to(memory_format=torch.channels_last)
     if owned is not None:
         owned.to(device)
@@ -419,6 +440,11 @@ def _restore(
     optimizer = _optimizer(config, network, owned)
     state = _State(network, owned, optimizer, _scheduler(config, optimizer, steps_per_epoch),
                    generator)  # fmt: skip
+    if dp:  # the hooks, clipping and noise around the optimizer, which keeps its own state
+        # sigma for the target (epsilon, delta) over the whole run (seconds: only when training)
+        accounting = privacy.Accounting.calibrate(config.privacy, len(prepared.images),
+                                                  config.batch_size, config.epochs)  # fmt: skip
+        state.private = privacy.PrivateStep.attach(accounting, network, owned, optimizer)
     if run.checkpoint_path("last").exists():
         saved = load_state(run, "last", state_key)
         network.load_state_dict(saved.model)
@@ -460,11 +486,18 @@ def _run_epoch(
     loss_sum = torch.zeros((), device=device)
     ssl_sum, distance_sum = torch.zeros((), device=device), torch.zeros((), device=device)
     correct, seen = 0, 0
-    order = torch.randperm(count, generator=state.generator)
+    private = state.private
+    if private is None:
+        order = torch.randperm(count, generator=state.generator)
     for step in range(steps_per_epoch):
-        positions = order[step * config.batch_size : (step + 1) * config.batch_size]
-        # A lone image cannot form a batch (BatchNorm, SimCLR's negatives): skip it.
-        if len(positions) >= 2:
+        if private is None:
+            positions = order[step * config.batch_size : (step + 1) * config.batch_size]
+        else:  # DP-SGD's Poisson sampling: each image with probability batch_size / n
+            positions = privacy.poisson_batch(count, private.accounting.sample_rate,
+                                              state.generator)  # fmt: skip
+        # A lone image cannot form a batch (BatchNorm, SimCLR's negatives): skip it. DP-SGD
+        # trains on any non-empty draw (the accountant counts every step, empty ones too).
+        if len(positions) >= (2 if private is None else 1):
             done = (epoch - 1) * steps_per_epoch + step
             objective.begin_step(TrainingProgress(done, total_steps, steps_per_epoch))
             output = _train_step(config, objective, model, images, positions, state.generator)
@@ -488,8 +521,11 @@ def _run_epoch(
                     f"of {steps_per_epoch}; {kept}"
                 )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if private is None:
+                loss.backward()
+                optimizer.step()
+            else:  # per-example gradients, clipped, noised, then the optimizer's step
+                private.step(loss, state.generator, device)
             if scheduler is not None:
                 scheduler.step()
             objective.end_step()
@@ -509,6 +545,8 @@ def _run_epoch(
         "measure_seconds": measure_seconds,
         "images_per_s": seen / max(seconds - measure_seconds, 1e-9),
     }
+    if private is not None:  # the budget spent so far
+        record["epsilon"] = private.accounting.epsilon(epoch * steps_per_epoch)
     if regularized:  # the loss above is eq. 3's total; these are its two terms
         record["ssl_loss"] = float(ssl_sum) / max(seen, 1)
         record["view_distance"] = float(distance_sum) / max(seen, 1)
@@ -532,7 +570,7 @@ def _checkpoint(run: RunDir, state: _State, state_key: str) -> None:
 
 def _train_step(config, objective, model, images, positions, generator):
     batch = images[positions.to(model.device)]
-    if config.channels_last:
+    if config.channels_last and config.privacy is None:
         batch = batch.contiguous(memory_format=torch.channels_last)
     return objective.step(model, batch, positions, generator)
 

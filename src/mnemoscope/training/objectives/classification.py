@@ -160,6 +160,7 @@ SUPERVISED = Method(
     augment={"name": "weak", "params": {}},
     classification=True,
     recognition="classification",
+    independent_examples=True,  # cross-entropy or MSE of each image against its own target
 )
 RANDOM_LABELS = Method(
     name="random_labels",
@@ -168,4 +169,5 @@ RANDOM_LABELS = Method(
     augment={"name": "none", "params": {}},
     classification=True,
     recognition="classification",
+    independent_examples=True,  # cross-entropy or MSE of each image against its own target
 )

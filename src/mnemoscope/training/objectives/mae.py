@@ -176,6 +176,7 @@ METHOD = Method(
     name="mae",
     config=MAEObjective,
     build=self_supervised(MAE),
+    independent_examples=True,  # each image's reconstruction of its own masked patches
     # MAE section A.1: RandomResizedCrop with scale (0.2, 1) and a flip, no colour augmentation.
     augment={
         "name": "simclr",

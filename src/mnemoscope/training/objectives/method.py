@@ -34,6 +34,10 @@ class Method:
         classification: it fits labels (supervised or random); otherwise self-supervised.
         recognition: paper 001's recognition indicator for it, or None when undefined.
         teacher: it keeps an EMA teacher in its ``last`` checkpoint (``load_teacher``).
+        independent_examples: its batch loss is the mean of one term per example that depends
+            on that example alone (no negatives, batch statistics or centering over the batch),
+            so that DP-SGD's per-example clipping bounds each example's influence
+            (``training.privacy``); methods whose loss couples the batch are refused there.
         paper: the paper recipe's ``TrainConfig`` fields (``recipes``), None = no recipe.
         quick: the CPU-sized recipe's fields on top of the quick base, None = no recipe.
     """
@@ -45,6 +49,7 @@ class Method:
     classification: bool = False
     recognition: Recognition | None = None
     teacher: bool = False
+    independent_examples: bool = False
     paper: dict[str, Any] | None = None
     quick: dict[str, Any] | None = None
 

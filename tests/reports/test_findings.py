@@ -17,7 +17,7 @@ def test_every_claim_reads_an_empty_or_odd_summary_as_not_measured():
     odd = {"alignment": "nope", "verdicts": [1, 2], "toy": [], "planted_auroc": {"noise": "x"}}
     for study in ("profiles", "sslmem", "benign"):
         assert all(finding.measured is None for finding in f.findings(study, odd))
-    assert {c.study for c in f.CLAIMS} == {"profiles", "sslmem", "benign"}
+    assert {c.study for c in f.CLAIMS} == {"profiles", "sslmem", "benign", "sslmem-privacy"}
 
 
 def test_profiles_claims():

@@ -206,10 +206,11 @@ def test_sigkill_at_three_moments_then_resume_matches_an_uninterrupted_run(conte
 def _tiny_configs():
     from tests.studies.removal.test_removal import TINY as REMOVAL
     from tests.studies.test_benign import tiny
+    from tests.studies.test_privacy import TINY as PRIVACY
     from tests.studies.test_sslmem import TINY
 
     return {"profiles": CONFIG, "sslmem": TINY, "benign": tiny().model_dump(mode="json"),
-            "sslmem-removal": REMOVAL}  # fmt: skip
+            "sslmem-removal": REMOVAL, "sslmem-privacy": PRIVACY}  # fmt: skip
 
 
 def _finished_directory(out: Path) -> dict[str, bytes]:
@@ -259,7 +260,7 @@ def test_a_rerun_refused_by_its_input_leaves_a_finished_directory_as_it_was(tmp_
     config = _tiny_configs()[name]
     if name == "sslmem":
         config = {**config, "train": {**config["train"], "data": {"name": "no-such-dataset"}}}
-    elif name == "sslmem-removal":  # the dataset of its ranking study
+    elif name in ("sslmem-removal", "sslmem-privacy"):  # the dataset of their sslmem study
         ranking = config["sslmem"]
         train = {**ranking["train"], "data": {"name": "no-such-dataset"}}
         config = {**config, "sslmem": {**ranking, "train": train}}

@@ -10,7 +10,7 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from mnemoscope import models
-from mnemoscope.training import TrainConfig, load_network, train
+from mnemoscope.training import TrainConfig, load_network, recipe, train
 from mnemoscope.training.objectives import REGISTRY
 from mnemoscope.training.privacy import Accounting, PrivateStep, prepare_for_opacus
 from tests.training.configs import tiny_config
@@ -110,6 +110,23 @@ def test_the_step_adds_gaussian_noise_of_sigma_c_over_the_expected_batch():
     change = layer.weight.detach() - before  # -lr * noise / batch
     assert change.mean().abs() < 0.01
     assert change.std().item() == pytest.approx(2.0 * 0.5 / 10, rel=0.05)
+
+
+def test_mae_trains_with_dp_on_vit_tiny_freezing_only_its_tokens(tmp_path, fmnist):
+    config = recipe("mae", "quick", data={"subset": list(range(32))}, batch_size=16, epochs=1,
+                    model={"projector_hidden": 16, "options": {"patch_size": 7}},
+                    objective={"decoder_dim": 32, "decoder_depth": 1, "decoder_heads": 2},
+                    save_epochs=[0], privacy={"epsilon": 8.0})  # fmt: skip
+    result = train(config, tmp_path, bundle=fmnist, quiet=True)
+    record = result.run.read_meta()["privacy"]
+    assert record["frozen"] == ["network.encoder.vit.cls_token", "objective.decoder.mask_token"]
+    assert record["precision"] == "fp32" and record["epsilon"] <= 8.0 + 1e-9
+    assert result.metrics()["epsilon"].iloc[-1] == pytest.approx(record["epsilon"])
+    initial = load_network(result.run.checkpoint_path("epoch-0000")).state_dict()
+    trained = load_network(result.run.checkpoint_path("final")).state_dict()
+    assert torch.equal(initial["encoder.vit.cls_token"], trained["encoder.vit.cls_token"])
+    qkv = "encoder.vit.blocks.0.attn.qkv.weight"
+    assert not torch.equal(initial[qkv], trained[qkv])  # the encoder itself trains
 
 
 COUPLED = sorted(name for name, method in REGISTRY.items() if not method.independent_examples)

@@ -74,6 +74,10 @@ CAPTIONS: dict[str, Caption] = {
         "encoders) and by SSLMem of the supervised encoders", "paper 002, fig. 8"),
     "sslmem_table1_methods": Caption("SSLMem on the candidates against probe accuracy, one "
                                      "point per training method", "paper 002, table 1"),
+    "sslmem_privacy": Caption(
+        "Mean normalized SSLMem of the candidates S_C (bootstrap interval) and probe accuracy "
+        "of encoders trained with DP-SGD at each target epsilon; inf = ordinary training",
+        "paper 002, table 5"),
     "sslmem_fig4_lambda": Caption("Memorization and probe accuracy against the alignment "
                                   "regularizer's strength lambda (eq. 3)", "paper 002, fig. 4"),
     "sslmem_table13_agreement": Caption("Kendall's tau between every pair of trainings' "
@@ -119,6 +123,7 @@ KEY_FIGURES = {
     "profiles": "fig2_binomial",
     "sslmem": "sslmem_fig2c_distributions",
     "benign": "benign_fig4_probes",
+    "sslmem-privacy": "sslmem_privacy",
 }
 
 

@@ -377,6 +377,40 @@ def memorization_goes_with_accuracy(summary: Mapping[str, Any]) -> Measured | No
                     None, rho, _one_sided(rho, p))  # fmt: skip
 
 
+def _privacy_rows(summary: Mapping[str, Any]) -> tuple[Any, Any] | None:
+    """The epsilon = infinity row and the smallest epsilon's (sslmem-privacy's table 5), None
+    without a DP-SGD row to compare."""
+    rows = summary.get("privacy") or []
+    return (rows[0], rows[-1]) if len(rows) >= 2 else None
+
+
+def privacy_lowers_memorization(summary: Mapping[str, Any]) -> Measured | None:
+    """SSLMem on S_C at the smallest epsilon against no DP: a difference counts when the two
+    bootstrap intervals (over the candidates) do not overlap."""
+    if _privacy_rows(summary) is None:
+        return None
+    base, tight = _privacy_rows(summary)
+    low, high = float(tight["sslmem_ci_low"]), float(tight["sslmem_ci_high"])
+    apart_below = high < float(base["sslmem_ci_low"])
+    apart_above = low > float(base["sslmem_ci_high"])
+    verdict = "reproduced" if apart_below else "opposite" if apart_above else "undecided"
+    value = (f"SSLMem {float(tight['sslmem_mean']):+.3f} at epsilon "
+             f"{float(tight['epsilon_target']):g} vs {float(base['sslmem_mean']):+.3f} without DP")
+    effect = float(base["sslmem_mean"]) - float(tight["sslmem_mean"])
+    return Measured(value, verdict, f"[{low:+.3f}, {high:+.3f}]", effect)  # fmt: skip
+
+
+def privacy_lowers_accuracy(summary: Mapping[str, Any]) -> Measured | None:
+    """Probe accuracy at the smallest epsilon against no DP, beyond two points either way."""
+    if _privacy_rows(summary) is None:
+        return None
+    base, tight = _privacy_rows(summary)
+    change = float(tight["probe_accuracy"]) - float(base["probe_accuracy"])
+    value = (f"probe accuracy {float(tight['probe_accuracy']):.1%} at epsilon "
+             f"{float(tight['epsilon_target']):g} vs {float(base['probe_accuracy']):.1%}")
+    return Measured(value, _signed(-change, KNN_MARGIN), None, -change)  # fmt: skip
+
+
 # -- paper 003: benign memorization --------------------------------------------------------------
 
 
@@ -481,6 +515,12 @@ CLAIMS: list[Claim] = [
           "SSL memorization (SSLMem) and supervised memorization (Feldman) rank images alike, "
           "in part", feldman_agrees,
           effect="Kendall tau"),
+    Claim("sslmem-privacy", "002", "sec. 4.6, table 5",
+          "Training with differential privacy (DP-SGD) lowers memorization",
+          privacy_lowers_memorization, effect="SSLMem on S_C without DP - at the smallest epsilon"),
+    Claim("sslmem-privacy", "002", "sec. 4.6, table 5",
+          "... and lowers downstream accuracy with it", privacy_lowers_accuracy,
+          effect="probe accuracy without DP - at the smallest epsilon"),
     Claim("benign", "003", "sec. 4, def. 4.1, table 1",
           "With augmentation, networks memorize random labels benignly: their features beat "
           "initialization", benign_with_augmentation,

@@ -24,6 +24,7 @@ STUDY_MODULES: dict[str, str] = {
     "sslmem": "mnemoscope.studies.sslmem",
     "benign": "mnemoscope.studies.benign",
     "sslmem-removal": "mnemoscope.studies.removal",
+    "sslmem-privacy": "mnemoscope.studies.privacy",
 }
 
 

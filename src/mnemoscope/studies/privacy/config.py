@@ -1,0 +1,112 @@
+"""The config of ``sslmem-privacy``: an SSLMem study and the epsilons its training is redone at.
+
+Paper 002 table 5 trains MAE on ViT-Tiny with DP-SGD (ViP, Yu et al. 2023) at epsilon 20 and 8,
+against the ordinary MAE (epsilon = infinity). Here the SSLMem study (``sslmem``: splits, seeds,
+measurement, probe) is run with one ``compare`` variant per epsilon whose training adds
+``privacy: {epsilon, **dp}`` to the study's ``train`` (delta = 1/n unless ``dp.delta`` is set).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
+
+NAME = "sslmem-privacy"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _default_sslmem() -> SSLMemConfig:
+    # The paper's case: MAE on ViT-Tiny (the sslmem study's own default, SimCLR, cannot be DP).
+    return SSLMemConfig.model_validate(
+        {"train": {"objective": {"name": "mae"}, "model": {"name": "vit-tiny"}}}
+    )
+
+
+def variant_name(epsilon: float) -> str:
+    """The compare variant (row) of target ``epsilon``."""
+    return f"epsilon-{epsilon:g}"
+
+
+class Config(StrictModel):
+    """``mnemoscope run``'s config for ``study: sslmem-privacy``."""
+
+    study: Literal["sslmem-privacy"] = NAME
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig,
+        description="where the runs train (local, processes, ray, slurm); never changes results",
+    )
+    epsilons: list[float] = Field(
+        default_factory=lambda: [20.0, 8.0],
+        description="target epsilons of the DP-SGD trainings (table 5: 20, 8); epsilon = "
+        "infinity, the study's own training, is always the baseline row",
+    )
+    dp: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the other options of TrainConfig.privacy: delta (null = 1/n), "
+        "max_grad_norm (1.0), accountant (rdp)",
+    )
+    sslmem: SSLMemConfig = Field(
+        default_factory=_default_sslmem,
+        description="the SSLMem study (study: sslmem fields); its train must be a per-example "
+        "method (mae, supervised) without privacy; compare is set by this study",
+    )
+
+    @field_validator("epsilons")
+    @classmethod
+    def _epsilons(cls, epsilons: list[float]) -> list[float]:
+        bad = [value for value in epsilons if not value > 0]  # NaN included
+        if bad:
+            raise ValueError(f"epsilons {bad} are not > 0: give target epsilons such as 20, 8")
+        finite = [value for value in epsilons if math.isfinite(value)]  # inf: the baseline
+        if len(set(finite)) != len(finite):
+            raise ValueError(f"epsilons repeat: {epsilons}")
+        return finite
+
+    @field_validator("dp")
+    @classmethod
+    def _dp_options(cls, dp: dict[str, Any]) -> dict[str, Any]:
+        if "epsilon" in dp:
+            raise ValueError("dp.epsilon is set per row by `epsilons`: leave it out of dp")
+        return dp
+
+    @field_validator("sslmem")
+    @classmethod
+    def _sslmem_owned(cls, sslmem: SSLMemConfig) -> SSLMemConfig:
+        if sslmem.compare.variants or sslmem.compare.lambdas:
+            raise ValueError(
+                "sslmem.compare.variants / lambdas are set by this study (one per epsilon): "
+                "leave them out"
+            )
+        if "execution" in sslmem.model_fields_set:
+            raise ValueError("sslmem.execution: set execution at the top of this config")
+        if sslmem.train.privacy is not None:
+            raise ValueError(
+                "sslmem.train.privacy is set by this study per epsilon; sslmem.train is the "
+                "epsilon = infinity baseline: leave privacy out"
+            )
+        return sslmem
+
+    @model_validator(mode="after")
+    def _variants_valid(self) -> Config:
+        self.sslmem_config()  # refuses, e.g., a batch-coupled method, naming it
+        return self
+
+    def sslmem_config(self) -> SSLMemConfig:
+        """The SSLMem study run: the base (epsilon = infinity) and one variant per epsilon."""
+        compare = self.sslmem.compare.model_dump(mode="json")
+        compare["base_name"] = variant_name(math.inf)
+        compare["variants"] = [
+            {"name": variant_name(epsilon), "train": {"privacy": {**self.dp, "epsilon": epsilon}}}
+            for epsilon in self.epsilons
+        ]
+        raw = {**self.sslmem.model_dump(mode="json"), "compare": compare,
+               "execution": self.execution.model_dump(mode="json")}  # fmt: skip
+        return SSLMemConfig.model_validate(raw)

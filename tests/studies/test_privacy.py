@@ -1,0 +1,134 @@
+"""The sslmem-privacy study (paper 002 table 5): DP-SGD rows beside the ordinary training."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from mnemoscope.reports import render_report
+from mnemoscope.store import RunDir
+from mnemoscope.studies import privacy
+from mnemoscope.studies.privacy.study import TABLE
+
+TINY = {
+    "study": "sslmem-privacy",
+    "epsilons": [8, float("inf")],  # inf: the baseline, always there
+    "sslmem": {
+        # supervised convnet-tiny: DP's other per-example method, and seconds on a CPU (the
+        # MAE path is tested in tests/training/test_privacy.py; the packaged configs use MAE)
+        "train": {
+            "model": {"name": "convnet-tiny", "projector_hidden": 16},
+            "objective": {"name": "supervised"},
+            "epochs": 1,
+            "batch_size": 8,
+        },
+        "seeds": [0],
+        "splits": {"shared": 24, "candidates": 8, "independent": 8, "extra": 8},
+        "measure": {"pairs": 2},
+        "stats": {"bootstrap_resamples": 100, "top_ks": [4]},
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("privacy")
+    config = privacy.Config.model_validate(TINY)
+    return config, out, privacy.run(config, out, quiet=True)
+
+
+def test_table_5_has_a_row_per_epsilon_with_the_accountants_epsilon(tiny_run):
+    config, out, run_dir = tiny_run
+    assert run_dir.is_complete and (out / "figures" / f"{TABLE}.png").exists()
+    table = pd.read_csv(out / "tables" / f"{TABLE}.csv")
+    assert list(table["variant"]) == ["epsilon-inf", "epsilon-8"]
+    base, private = table.iloc[0], table.iloc[1]
+    assert math.isinf(base["epsilon_target"]) and math.isinf(base["epsilon_spent"])
+    # Every DP run of the row records its spend; the table holds the largest.
+    runs = sorted((out / "sslmem" / "runs").glob("supervised-*"))
+    spent = [json.loads((run / "meta.json").read_text()).get("privacy") for run in runs]
+    spent = [record for record in spent if record is not None]
+    assert len(spent) == 2 and len(runs) == 4  # f and g, with and without DP
+    assert private["epsilon_spent"] == pytest.approx(max(r["epsilon"] for r in spent))
+    assert 8 - 0.1 < private["epsilon_spent"] <= 8 + 1e-9
+    assert private["delta"] == pytest.approx(1 / 32)  # n = |S_S| + |S_C| = |S_S| + |S_I|
+    # The scores are the SSLMem study's table 1 rows, over the same candidates.
+    methods = RunDir(out / "sslmem").load_table("sslmem_methods").set_index("variant")
+    for row in table.itertuples():
+        assert row.sslmem_mean == pytest.approx(methods.loc[row.variant, "score_norm_mean"])
+        assert row.probe_accuracy == pytest.approx(methods.loc[row.variant, "probe_accuracy"])
+        assert row.sslmem_ci_low <= row.sslmem_mean <= row.sslmem_ci_high
+        assert row.n_candidates == 8
+    headlines = json.loads((out / "summary.json").read_text())["headlines"]
+    assert len(headlines) == 3 and "epsilon 8 against no DP" in headlines[-1]
+
+
+def test_the_report_has_the_studys_section(tiny_run):
+    _, out, _ = tiny_run
+    text = render_report(out)
+    assert "paper 002, table 5" in text and "epsilon-8" in text
+    assert "<script" not in text
+
+
+def test_packaged_configs_validate_and_the_paper_one_is_mae_on_vit_tiny():
+    from mnemoscope.demo import packaged_config
+
+    for scale in ("quick", "paper"):
+        config = privacy.Config.model_validate(packaged_config("sslmem-privacy", scale))
+        assert config.sslmem.train.objective.name == "mae"
+    assert config.epsilons == [20, 8]  # table 5
+
+
+def test_batch_coupled_training_is_refused_naming_the_method():
+    raw = {**TINY, "sslmem": {**TINY["sslmem"], "train": {"objective": {"name": "simclr"}}}}
+    with pytest.raises(ValueError, match="objective 'simclr' couples the examples"):
+        privacy.Config.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"epsilons": [0]}, "not > 0"),
+        ({"epsilons": [-2, 8]}, "not > 0"),
+        ({"epsilons": ["many"]}, "valid number"),
+        ({"epsilons": [8, 8.0]}, "repeat"),
+        ({"dp": {"epsilon": 3}}, "dp.epsilon is set per row"),
+        ({"dp": {"max_grad_norm": -1}}, "max_grad_norm must be"),
+    ],
+)
+def test_bad_options_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        privacy.Config.model_validate({**TINY, **change})
+
+
+def test_the_study_owns_compare_and_privacy_of_the_sslmem_config():
+    sslmem = TINY["sslmem"]
+    with pytest.raises(ValueError, match="compare.variants / lambdas are set by this study"):
+        privacy.Config.model_validate({**TINY, "sslmem": {**sslmem, "compare": {"variants": [
+            {"name": "other", "train": {"epochs": 2}}]}}})  # fmt: skip
+    train = {**sslmem["train"], "privacy": {"epsilon": 4}}
+    with pytest.raises(ValueError, match="sslmem.train.privacy is set by this study"):
+        privacy.Config.model_validate({**TINY, "sslmem": {**sslmem, "train": train}})
+
+
+def _row(epsilon, mean, low, high, accuracy):
+    return {"epsilon_target": epsilon, "sslmem_mean": mean, "sslmem_ci_low": low,
+            "sslmem_ci_high": high, "probe_accuracy": accuracy}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tight", "memorization", "accuracy"),
+    [
+        (_row(8, 0.10, 0.05, 0.15, 0.50), "reproduced", "reproduced"),  # both fall, apart
+        (_row(8, 0.28, 0.20, 0.35, 0.69), "undecided", "undecided"),  # intervals overlap
+        (_row(8, 0.60, 0.55, 0.65, 0.80), "opposite", "opposite"),  # both rise
+    ],
+)
+def test_the_table_5_claims_read_the_rows(tight, memorization, accuracy):
+    from mnemoscope.reports.findings import findings
+
+    summary = {"privacy": [_row(None, 0.30, 0.25, 0.34, 0.70), tight]}
+    verdicts = [f.measured.verdict for f in findings("sslmem-privacy", summary)]
+    assert verdicts == [memorization, accuracy]
+    assert all(f.measured is None for f in findings("sslmem-privacy", {"privacy": [tight]}))

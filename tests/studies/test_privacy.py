@@ -2,9 +2,11 @@
 
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from mnemoscope.reports import render_report
 from mnemoscope.store import RunDir
@@ -78,6 +80,9 @@ def test_packaged_configs_validate_and_the_paper_one_is_mae_on_vit_tiny():
         config = privacy.Config.model_validate(packaged_config("sslmem-privacy", scale))
         assert config.sslmem.train.objective.name == "mae"
     assert config.epsilons == [20, 8]  # table 5
+    cpu = Path(__file__).parents[2] / "configs" / "sslmem-privacy.yaml"
+    cpu = yaml.safe_load(cpu.read_text())
+    assert privacy.Config.model_validate(cpu).sslmem.train.model.name == "vit-tiny"
 
 
 def test_batch_coupled_training_is_refused_naming_the_method():

@@ -28,9 +28,12 @@ What DP-SGD changes in a run, recorded in ``meta.json`` (``privacy``) and said h
 * BatchNorm mixes the examples of a batch: the network is built with ``norm: groupnorm``
   (every BatchNorm replaced by GroupNorm(min(32, C), C), Opacus' ``ModuleValidator.fix``;
   ``models.build``). A ViT has LayerNorm only (the projector's BatchNorm, if any, is replaced).
+  On a projector's hidden vector GroupNorm normalizes groups of C / 32 values: keep C >= 128
+  there, or use ``projector_norm: none``. Measurements fold BatchNorm only (``models.folding``):
+  GroupNorm networks are measured as they are.
 * Parameters owned directly by a module Opacus has no per-example rule for are frozen at
-  their initialization: a ViT's CLS token (its position embedding is MAE's fixed sine-cosine
-  one already) and the MAE decoder's mask token (their names are listed in ``frozen``).
+  their initialization: a ViT's CLS token and position embedding (MAE's is a fixed sine-cosine
+  one anyway) and the MAE decoder's mask token (their names are listed in ``frozen``).
   Parameters the loss never reaches (MAE leaves the projector untrained) stay untouched, as
   without DP. timm's ``LayerNorm`` (nn.LayerNorm with the same F.layer_norm) uses Opacus'
   LayerNorm rule. In-place activations run out of place (the same values; autograd's
@@ -57,8 +60,6 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from mnemoscope.training.strict import StrictModel
-
-ACCOUNTANTS = ("rdp", "prv", "gdp")
 
 
 class PrivacyConfig(StrictModel):

@@ -132,11 +132,16 @@ def privacy_figure(table: pd.DataFrame) -> Figure:
     return figure
 
 
+def _budget(row: Any) -> str:
+    if math.isinf(row.epsilon_target):
+        return "epsilon inf: no DP-SGD"
+    return f"epsilon {row.epsilon_target:g}: spent {row.epsilon_spent:.3g} at delta {row.delta:.2g}"
+
+
 def summary(table: pd.DataFrame) -> dict[str, Any]:
     """``summary.json``: table 5's rows and the headlines (paper: both fall as epsilon falls)."""
     lines = [
-        f"table 5 [epsilon {'inf' if math.isinf(row.epsilon_target) else f'{row.epsilon_target:g}'}"
-        f"] spent {row.epsilon_spent:.3g} at delta {row.delta:.2g}: SSLMem on S_C "
+        f"table 5 [{_budget(row)}]: SSLMem on S_C "
         f"{row.sslmem_mean:+.3f} +- {row.sslmem_seed_std:.3f} (seeds), "
         f"{100 * row.confidence:g}% CI [{row.sslmem_ci_low:+.3f}, {row.sslmem_ci_high:+.3f}], raw "
         f"{row.sslmem_raw_mean:+.4f}; "

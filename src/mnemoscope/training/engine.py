@@ -30,7 +30,9 @@ Objectives may own modules (prediction heads, EMA teachers, the MAE decoder; see
 where they have gradients, and checkpointed in ``last`` beside it. ``final`` and ``epoch-NNNN``
 hold the network alone, which ``load_network`` rebuilds. With ``config.alignment_lambda`` > 0 the
 loss is paper 002's eq. 3 (see ``regularizer``); with ``config.probe``, the final encoder's kNN
-and linear probe accuracies are stored in ``tables/probe`` (see ``probe``).
+and linear probe accuracies are stored in ``tables/probe`` (see ``probe``). With
+``config.privacy`` every step is DP-SGD through Opacus, in fp32, on Poisson-sampled batches, and
+the epsilon spent is recorded (see ``privacy``).
 """
 
 from __future__ import annotations

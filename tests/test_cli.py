@@ -88,10 +88,25 @@ def test_busy_machine_warning_hints_at_threads(monkeypatch):
 
     assert busy_warning(load=0.4, cores=2) is None
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
-    message = busy_warning(load=3.2, cores=2)
+    message = busy_warning(load=3.2, cores=2, running=2)
     assert "load average 3.2" in message and "2 cores" in message and "--threads 1" in message
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
-    assert "--threads" not in busy_warning(load=3.2, cores=2)  # already one thread
+    assert "--threads" not in busy_warning(load=3.2, cores=2, running=2)  # already one thread
+
+
+def test_busy_warning_fires_only_when_others_load_every_core():
+    from mnemoscope.environment import busy_warning
+
+    # half the cores busy (one's own run, or a light job): no warning any more
+    assert busy_warning(load=1.0, cores=2, running=1) is None
+    assert busy_warning(load=1.9, cores=2, running=3) is None
+    # one's own run just ended: the load average still says 2.5, nothing else is runnable
+    assert busy_warning(load=2.5, cores=2, running=0) is None
+    assert busy_warning(load=8.0, cores=8, running=3) is None  # 3 of 8 cores wanted now
+    # others keep every core busy, on average and right now
+    assert busy_warning(load=2.5, cores=2, running=1) is not None
+    assert busy_warning(load=8.0, cores=8, running=4) is not None
+    assert busy_warning(load=2.0, cores=2) is not None  # runnable count unknown: load decides
 
 
 def test_bad_train_config_names_key_value_and_rule(tmp_path):

@@ -175,22 +175,34 @@ def run_environment(device: torch.device) -> dict[str, Any]:
     return {"versions": package_versions(), "git": git_commit(), **describe(device)}
 
 
-def busy_warning(load: float | None = None, cores: int | None = None) -> str | None:
-    """A warning when other jobs already keep half the cores or more busy (load average of
-    the last minute against the cores this process may use), else ``None``.
+def busy_warning(
+    load: float | None = None, cores: int | None = None, running: int | None = None
+) -> str | None:
+    """A warning when other jobs keep every core busy now, else ``None``.
 
-    On a busy machine torch's default of one thread per core makes every thread wait for the
-    slowest: small-batch work slows down many times, and fewer threads is faster.
+    Two signals must agree, so that a run of one's own that has just ended (its load average
+    decays for minutes afterwards) does not trigger it:
+
+    * ``load``, the load average of the last minute, is at least the number of cores this
+      process may use (a full machine's worth of work, not half of it), and
+    * ``running``, the tasks runnable right now besides this process (``/proc/loadavg``'s
+      runnable count minus one), is at least ``max(1, cores // 2)``; where it is unknown (off
+      Linux) the load average alone decides.
+
+    Both are read from the system when ``load`` is None (tests inject them). On a busy machine
+    torch's default of one thread per core makes every thread wait for the slowest:
+    small-batch work slows down many times, and fewer threads is faster.
     """
     if load is None:
         try:
             load = os.getloadavg()[0]
         except (AttributeError, OSError):  # not available on this platform
             return None
+        running = _other_runnable()
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)  # fmt: skip
-    if load < cores / 2:
+    if load < cores or (running is not None and running < max(1, cores // 2)):
         return None
     message = (
         f"this machine is busy: load average {load:.1f} over the last minute on {cores} "
@@ -204,3 +216,13 @@ def busy_warning(load: float | None = None, cores: int | None = None) -> str | N
             "`mnemoscope --threads 1 COMMAND ...`."
         )
     return message
+
+
+def _other_runnable() -> int | None:
+    """Tasks runnable right now besides this process (``/proc/loadavg``'s 4th field, e.g.
+    ``3/412``, minus one); None where there is no such file."""
+    try:
+        runnable = Path("/proc/loadavg").read_text().split()[3].split("/")[0]
+        return max(0, int(runnable) - 1)
+    except (OSError, IndexError, ValueError):
+        return None

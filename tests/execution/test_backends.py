@@ -170,3 +170,43 @@ def test_ray_cluster_trains_four_seeds_as_local_does(tmp_path, fmnist, ray_clust
     _assert_same_runs(results, _local(specs, tmp_path / "local", fmnist))
     hosts = {RunDir(result.run.path).read_meta()["worker"]["pid"] for result in results}
     assert len(hosts) >= 2  # the runs went to more than one worker
+
+
+def test_a_ray_worker_killed_mid_run_is_retried_and_resumes(tmp_path, fmnist, ray_cluster):
+    specs = _specs([0], epochs=6, data={"subset": list(range(512))}, save_epochs=[2],
+                   checkpoint_every=1)  # fmt: skip
+    run = RunDir(tmp_path / "ray" / specs[0].run_name)
+    config = ExecutionConfig(backend="ray", address=ray_cluster, cpus_per_run=1,
+                             threads_per_run=1, retries=2)  # fmt: skip
+    backend = make_backend(config)
+    outcome = {}
+
+    def work():
+        try:
+            outcome["results"] = train_all(specs, tmp_path / "ray", backend)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = error
+
+    def after_epoch_two() -> bool:  # epoch 2's weights, then its full state ('last')
+        saved, last = run.checkpoint_path("epoch-0002"), run.checkpoint_path("last")
+        return (saved.exists() and last.exists()
+                and last.stat().st_mtime_ns >= saved.stat().st_mtime_ns)  # fmt: skip
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 300
+        while not after_epoch_two() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stamp = run.checkpoint_path("epoch-0002").stat().st_mtime_ns
+        worker = run.read_meta()["worker"]["pid"]
+        os.kill(worker, signal.SIGKILL)  # the Ray worker process, mid-run
+        thread.join(timeout=600)
+    finally:
+        backend.close()
+    assert "error" not in outcome, outcome.get("error")
+    assert run.read_meta()["worker"]["pid"] != worker  # Ray retried the task elsewhere
+    # it resumed from the checkpoint: epochs 1-2 were not trained (and saved) again
+    assert run.checkpoint_path("epoch-0002").stat().st_mtime_ns == stamp
+    _assert_same_runs(outcome["results"], _local(specs, tmp_path / "local", fmnist))
+

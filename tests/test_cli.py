@@ -214,3 +214,20 @@ def test_run_options_override_the_execution_section_and_are_validated(tmp_path):
     assert result.exit_code == 2
     assert "execution" in result.output and "SLURM allocates whole GPUs" in result.output
     assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def test_plan_prints_a_labelled_one_gpu_estimate(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump({
+        "study": "sslmem", "seeds": [0],
+        "train": {"data": {"name": "fmnist-mini"}, "model": {"name": "resnet18"}, "epochs": 2,
+                  "batch_size": 64},
+        "splits": {"shared": 200, "candidates": 20, "independent": 20},
+    }))  # fmt: skip
+    result = runner.invoke(app, ["plan", str(path), "--out", str(tmp_path / "out"),
+                                 "--no-measure"], env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1-GPU estimate*" in result.output and "(not timed here: --no-measure)" in result.output
+    assert "* one-GPU estimate: about" in result.output
+    assert "An ESTIMATE, not a measurement" in result.output
+    assert "6,000 images/s at 32 x 32 px (profiles-paper.yaml" in result.output  # SimCLR

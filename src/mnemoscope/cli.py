@@ -268,10 +268,13 @@ def plan(
     config_path: Path = typer.Argument(..., help="YAML file of a study config (key 'study')"),
     out: Path | None = typer.Option(None, "--out", help="run directory (default runs/<study>)"),
     device: str | None = typer.Option(None, "--device", help="measure on this device"),
+    measure: bool = typer.Option(True, "--measure/--no-measure", help="time a few training "
+                                 "steps here (--no-measure: counts and the one-GPU estimate only)"),
 ) -> None:
     """What a study config will train, before anything runs: runs, which are complete,
-    images x epochs, and the training time estimated from a few steps measured here (every
-    study seed's runs for a config with ``repeat``)."""
+    images x epochs, the training time estimated from a few steps measured here (every
+    study seed's runs for a config with ``repeat``) and, for the paper configs' models, an
+    estimate on one GPU (from assumed throughputs, not measured)."""
     import pandas as pd
 
     from mnemoscope import studies
@@ -288,27 +291,45 @@ def plan(
         parts = [(seed_config(config, k), seed_dir(study_dir, k))
                  for k in config.repeat.study_seeds]  # fmt: skip
     table = pd.concat([plan_table(module.study_specs(part, bundle), part_dir / "runs", bundle,
-                                  real, device) for part, part_dir in parts],
+                                  real, device, measure) for part, part_dir in parts],
                       ignore_index=True)  # fmt: skip
     if not real:
         console.print(Text(f"dataset {dataset.name!r} is not here: runs built on a stand-in of "
                            "its catalogued size (counts and costs hold, completeness unknown)"),
                       style="yellow")  # fmt: skip
-    summary = Table("kind", "runs", "complete", "images x epochs", "seconds/image", "estimate")
+    summary = Table("kind", "runs", "complete", "images x epochs", "seconds/image", "estimate",
+                    "1-GPU estimate*")  # fmt: skip
     for name, group in table.groupby("kind", sort=False):
         done = "?" if not real else f"{int(group['complete'].sum())}"
         left = group if not real else group[~group["complete"].astype(bool)]
         per_image = group["seconds"].sum() / group["image_epochs"].sum()
         summary.add_row(name, str(len(group)), done, f"{int(group['image_epochs'].sum()):,}",
-                        f"{per_image:.2e}", _duration(left["seconds"].sum()))  # fmt: skip
+                        "-" if not measure else f"{per_image:.2e}",
+                        _duration(left["seconds"].sum()) if measure else "-",
+                        _duration(left["gpu_seconds"].sum(min_count=1)))  # fmt: skip
     console.print(summary)
     left = table if not real else table[~table["complete"].astype(bool)]
-    console.print(Text(f"{len(table)} runs, {len(left)} to train: about "
-                       f"{_duration(left['seconds'].sum())} of training on this machine "
-                       "(one run after another; measurements come on top)"))  # fmt: skip
+    if measure:
+        console.print(Text(f"{len(table)} runs, {len(left)} to train: about "
+                           f"{_duration(left['seconds'].sum())} of training on this machine "
+                           "(one run after another; measurements come on top)"))  # fmt: skip
+    else:
+        console.print(Text(f"{len(table)} runs, {len(left)} to train (not timed here: "
+                           "--no-measure)"))  # fmt: skip
+    assumed = left.dropna(subset=["gpu_basis"])
+    if len(assumed):
+        bases = "; ".join(f"{name}: {basis}" for name, basis in
+                          assumed.groupby("kind", sort=False)["gpu_basis"].first().items())
+        console.print(Text(
+            f"* one-GPU estimate: about {_duration(assumed['gpu_seconds'].sum())} of training "
+            f"for the {len(assumed)} runs left of the kinds below on one H100 in bf16, run after "
+            "run. An ESTIMATE, not a measurement: images x epochs over the throughput the paper "
+            f"configs' headers assume (scaled by pixels from 32 x 32): {bases}."))  # fmt: skip
 
 
 def _duration(seconds: float) -> str:
+    if seconds != seconds:  # NaN: nothing to estimate from
+        return "-"
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
 

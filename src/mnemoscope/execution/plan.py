@@ -6,6 +6,12 @@ image measured here with a few optimizer steps on random images of the right sha
 estimate of the training time left (hooks' measurements come on top). Where the dataset is not
 on this machine (a paper config), the runs are built on a stand-in of the catalogued size, so
 counts and costs hold but which runs are complete cannot be told.
+
+For the models the paper configs train (ResNet-18/50, ViT-tiny) it adds an estimate on one
+GPU: images x epochs over the throughput those configs' headers assume for one H100 in bf16
+(``GPU_IMAGES_PER_SECOND``: assumptions, not measurements), scaled by pixels from 32 x 32.
+``measure=False`` skips the timing here (a paper config's batch of 1,024 ResNet-50 images does
+not fit a laptop's memory).
 """
 
 from __future__ import annotations
@@ -77,25 +83,65 @@ def seconds_per_image(spec: RunSpec, bundle: data.DatasetBundle, steps: int = 3,
     return sum(timings) / len(timings) / batch
 
 
+# One-GPU training throughput that the paper configs' headers assume: training images per
+# second on one H100 in bf16 at 32 x 32 px, keyed by (model, objective); None = any other
+# objective of that model. Estimates, not measurements (no GPU was at hand when they were
+# written): `plan` labels every number derived from them as such, with its source.
+GPU_IMAGES_PER_SECOND: dict[tuple[str, str | None], tuple[float, str]] = {
+    ("resnet18", None): (12_000, "profiles-paper.yaml's ~12,000 images/s"),
+    ("resnet18", "simclr"): (6_000, "profiles-paper.yaml's ~12,000 images/s, two views each"),
+    ("resnet50", None): (8_000, "sslmem-paper.yaml's ~8,000 images/s"),
+    ("resnet50", "dino"): (5_800, "sslmem-methods-paper.yaml's ~1.3 h for 45,000 x 600"),
+    ("vit-tiny", None): (7_500, "sslmem-methods-paper.yaml's ~1 h for 45,000 x 600 (DINO)"),
+    ("vit-tiny", "mae"): (3_750, "sslmem-methods-paper.yaml's ~2 h for 45,000 x 600"),
+}
+GPU_REFERENCE_PIXELS = 32 * 32
+
+
+def gpu_assumption(config: TrainConfig) -> tuple[float, str] | None:
+    """The one-GPU throughput assumed for ``config``'s model and objective and its source
+    (``GPU_IMAGES_PER_SECOND``); None for a model without one (e.g. the CPU convnets)."""
+    table = GPU_IMAGES_PER_SECOND
+    model, objective = config.model.name, config.objective.name
+    return table.get((model, objective)) or table.get((model, None))
+
+
+def gpu_seconds_per_image(config: TrainConfig, image_size: tuple[int, int]) -> float:
+    """Estimated training seconds per image on one GPU (NaN without an assumption): the
+    assumed throughput at 32 x 32, scaled by the images' pixels."""
+    found = gpu_assumption(config)
+    if found is None:
+        return float("nan")
+    return image_size[0] * image_size[1] / GPU_REFERENCE_PIXELS / found[0]
+
+
 def kind(config: TrainConfig) -> str:
     """The kind of run whose step time is measured once: model, objective, batch size."""
     return f"{config.model.name} {config.objective.name} b{config.batch_size}"
 
 
 def plan_table(specs: list[RunSpec], root: Path, bundle: data.DatasetBundle, real: bool,
-               device: str | None = None) -> pd.DataFrame:  # fmt: skip
+               device: str | None = None, measure: bool = True) -> pd.DataFrame:  # fmt: skip
     """One row per distinct run: kind, run, complete (None: unknown), images, epochs,
-    image_epochs and the estimated training seconds on this device."""
+    image_epochs, the estimated training seconds on this device (NaN with ``measure=False``)
+    and on one GPU (gpu_seconds, an estimate from ``GPU_IMAGES_PER_SECOND``; NaN for models
+    without an assumption) and the basis of that estimate (gpu_basis)."""
     rows, measured = [], {}
     for spec in {as_spec(s).run_name: s for s in specs}.values():
         config = spec.config
-        images = len(prepare(spec, bundle).images)
+        images = prepare(spec, bundle).images
         name = kind(config)
         if name not in measured:
-            measured[name] = seconds_per_image(spec, bundle, device=device)
+            measured[name] = (seconds_per_image(spec, bundle, device=device) if measure
+                              else float("nan"))  # fmt: skip
+        image_epochs = len(images) * config.epochs
+        assumed = gpu_assumption(config)
         complete = RunDir(root / spec.run_name).is_complete if real else None
         rows.append({"kind": name, "run": spec.run_name, "complete": complete,
-                     "images": images, "epochs": config.epochs,
-                     "image_epochs": images * config.epochs,
-                     "seconds": images * config.epochs * measured[name]})  # fmt: skip
+                     "images": len(images), "epochs": config.epochs, "image_epochs": image_epochs,
+                     "seconds": image_epochs * measured[name],
+                     "gpu_seconds": image_epochs * gpu_seconds_per_image(
+                         config, tuple(images.shape[-2:])),
+                     "gpu_basis": None if assumed is None else
+                     f"{assumed[0]:,.0f} images/s at 32 x 32 px ({assumed[1]})"})  # fmt: skip
     return pd.DataFrame(rows)

@@ -37,7 +37,7 @@ from mnemoscope.analysis.stats import combine_p_values, seed_interval, ttest
 
 VERDICTS = ("reproduced", "not at this scale", "opposite", "undecided")
 PAPERS = {
-    "001": "Sadrtidinov et al., On the Memorization Properties of Contrastive Learning",
+    "001": "Sadrtdinov et al., On the Memorization Properties of Contrastive Learning",
     "002": "Wang et al., Memorization in Self-Supervised Learning Improves Downstream "
     "Generalization",
     "003": "Anagnostidis et al., The Curious Case of Benign Memorization",

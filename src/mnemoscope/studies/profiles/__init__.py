@@ -1,4 +1,4 @@
-"""The memorization-profiles study of paper 001 (Sadrtidinov et al., "On the Memorization
+"""The memorization-profiles study of paper 001 (Sadrtdinov et al., "On the Memorization
 Properties of Contrastive Learning"): recognition of tracked training images over epochs for
 supervised, SimCLR and random-label training, memorization profiles, their binomial null and
 epoch alignment, with the paper's figures 1-4, 6 and 7.

@@ -16,12 +16,7 @@ def knn_predict(
     train_features: torch.Tensor,
     train_labels: torch.Tensor,
     query_features: torch.Tensor,
-    *,
-    k: int = 20,
-    weighted: bool = False,
-    leave_self_out: bool = False,
-    num_classes: int | None = None,
-    chunk_size: int = 1024,
+    **options,
 ) -> torch.Tensor:
     """Predicted labels of ``query_features`` by the k most cosine-similar training features.
 
@@ -29,8 +24,26 @@ def knn_predict(
     neighbour by 1 / (1 - cosine similarity), scikit-learn's ``weights="distance"`` with the
     cosine distance. ``leave_self_out``: the queries are the training features themselves, in
     the same order, and each one's own entry is excluded (paper 003's noisy probe evaluates on
-    the training images with their random labels).
+    the training images with their random labels). Options: those of ``knn_votes``.
     """
+    # argmax returns the first (smallest) label of a tie
+    return knn_votes(train_features, train_labels, query_features, **options).argmax(dim=1)
+
+
+def knn_votes(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    query_features: torch.Tensor,
+    *,
+    k: int = 20,
+    weighted: bool = False,
+    leave_self_out: bool = False,
+    num_classes: int | None = None,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
+    """``[Q, C]`` votes of each query's k most cosine-similar training features per class
+    (counts, or summed weights if ``weighted``; see ``knn_predict``): its argmax is the kNN
+    prediction, its row divided by the row sum the neighbours' label distribution."""
     if k < 1:
         raise ValueError(f"k = {k}: the kNN probe needs k >= 1")
     available = len(train_features) - (1 if leave_self_out else 0)
@@ -44,7 +57,7 @@ def knn_predict(
     train = F.normalize(train_features.float(), dim=1)
     labels = train_labels.long().to(train.device)
     classes = num_classes or int(labels.max()) + 1
-    predictions = []
+    votes_by_chunk = []
     for start in range(0, len(query_features), chunk_size):
         query = F.normalize(
             query_features[start : start + chunk_size].float().to(train.device), dim=1
@@ -60,8 +73,8 @@ def knn_predict(
             votes = torch.ones_like(top_similarity)
         scores = torch.zeros(len(query), classes, device=train.device)
         scores.scatter_add_(1, labels[top_index], votes)
-        predictions.append(scores.argmax(dim=1))  # argmax returns the first (smallest) label
-    return torch.cat(predictions)
+        votes_by_chunk.append(scores)
+    return torch.cat(votes_by_chunk)
 
 
 def knn_accuracy(

@@ -8,6 +8,7 @@ from torch import nn
 
 from mnemoscope import models
 from mnemoscope.measure.dejavu import GROUPS, central_box, dejavu, periphery_crop
+from mnemoscope.measure.features import as_float_images
 
 CLASSES, DIM = 10, 16
 
@@ -23,7 +24,7 @@ class LookupEncoder(nn.Module):
         self.weight = nn.Parameter(torch.randn(keys[0].numel(), DIM, generator=generator))
         prototypes = torch.eye(CLASSES, DIM) * 10
         offsets = 0.1 * torch.randn(len(keys), DIM, generator=generator)
-        self.register_buffer("keys", keys.flatten(1).float() / 255)
+        self.register_buffer("keys", as_float_images(keys).flatten(1))
         self.register_buffer("values", prototypes[key_labels] + offsets)
 
     def features(self, x, taps):
@@ -50,15 +51,15 @@ def sets():
 def _encoders(sets, a_keys):
     """A knows the public images and ``a_keys`` (with A's labels); B the public images only."""
     train, labels, public, public_labels = sets
-    a = LookupEncoder(torch.cat([public, a_keys]), torch.cat([public_labels, labels]))
+    keys = torch.cat([as_float_images(public), as_float_images(a_keys)])
+    a = LookupEncoder(keys, torch.cat([public_labels, labels]))
     b = LookupEncoder(public, public_labels)
     return a, b
 
 
 def test_an_encoder_that_memorized_the_crops_scores_near_one(sets):
     train, labels, public, public_labels = sets
-    crops = (periphery_crop(train) * 255).round().to(torch.uint8)
-    a, b = _encoders(sets, crops)
+    a, b = _encoders(sets, periphery_crop(train))
     result = dejavu(a, b, train, labels, public, public_labels, k=5)
     assert result.accuracy_a == 1.0
     assert result.accuracy_b < 0.3  # chance is 1/10

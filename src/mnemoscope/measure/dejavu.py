@@ -22,9 +22,12 @@ misses the object's annotated bounding box and resize it. The datasets here have
 boxes and centred objects (Fashion-MNIST, CIFAR), so ``periphery_crop`` keeps the image's size
 and *masks* a central box instead: for an image of H x W pixels and ``box`` = b in (0, 1), the
 box is rows [t, t + h) and columns [l, l + w) with h = round(b H), w = round(b W),
-t = (H - h) // 2, l = (W - w) // 2, and every channel of it is set to ``fill`` (in [0, 1];
-0 = black, the background of Fashion-MNIST). With b = 0.5 a quarter of the area is hidden;
-what remains is the periphery, which at this scale may still show parts of a large object.
+t = (H - h) // 2, l = (W - w) // 2, and every channel of it is set to ``fill`` in [0, 1]. The
+default fill is mid-grey (0.5), a visible occluder: a black box on Fashion-MNIST's black
+background turns an item into a hollow outline unlike any training view, and label inference
+from such crops fell to chance for every encoder, trained on the image or not. With b = 0.5 a
+quarter of the area is hidden; what remains is the periphery, which at this scale may still
+show parts of a large object.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def central_box(height: int, width: int, box: float) -> tuple[int, int, int, int
     return top, left, top + h, left + w
 
 
-def periphery_crop(images: torch.Tensor, box: float = 0.5, fill: float = 0.0) -> torch.Tensor:
+def periphery_crop(images: torch.Tensor, box: float = 0.5, fill: float = 0.5) -> torch.Tensor:
     """``images`` ``[N, C, H, W]`` (uint8 or float in [0, 1]) as float in [0, 1] with the
     central box set to ``fill``: the object's region left out (module docstring)."""
     if images.ndim != 4:
@@ -156,7 +159,7 @@ def dejavu(
     *,
     k: int = DEFAULT_K,
     box: float = 0.5,
-    fill: float = 0.0,
+    fill: float = 0.5,
     tap: str = "embedding",
     num_classes: int | None = None,
     batch_size: int = 512,

@@ -25,6 +25,7 @@ STUDY_MODULES: dict[str, str] = {
     "benign": "mnemoscope.studies.benign",
     "sslmem-removal": "mnemoscope.studies.removal",
     "sslmem-privacy": "mnemoscope.studies.privacy",
+    "sslmem-dejavu": "mnemoscope.studies.dejavu",
 }
 
 

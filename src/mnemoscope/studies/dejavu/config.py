@@ -1,0 +1,156 @@
+"""The config of the Déjà Vu study (paper 002 section 4.5, table 4; Meehan et al. 2023).
+
+Meehan et al. train A and B on disjoint sets of 300k ImageNet images each, with a labelled
+public set disjoint from both, and infer labels with k = 100 neighbours; paper 002 does the
+same on CIFAR-10 and ImageNet for MAE, DINO and VICReg. Here the training split of the dataset
+is cut into A's half, B's half and the public set (``splits``); every method in ``methods``
+trains one A and one B per seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.measure.dejavu import DEFAULT_K
+from mnemoscope.studies.sslmem.config import MeasureConfig, Size, StrictModel, VariantConfig
+from mnemoscope.training import TrainConfig
+
+
+class SplitConfig(StrictModel):
+    """A's half, B's half and the public set, disjoint parts of the training split."""
+
+    half: Size = Field(0.4, description="images A trains on, and as many B: fraction or count")
+    public: Size = Field(0.2, description="labelled public set the kNN reads: fraction or count")
+    stratify: bool = Field(True, description="keep class proportions in every part")
+    seed: int = Field(0, ge=0, description="seed of the partition and of the scored sample")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SplitConfig:
+        sizes = {"half": self.half, "public": self.public}
+        if len({type(value) for value in sizes.values()}) > 1:
+            raise ValueError(f"split sizes mix counts and fractions: {sizes}; use one kind")
+        if any(value <= 0 for value in sizes.values()):
+            raise ValueError(f"split sizes must be > 0: {sizes}")
+        if isinstance(self.half, float) and 2 * self.half + self.public > 1 + 1e-9:
+            raise ValueError(
+                f"splits: 2 x half + public = {2 * self.half + self.public:g} > 1 of the "
+                f"training set ({sizes})"
+            )
+        return self
+
+
+class DejaVuConfig(StrictModel):
+    """The label inference of ``measure.dejavu``."""
+
+    k: int = Field(DEFAULT_K, ge=1, description="neighbours in the public set (Meehan et al.: 100)")
+    box: float = Field(
+        0.5, gt=0, lt=1,
+        description="side of the masked central box, a fraction of the image side (adaptation: "
+        "no bounding boxes here; measure.dejavu gives the exact definition)",
+    )  # fmt: skip
+    fill: float = Field(0.5, ge=0, le=1, description="value of the masked box's pixels (grey)")
+    tap: str = Field("embedding", description="representation the kNN reads (the backbone's)")
+    scored: int | None = Field(
+        None, ge=1,
+        description="A's images scored (a class-stratified sample; SSLMem scores as many of B's "
+        "and of the public set to set its scale); None = all of A's half",
+    )  # fmt: skip
+    batch_size: int = Field(512, ge=1, description="images per forward pass (speed only)")
+
+
+def _default_train() -> TrainConfig:
+    return TrainConfig.model_validate({"objective": {"name": "simclr"}})
+
+
+class Config(StrictModel):
+    """``mnemoscope run``'s config for ``study: sslmem-dejavu``."""
+
+    study: Literal["sslmem-dejavu"] = "sslmem-dejavu"
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig,
+        description="where the runs train (local, processes, ray, slurm); never changes results",
+    )
+    train: TrainConfig = Field(
+        default_factory=_default_train,
+        description="the training every method overlays (data.subset is set by the study: A's "
+        "or B's half); objective defaults to simclr",
+    )
+    methods: list[VariantConfig] = Field(
+        default_factory=lambda: [VariantConfig(name="simclr")],
+        description="rows of table 4: a name and a partial TrainConfig laid over `train` "
+        "(paper: mae, dino, vicreg)",
+    )
+    seeds: list[int] = Field(
+        default_factory=lambda: [0, 1, 2], description="one A and one B per seed and method"
+    )
+    splits: SplitConfig = Field(default_factory=SplitConfig)
+    dejavu: DejaVuConfig = Field(default_factory=DejaVuConfig)
+    measure: MeasureConfig = Field(
+        default_factory=MeasureConfig,
+        description="SSLMem of A's scored images with f = A and g = B (the sslmem study's "
+        "measurement); center: plain only (A and B share no image to center on)",
+    )
+    probe: Literal["linear", "knn"] = Field(
+        "linear", description="table 4's accuracy: probe of A fitted on A's half, on the test set"
+    )
+
+    @field_validator("train", mode="before")
+    @classmethod
+    def _ssl_by_default(cls, train: Any) -> Any:
+        if isinstance(train, dict) and "objective" not in train:
+            return {**train, "objective": {"name": "simclr"}}
+        return train
+
+    @field_validator("train")
+    @classmethod
+    def _study_owns_subsets(cls, train: TrainConfig) -> TrainConfig:
+        if train.data.subset is not None:
+            raise ValueError("train.data.subset is set by the study (A's or B's half): omit it")
+        if train.save_epochs or train.measure_at:
+            raise ValueError("train.save_epochs / train.measure_at: the study uses final weights")
+        return train
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, seeds: list[int]) -> list[int]:
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
+        return seeds
+
+    @field_validator("measure")
+    @classmethod
+    def _plain_only(cls, measure: MeasureConfig) -> MeasureConfig:
+        if measure.center != ["plain"]:
+            raise ValueError(
+                f"measure.center = {measure.center}: A and B share no training image, so only "
+                "the plain estimate (eq. 2) exists here; use [plain]"
+            )
+        return measure
+
+    @model_validator(mode="after")
+    def _methods_valid(self) -> Config:
+        self.method_trains()
+        return self
+
+    def method_trains(self) -> dict[str, TrainConfig]:
+        """Each method's training by row name: ``train`` with the method's fields laid over."""
+        if not self.methods:
+            raise ValueError("methods is empty: name at least one (e.g. {name: simclr})")
+        trains: dict[str, TrainConfig] = {}
+        for method in self.methods:
+            if method.name in trains:
+                raise ValueError(f"methods: the name {method.name!r} is used twice: rename one")
+            owned = sorted({"seed", "save_epochs", "measure_at"} & set(method.train))
+            if owned:
+                raise ValueError(
+                    f"method {method.name!r} sets train.{owned[0]}: seeds are the study's; "
+                    "leave it out"
+                )
+            try:
+                trains[method.name] = self._study_owns_subsets(self.train.overlay(method.train))
+            except ValueError as error:
+                raise ValueError(f"method {method.name!r}: {error}") from None
+        return trains

@@ -283,7 +283,7 @@ def plan(
 
     config = _load_config(config_path, studies.load_config)
     module = studies.module(config.study)
-    dataset = config.train.data if config.study == "sslmem" else config.data
+    dataset = config.data if hasattr(config, "data") else config.train.data
     bundle, real = dataset_or_standin(dataset.name, dataset.options)
     study_dir = out or Path("runs") / config.study
     parts = [(config, study_dir)]

@@ -206,11 +206,13 @@ def test_sigkill_at_three_moments_then_resume_matches_an_uninterrupted_run(conte
 def _tiny_configs():
     from tests.studies.removal.test_removal import TINY as REMOVAL
     from tests.studies.test_benign import tiny
+    from tests.studies.test_dejavu import TINY as DEJAVU
     from tests.studies.test_privacy import TINY as PRIVACY
     from tests.studies.test_sslmem import TINY
 
     return {"profiles": CONFIG, "sslmem": TINY, "benign": tiny().model_dump(mode="json"),
-            "sslmem-removal": REMOVAL, "sslmem-privacy": PRIVACY}  # fmt: skip
+            "sslmem-removal": REMOVAL, "sslmem-privacy": PRIVACY,
+            "sslmem-dejavu": DEJAVU}  # fmt: skip
 
 
 def _finished_directory(out: Path) -> dict[str, bytes]:
@@ -258,12 +260,12 @@ def test_a_rerun_refused_by_its_input_leaves_a_finished_directory_as_it_was(tmp_
     before its first write, so config.yaml and COMPLETE still describe the finished results."""
     before = _finished_directory(tmp_path)
     config = _tiny_configs()[name]
-    if name == "sslmem":
-        config = {**config, "train": {**config["train"], "data": {"name": "no-such-dataset"}}}
-    elif name in ("sslmem-removal", "sslmem-privacy"):  # the dataset of their sslmem study
+    if name in ("sslmem-removal", "sslmem-privacy"):  # the dataset of their sslmem study
         ranking = config["sslmem"]
         train = {**ranking["train"], "data": {"name": "no-such-dataset"}}
         config = {**config, "sslmem": {**ranking, "train": train}}
+    elif "data" not in config:  # sslmem and sslmem-dejavu name the dataset in train
+        config = {**config, "train": {**config["train"], "data": {"name": "no-such-dataset"}}}
     else:
         config = {**config, "data": {**config["data"], "name": "no-such-dataset"}}
     config_class, run_study = studies.get(name)

@@ -56,6 +56,11 @@ CAPTIONS: dict[str, Caption] = {
         "paper 002, fig. 2b"),
     "sslmem_fig5_threshold": Caption(
         "Fraction of candidates whose score exceeds each threshold", "paper 002, fig. 5"),
+    "sslmem_dejavu_table4": Caption(
+        "SSLMem and Déjà Vu memorization (Meehan et al. 2023) per SSL method with the probe "
+        "accuracy of A, error bars one standard deviation over seeds; right: A's scored images "
+        "by group (memorized = A guesses the label from the periphery and B does not)",
+        "paper 002, table 4"),
     "sslmem_taps": Caption("Memorization score read at each layer (tap) of the encoder, on "
                            "the same views", "paper 002, appendix A"),
     "sslmem_layermem": Caption(
@@ -124,6 +129,7 @@ KEY_FIGURES = {
     "sslmem": "sslmem_fig2c_distributions",
     "benign": "benign_fig4_probes",
     "sslmem-privacy": "sslmem_privacy",
+    "sslmem-dejavu": "sslmem_dejavu_table4",
 }
 
 

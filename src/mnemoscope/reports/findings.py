@@ -485,6 +485,28 @@ def more_augmentations_help(summary: Mapping[str, Any]) -> Measured | None:
     return Measured(value, _signed(most - fewest, KNN_MARGIN), None, most - fewest)
 
 
+# -- paper 002, table 4: Déjà Vu (Meehan et al. 2023) -------------------------------------------
+
+
+def dejavu_memorized(summary: Mapping[str, Any]) -> Measured | None:
+    """Per method, A's label-inference accuracy from the periphery minus B's (the Déjà Vu gap)
+    with its one-sided t-test over seeds: reproduced when every method's gap is above 0 at the
+    5% level, opposite when every gap is negative at that level, undecided otherwise."""
+    rows = summary.get("table4") or []
+    if not rows:
+        return None
+    gaps = [(str(row["method"]), float(row["dejavu"]), _number(row.get("dejavu_p")))
+            for row in rows]  # fmt: skip
+    value = "Déjà Vu gap " + ", ".join(f"{name} {100 * gap:+.1f}%" for name, gap, _ in gaps)
+    if all(p is not None and p < ALPHA and gap > 0 for _, gap, p in gaps):
+        verdict = "reproduced"
+    elif all(p is not None and p > 1 - ALPHA and gap < 0 for _, gap, p in gaps):
+        verdict = "opposite"
+    else:
+        verdict = "undecided"
+    return Measured(value, verdict)
+
+
 CLAIMS: list[Claim] = [
     Claim("profiles", "001", "sec. 4.1, fig. 2 (left)",
           "Supervised training separates easy from hard images far more than SimCLR: its "
@@ -541,4 +563,8 @@ CLAIMS: list[Claim] = [
           "At fixed capacity, more augmentations give better features (toy model)",
           more_augmentations_help,
           effect="toy test kNN most - fewest augmentations"),
+    Claim("sslmem-dejavu", "002", "sec. 4.5, table 4",
+          "SSL encoders have Déjà Vu memorization (Meehan et al.): from the periphery of its "
+          "training images, A guesses their labels better than B, which never saw them",
+          dejavu_memorized),
 ]  # fmt: skip

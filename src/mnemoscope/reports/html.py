@@ -39,6 +39,8 @@ RAW_TABLES = {
 STUDY_PAPERS = {"profiles": "001", "sslmem": "002", "benign": "003"}
 STUDY_PAPERS["sslmem-removal"] = "002"  # section 4.4 and appendix D.5: removal and coreset
 STUDY_PAPERS["sslmem-privacy"] = "002"
+STUDY_PAPERS["sslmem-dejavu"] = "002"
+RAW_TABLES |= {"sslmem_dejavu_images", "sslmem_dejavu_seeds"}  # the Déjà Vu study's
 GALLERY_SIZE = 10
 GALLERY_FIGURE = "sslmem_fig1_most_memorized"  # what the gallery replaces in the page
 # Wang et al. 2024 (LayerMem, UnitMem): shown in their own section of the sslmem study

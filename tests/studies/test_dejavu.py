@@ -60,11 +60,20 @@ def test_each_side_trains_on_its_own_half_only(fmnist):
     assert len({spec.run_name for spec in specs}) == 8
 
 
-def test_k_above_the_public_set_is_refused_before_anything_is_written(tmp_path, fmnist):
-    config = dejavu.Config.model_validate({**TINY, "dejavu": {"k": 61}})
-    with pytest.raises(ValueError, match="dejavu.k = 61 is more than the 60 public images"):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"dejavu": {"k": 61}}, "dejavu.k = 61 is more than the 60 public images"),
+        ({"dejavu": {**TINY["dejavu"], "tap": "layer9"}}, "method 'simclr': unknown tap 'layer9'"),
+    ],
+)
+def test_a_measurement_that_cannot_work_is_refused_before_anything_is_written(
+    tmp_path, change, message
+):
+    config = dejavu.Config.model_validate({**TINY, **change})
+    with pytest.raises(ValueError, match=message):
         dejavu.run(config, tmp_path, quiet=True)
-    assert not (tmp_path / "config.yaml").exists()
+    assert not (tmp_path / "config.yaml").exists() and not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize(
@@ -76,6 +85,7 @@ def test_k_above_the_public_set_is_refused_before_anything_is_written(tmp_path, 
         ({"methods": [{"name": "a", "train": {"seed": 3}}]}, "seeds are the study's"),
         ({"splits": {"half": 0.45, "public": 0.2}}, "2 x half \\+ public = 1.1"),
         ({"dejavu": {"box": 1.0}}, "box"),
+        ({"measure": {"extra_taps": ["output"]}}, "measure.tap only"),
     ],
 )
 def test_bad_configs_are_refused_with_the_reason(change, message):

@@ -123,6 +123,11 @@ class Config(StrictModel):
     @field_validator("measure")
     @classmethod
     def _plain_only(cls, measure: MeasureConfig) -> MeasureConfig:
+        if measure.extra_taps:
+            raise ValueError(
+                f"measure.extra_taps = {measure.extra_taps}: this study scores SSLMem at "
+                "measure.tap only; leave extra_taps out"
+            )
         if measure.center != ["plain"]:
             raise ValueError(
                 f"measure.center = {measure.center}: A and B share no training image, so only "

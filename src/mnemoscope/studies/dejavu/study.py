@@ -35,11 +35,11 @@ import torch
 from rich.progress import Progress
 from scipy import stats
 
-from mnemoscope import data
+from mnemoscope import data, models
 from mnemoscope.analysis import reliability
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.execution import make_backend, train_all
-from mnemoscope.measure.alignment import check_measurement
+from mnemoscope.measure.alignment import check_measurement, resolve_tap
 from mnemoscope.measure.dejavu import GROUPS, DejaVu, dejavu
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
@@ -51,7 +51,7 @@ from mnemoscope.studies.dejavu.figures import draw_figures
 from mnemoscope.studies.sslmem import compare, tables
 from mnemoscope.studies.sslmem import study as sslmem
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
-from mnemoscope.training import RunSpec, TrainConfig, TrainResult
+from mnemoscope.training import RunSpec, TrainConfig, TrainResult, prepare
 
 
 @exclusive
@@ -66,10 +66,10 @@ def run(
     bundle = data.load(config.train.data.name, **config.train.data.options)
     halves = make_halves(bundle, config)
     points, images = scored_points(bundle, halves, config)
-    check_before_training(config, halves, images)
     trains = config.method_trains()
     specs = {name: (side_specs(config, train, halves["A"]), side_specs(config, train, halves["B"]))
              for name, train in trains.items()}  # fmt: skip
+    check_before_training(config, bundle, specs, images)
     run_dir.write_config(config.model_dump(mode="json"))
     run_dir.update_meta(study="sslmem-dejavu", started=now_iso(),
                         environment=run_environment(device))  # fmt: skip
@@ -181,13 +181,23 @@ def sslmem_view(config: Config, train: TrainConfig) -> SSLMemConfig:
 
 
 def check_before_training(
-    config: Config, halves: dict[str, torch.Tensor], images: torch.Tensor
+    config: Config,
+    bundle: data.DatasetBundle,
+    specs: dict[str, tuple[list[RunSpec], list[RunSpec]]],
+    images: torch.Tensor,
 ) -> None:
-    """Refuse, before training, an SSLMem measurement that cannot work (identical views)."""
-    for name, train in config.method_trains().items():
-        options = sslmem.measure_options(sslmem_view(config, train))
+    """Refuse, before training, a measurement that cannot work: identical SSLMem views, a tap
+    (``measure.tap``, ``dejavu.tap``) the method's architecture lacks."""
+    trains = config.method_trains()
+    for name, (a_specs, _) in specs.items():
+        options = sslmem.measure_options(sslmem_view(config, trains[name]))
         try:
             check_measurement(images, options["augment"], options["reference"])
+            network_config = prepare(a_specs[0], bundle).network_config
+            with torch.device("meta"):  # shapes only: no memory, no random draws
+                network = models.build(**network_config)
+            for tap in (options["tap"], config.dejavu.tap):
+                resolve_tap(network, tap)
         except ValueError as error:
             raise ValueError(f"method {name!r}: {error}") from None
 

@@ -15,7 +15,10 @@ memorized. The Déjà Vu score is the gap of label-inference accuracy
 
 and every image falls in one of Meehan et al.'s four groups: *memorized* (A right, B wrong),
 *correlated* (both right), *misrepresented* (A wrong, B right) and *unassociated* (both
-wrong). Paper 002's table 4 reports Déjà Vu as a percentage beside SSLMem.
+wrong). Paper 002's table 4 reports Déjà Vu as a percentage beside SSLMem and describes it as
+"the fraction of data points classified as memorized": both the gap (``DejaVu.score``) and the
+fraction in the memorized group (``DejaVu.fractions()``) are given, since the two readings
+differ by the misrepresented fraction (gap = memorized - misrepresented).
 
 Adaptation (deviation): Meehan et al. crop the largest rectangle of an ImageNet image that
 misses the object's annotated bounding box and resize it. The datasets here have no bounding

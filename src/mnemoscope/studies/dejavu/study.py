@@ -363,7 +363,8 @@ def write_summary(
     for row in table.itertuples():
         p_value = f"p = {row.dejavu_p:.2g}" if not np.isnan(row.dejavu_p) else "no test"
         lines.append(
-            f"table 4 [{row.method}] {row.objective} on {row.architecture}, {row.seeds} seeds: "
+            f"table 4 [{row.method}] {row.objective} on {row.architecture}, {row.seeds} "
+            f"seed{'s' if row.seeds != 1 else ''}: "
             f"Déjà Vu {100 * row.dejavu:+.1f}% +- {100 * row.dejavu_seed_std:.1f}% (seeds; "
             f"A {100 * row.accuracy_a:.1f}% vs B {100 * row.accuracy_b:.1f}% on "
             f"{row.n_scored} of A's images, k = {row.k}; gap > 0 over seeds: {p_value}); "

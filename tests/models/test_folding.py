@@ -107,3 +107,14 @@ def trained_statistics_1d(net: nn.Module) -> nn.Module:
         for _ in range(3):
             net(torch.randn(32, 3) * 3 + 1)
     return net.eval()
+
+
+def test_a_dino_head_with_weight_norm_folds_and_matches():
+    """lightly's DINO head keeps its weight-normed weight with an autograd graph, which deepcopy
+    refuses: a freshly built (or loaded) DINO network must still fold."""
+    net = models.build("convnet-tiny", in_channels=1, image_size=12, projector="dino",
+                       projector_hidden=16, projector_bottleneck=8, num_outputs=32).eval()
+    x = torch.rand(4, 1, 12, 12)
+    folded = fold_batch_norms(net)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), net(x), rtol=1e-4, atol=1e-5)

@@ -47,6 +47,7 @@ def fold_batch_norms(network: nn.Module) -> nn.Module:
     the rounding, so a measurement of the copy depends on the weights only, not on whether the
     caller holds the network as trained (channels_last) or as loaded from a checkpoint.
     """
+    _detach_weight_norms(network)
     folded = copy.deepcopy(network).eval()
     for parent in list(folded.modules()):
         for layer_name, norm_name in _pairs(parent):
@@ -56,6 +57,20 @@ def fold_batch_norms(network: nn.Module) -> nn.Module:
                 parent._modules[layer_name] = fused
                 parent._modules[norm_name] = nn.Identity()
     return folded.to(memory_format=torch.channels_last)
+
+
+def _detach_weight_norms(network: nn.Module) -> None:
+    """Recompute every ``weight_norm`` weight without autograd. ``torch.nn.utils.weight_norm``
+    (lightly's DINO head) keeps its weight as an attribute computed from g and v with a graph,
+    which ``copy.deepcopy`` refuses; it is derived (recomputed before every forward), so
+    replacing it by the same values without a graph changes no result."""
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    with torch.no_grad():
+        for module in network.modules():
+            for hook in module._forward_pre_hooks.values():
+                if isinstance(hook, WeightNorm):
+                    setattr(module, hook.name, hook.compute_weight(module))
 
 
 def _pairs(parent: nn.Module) -> Iterator[tuple[str, str]]:

@@ -137,3 +137,16 @@ def test_the_table_5_claims_read_the_rows(tight, memorization, accuracy):
     verdicts = [f.measured.verdict for f in findings("sslmem-privacy", summary)]
     assert verdicts == [memorization, accuracy]
     assert all(f.measured is None for f in findings("sslmem-privacy", {"privacy": [tight]}))
+
+
+def test_plan_lists_the_runs_the_study_trains(tiny_run):
+    # `mnemoscope plan` reads study_specs: every run the study trained, each DP one with its budget
+    config, out, _ = tiny_run
+    from mnemoscope import data
+    from mnemoscope.studies.privacy.study import study_specs
+
+    specs = study_specs(config, data.load(config.data.name, **config.data.options))
+    trained = sorted(p.name for p in (out / "sslmem" / "runs").iterdir() if p.is_dir())
+    assert sorted(spec.run_name for spec in specs) == trained
+    budgets = sorted(spec.config.privacy.epsilon for spec in specs if spec.config.privacy)
+    assert budgets == [8, 8]  # f and g at epsilon 8; the baseline pair trains without DP

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
+from mnemoscope.training.config import DataConfig
 
 NAME = "sslmem-privacy"
 
@@ -98,6 +99,11 @@ class Config(StrictModel):
     def _variants_valid(self) -> Config:
         self.sslmem_config()  # refuses, e.g., a batch-coupled method, naming it
         return self
+
+    @property
+    def data(self) -> DataConfig:
+        """The training dataset (``mnemoscope plan`` reads it)."""
+        return self.sslmem.train.data
 
     def sslmem_config(self) -> SSLMemConfig:
         """The SSLMem study run: the base (epsilon = infinity) and one variant per epsilon."""

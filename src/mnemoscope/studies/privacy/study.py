@@ -32,6 +32,7 @@ from mnemoscope.studies import exclusive
 from mnemoscope.studies.privacy.config import NAME, Config, variant_name
 from mnemoscope.studies.sslmem import study as sslmem_study
 from mnemoscope.studies.sslmem import tables
+from mnemoscope.training import RunSpec
 
 TABLE = "sslmem_privacy"
 SUBSTUDY = "sslmem"  # the SSLMem study's directory inside ``out``
@@ -61,6 +62,12 @@ def run(
     run_dir.update_meta(finished=now_iso())
     run_dir.mark_complete()
     return run_dir
+
+
+def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
+    """Every run the study trains: the inner SSLMem study's (base and one variant per
+    epsilon; they live under ``out/sslmem/runs``)."""
+    return sslmem_study.study_specs(config.sslmem_config(), bundle)
 
 
 def spent_privacy(inner: Any, bundle: data.DatasetBundle, runs: Path) -> dict[float, list[dict]]:

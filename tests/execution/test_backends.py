@@ -108,6 +108,22 @@ def test_submitit_local_array_trains_what_local_trains(tmp_path, fmnist):
     _assert_same_runs(results, _local(specs, tmp_path / "local", fmnist))
 
 
+def test_a_preempted_slurm_task_requeues_itself_with_the_same_run():
+    # submitit calls checkpoint() on preemption or timeout and submits what it returns: the
+    # same task on the same spec, which then resumes the run from its last checkpoint (the
+    # resume itself is tested with a killed worker above)
+    pytest.importorskip("submitit")
+    from submitit.helpers import DelayedSubmission
+
+    from mnemoscope.execution.slurm import Task
+
+    task = Task()
+    requeued = task.checkpoint(_specs([0])[0].to_json(), "/shared/runs", 1)
+    assert isinstance(requeued, DelayedSubmission)
+    assert requeued.function is task
+    assert requeued.args == (_specs([0])[0].to_json(), "/shared/runs", 1)
+
+
 def test_slurm_takes_whole_gpus_only():
     with pytest.raises(ValueError, match="whole GPUs"):
         ExecutionConfig(backend="slurm", gpus_per_run=0.5)

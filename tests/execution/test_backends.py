@@ -61,16 +61,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_resumes(tmp_path, fmnis
     specs = _specs([0], epochs=4, data={"subset": list(range(512))}, save_epochs=[2])
     run = RunDir(tmp_path / "killed" / specs[0].run_name)
     backend = Processes(workers=1, threads_per_run=1, retries=2)
-    outcome = {}
-
-    def work():
-        try:
-            outcome["results"] = train_all(specs, tmp_path / "killed", backend)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-            outcome["error"] = error
-
-    thread = threading.Thread(target=work)
-    thread.start()
+    thread, outcome = _train_in_background(specs, tmp_path / "killed", backend)
     deadline = time.monotonic() + 300
     while not run.checkpoint_path("epoch-0002").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -80,6 +71,22 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_resumes(tmp_path, fmnis
     assert "error" not in outcome, outcome.get("error")
     assert run.read_meta()["worker"]["pid"] != worker  # another worker finished it
     _assert_same_runs(outcome["results"], _local(specs, tmp_path / "local", fmnist))
+
+
+def _train_in_background(specs, root, backend) -> tuple[threading.Thread, dict]:
+    """``train_all`` in a thread (the test kills its worker meanwhile); the outcome dict gets
+    ``results`` or the ``error`` raised."""
+    outcome = {}
+
+    def work():
+        try:
+            outcome["results"] = train_all(specs, root, backend)
+        except BaseException as error:  # noqa: BLE001 - reported by the caller's assertion
+            outcome["error"] = error
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread, outcome
 
 
 class _ElsewhereBackend(Backend):
@@ -195,21 +202,13 @@ def test_a_ray_worker_killed_mid_run_is_retried_and_resumes(tmp_path, fmnist, ra
     config = ExecutionConfig(backend="ray", address=ray_cluster, cpus_per_run=1,
                              threads_per_run=1, retries=2)  # fmt: skip
     backend = make_backend(config)
-    outcome = {}
-
-    def work():
-        try:
-            outcome["results"] = train_all(specs, tmp_path / "ray", backend)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-            outcome["error"] = error
 
     def after_epoch_two() -> bool:  # epoch 2's weights, then its full state ('last')
         saved, last = run.checkpoint_path("epoch-0002"), run.checkpoint_path("last")
         return (saved.exists() and last.exists()
                 and last.stat().st_mtime_ns >= saved.stat().st_mtime_ns)  # fmt: skip
 
-    thread = threading.Thread(target=work)
-    thread.start()
+    thread, outcome = _train_in_background(specs, tmp_path / "ray", backend)
     try:
         deadline = time.monotonic() + 300
         while not after_epoch_two() and time.monotonic() < deadline:

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.training import AugmentConfig, ModelConfig, OptimConfig
+from mnemoscope.training.strict import StrictModel
 
 # The four training settings of table 2 (INIT, the fifth column, is every run's epoch 0).
 SETTINGS = ("random+da", "random", "clean+da", "clean")
@@ -39,11 +40,7 @@ TAPS = ("layer1", "layer2", "layer3", "layer4", "embedding", "projector_hidden",
 BANK_MODES = ("label_preserving", "per_view")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataSpec(_Strict):
+class DataSpec(StrictModel):
     name: str = Field("cifar10", description="dataset (paper 003: CIFAR-10, CIFAR-100, TinyIN)")
     options: dict[str, Any] = Field(default_factory=dict, description="mnemoscope.data options")
     train_size: int | None = Field(
@@ -65,7 +62,7 @@ class DataSpec(_Strict):
     split_seed: int = Field(0, ge=0, description="seed of the training, probe and test subsets")
 
 
-class TrainingSpec(_Strict):
+class TrainingSpec(StrictModel):
     """What every network of the study shares (appendix F, table 6)."""
 
     model: ModelConfig = Field(
@@ -103,7 +100,7 @@ class TrainingSpec(_Strict):
     compile: bool = False
 
 
-class ProbeSpec(_Strict):
+class ProbeSpec(StrictModel):
     k: int = Field(20, ge=1, description="neighbours of the kNN probe (paper: 20)")
     weighted: bool = Field(False, description="distance-weighted vote instead of majority")
     taps: list[str] = Field(default_factory=lambda: list(TAPS), min_length=1)
@@ -127,13 +124,13 @@ class ProbeSpec(_Strict):
         return [tap for tap in TAPS if tap in taps]  # computation order, no repeats
 
 
-class InvarianceSpec(_Strict):
+class InvarianceSpec(StrictModel):
     images: int = Field(256, ge=2, description="training images eq. 2 is averaged over")
     views: int = Field(4, ge=2, description="fixed augmentations per image (all pairs are used)")
     seed: int = Field(0, ge=0, description="seed of the images and their views")
 
 
-class VerdictSpec(_Strict):
+class VerdictSpec(StrictModel):
     fit_threshold: float = Field(
         1.0,
         gt=0,
@@ -157,7 +154,7 @@ class VerdictSpec(_Strict):
     )
 
 
-class BankSweep(_Strict):
+class BankSweep(StrictModel):
     """Fig. 6: B fixed augmentations per image, trained as a dataset of N x B views."""
 
     views: list[int] = Field(default_factory=list, description="values of B; empty = skip")
@@ -181,7 +178,7 @@ class BankSweep(_Strict):
         return sorted(set(views))
 
 
-class IidSweep(_Strict):
+class IidSweep(StrictModel):
     """Table 3: s images, each with B - 1 other same-class images as its "augmentations"."""
 
     views: list[int] = Field(default_factory=list, description="values of B; empty = skip")
@@ -199,7 +196,7 @@ class IidSweep(_Strict):
         return sorted(set(views))
 
 
-class LabelNoiseSweep(_Strict):
+class LabelNoiseSweep(StrictModel):
     """Figs. 11 and 13 (and the transfer of fig. 10): a fraction of the labels randomized."""
 
     fractions: list[float] = Field(default_factory=list, description="empty = skip")
@@ -217,14 +214,14 @@ class LabelNoiseSweep(_Strict):
         return sorted(set(fractions))
 
 
-class TransferTarget(_Strict):
+class TransferTarget(StrictModel):
     name: str = Field(description="dataset the embeddings are probed on (fig. 10)")
     options: dict[str, Any] = Field(
         default_factory=dict, description="its mnemoscope.data options, e.g. {size: 28}"
     )
 
 
-class SweepSpec(_Strict):
+class SweepSpec(StrictModel):
     """Each sweep trains the random+da setting with one thing changed; empty lists skip."""
 
     epochs: int | None = Field(None, ge=1, description="epochs per sweep run; None = training's")
@@ -260,7 +257,7 @@ class SweepSpec(_Strict):
         return sorted(set(values))
 
 
-class ToySpec(_Strict):
+class ToySpec(StrictModel):
     """Appendix E, fig. 14: linear encoder + nearest-prototype projector on random labels."""
 
     enabled: bool = True
@@ -289,7 +286,7 @@ class ToySpec(_Strict):
         return self
 
 
-class Config(_Strict):
+class Config(StrictModel):
     """The benign-memorization study: table 2 settings probed per tap, verdict, sweeps, toy."""
 
     study: Literal["benign"] = "benign"

@@ -9,14 +9,22 @@ trains one A and one B per seed.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.measure.dejavu import DEFAULT_K
-from mnemoscope.studies.sslmem.config import MeasureConfig, Size, StrictModel, VariantConfig
+from mnemoscope.studies.sslmem.config import (
+    MeasureConfig,
+    Size,
+    VariantConfig,
+    default_train,
+    distinct_seeds,
+    ssl_by_default,
+)
 from mnemoscope.training import TrainConfig
+from mnemoscope.training.strict import StrictModel
 
 
 class SplitConfig(StrictModel):
@@ -61,10 +69,6 @@ class DejaVuConfig(StrictModel):
     batch_size: int = Field(512, ge=1, description="images per forward pass (speed only)")
 
 
-def _default_train() -> TrainConfig:
-    return TrainConfig.model_validate({"objective": {"name": "simclr"}})
-
-
 class Config(StrictModel):
     """``mnemoscope run``'s config for ``study: sslmem-dejavu``."""
 
@@ -74,7 +78,7 @@ class Config(StrictModel):
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
     train: TrainConfig = Field(
-        default_factory=_default_train,
+        default_factory=default_train,
         description="the training every method overlays (data.subset is set by the study: A's "
         "or B's half); objective defaults to simclr",
     )
@@ -97,12 +101,7 @@ class Config(StrictModel):
         "linear", description="table 4's accuracy: probe of A fitted on A's half, on the test set"
     )
 
-    @field_validator("train", mode="before")
-    @classmethod
-    def _ssl_by_default(cls, train: Any) -> Any:
-        if isinstance(train, dict) and "objective" not in train:
-            return {**train, "objective": {"name": "simclr"}}
-        return train
+    _ssl_by_default = field_validator("train", mode="before")(ssl_by_default)
 
     @field_validator("train")
     @classmethod
@@ -113,12 +112,7 @@ class Config(StrictModel):
             raise ValueError("train.save_epochs / train.measure_at: the study uses final weights")
         return train
 
-    @field_validator("seeds")
-    @classmethod
-    def _seeds(cls, seeds: list[int]) -> list[int]:
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
-        return seeds
+    _seeds = field_validator("seeds")(distinct_seeds)
 
     @field_validator("measure")
     @classmethod

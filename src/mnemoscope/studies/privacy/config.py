@@ -11,17 +11,14 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
 from mnemoscope.training.config import DataConfig
+from mnemoscope.training.strict import StrictModel
 
 NAME = "sslmem-privacy"
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _default_sslmem() -> SSLMemConfig:

@@ -21,7 +21,7 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
 from mnemoscope.execution.config import ExecutionConfig
@@ -29,6 +29,7 @@ from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.training import TrainConfig
 from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.objectives import RECOGNIZABLE, method
+from mnemoscope.training.strict import StrictModel
 
 # Keys of a TrainConfig the study sets itself: the data and tracked set are shared by every
 # paradigm, seeds come from ``seeds`` and measurement points from ``measure_every``.
@@ -37,11 +38,7 @@ PROCEDURE_FIELDS = ("averaged_trials", "alignment", "fixed_view", "simclr_indica
 PARADIGM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataSpec(_Strict):
+class DataSpec(StrictModel):
     name: str = Field("cifar10", description="dataset (paper 001: CIFAR-10)")
     options: dict[str, Any] = Field(default_factory=dict, description="mnemoscope.data options")
     train_size: int | None = Field(
@@ -51,7 +48,7 @@ class DataSpec(_Strict):
     split_seed: int = Field(0, ge=0, description="seed of the training subset")
 
 
-class TrackingSpec(_Strict):
+class TrackingSpec(StrictModel):
     size: int = Field(1000, ge=2, description="|X|, tracked training images (paper 001: 1,000)")
     seed: int = Field(
         0, ge=0, description="seed choosing X (class-stratified) from the training set"
@@ -71,7 +68,7 @@ class TrackingSpec(_Strict):
     batch_size: int = Field(1024, ge=1, description="views per forward pass (memory only)")
 
 
-class ParadigmSpec(_Strict):
+class ParadigmSpec(StrictModel):
     name: str = Field(description="identifier: lower case letters, digits and _")
     train: dict[str, Any] = Field(
         default_factory=dict, description="TrainConfig fields laid over the study's `train`"
@@ -94,7 +91,7 @@ class ParadigmSpec(_Strict):
         return name
 
 
-class FigureSpec(_Strict):
+class FigureSpec(StrictModel):
     every_kth: int | None = Field(
         None, ge=1, description="fig 4 plots every k-th image (paper 001: 25th of 1,000); "
         "None = |X| // 40",
@@ -129,7 +126,7 @@ PAPER_PARADIGMS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-class Config(_Strict):
+class Config(StrictModel):
     """The profiles study: paradigms x seeds trained with recognition tracking, then analysed."""
 
     study: Literal["profiles"] = "profiles"

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.stats import TOP_KS
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.training import AugmentConfig, OptimConfig, SupervisedObjective, TrainConfig
+from mnemoscope.training.strict import StrictModel
 
 PLANTED_KINDS = ("inverted", "held_out_class", "noise")
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 Size = float | int  # a fraction of the pool (float) or a count (int)
@@ -282,7 +279,23 @@ class CompareConfig(StrictModel):
         return lambdas
 
 
-def _default_train() -> TrainConfig:
+def ssl_by_default(cls: type, train: Any) -> Any:
+    """Validator of ``train`` (before parsing): TrainConfig's own default objective is
+    supervised; the SSL studies' is SimCLR."""
+    if isinstance(train, dict) and "objective" not in train:
+        return {**train, "objective": {"name": "simclr"}}
+    return train
+
+
+def distinct_seeds(cls: type, seeds: list[int]) -> list[int]:
+    """Validator of ``seeds``: the encoders a side, each seed once."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
+    return seeds
+
+
+def default_train() -> TrainConfig:
+    """SimCLR with the training defaults: the SSL studies' default ``train``."""
     return TrainConfig.model_validate({"objective": {"name": "simclr"}})
 
 
@@ -296,7 +309,7 @@ class Config(StrictModel):
     )
     repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     train: TrainConfig = Field(
-        default_factory=_default_train,
+        default_factory=default_train,
         description="the training of every f and g (dataset in train.data; data.subset is set "
         "by the study); objective defaults to simclr",
     )
@@ -313,13 +326,7 @@ class Config(StrictModel):
     stats: StatsConfig = Field(default_factory=StatsConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
 
-    @field_validator("train", mode="before")
-    @classmethod
-    def _ssl_by_default(cls, train: Any) -> Any:
-        # TrainConfig's own default objective is supervised; this study's is SimCLR.
-        if isinstance(train, dict) and "objective" not in train:
-            return {**train, "objective": {"name": "simclr"}}
-        return train
+    _ssl_by_default = field_validator("train", mode="before")(ssl_by_default)
 
     @field_validator("train")
     @classmethod
@@ -336,12 +343,7 @@ class Config(StrictModel):
             )
         return train
 
-    @field_validator("seeds")
-    @classmethod
-    def _seeds(cls, seeds: list[int]) -> list[int]:
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
-        return seeds
+    _seeds = field_validator("seeds")(distinct_seeds)
 
     @model_validator(mode="after")
     def _epochs_within_training(self) -> Config:

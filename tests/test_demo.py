@@ -145,7 +145,7 @@ def test_readme_results_section_lies_between_the_markers_and_is_rewritten_in_pla
     assert readme.count(results.BEGIN) == 1 and readme.count(results.END) == 1
     head, rest = readme.split(results.BEGIN)
     inside, tail = rest.split(results.END)
-    assert "scripts/demo_results.py" in inside
+    assert "scripts/demo_results.py" in inside and "| study |" in inside  # generated, not empty
     copy = tmp_path / "README.md"
     copy.write_text(readme)
     out, _, _, _ = demo_run

@@ -59,13 +59,16 @@ def section(run_dir: str | Path) -> str:
             claim = f"{finding.claim.text} ({finding.claim.paper}, {finding.claim.section})"
             cells = (study.name, claim, measured.value, measured.interval or "", verdict)
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    for study in studies:
+        lines += _per_seed(study, quick)
     alignment = _alignment(studies)
     if alignment is not None:
         lines += ["", "Profiles at mean p_t = 0.5 (`tables/profile_alignment.csv`): MAE of each "
                   "paradigm's profile to the null (sd over binomial draws or permutations), "
-                  "chi-square p against the network-block null:", "",
-                  "| " + " | ".join(ALIGNMENT_COLUMNS) + " |",
-                  "|" + "---|" * len(ALIGNMENT_COLUMNS)]  # fmt: skip
+                  "chi-square p against the network-block null; of a repeated study, each "
+                  "study seed's MAE:", "",
+                  "| " + " | ".join(alignment.columns) + " |",
+                  "|" + "---|" * len(alignment.columns)]  # fmt: skip
         for row in alignment.itertuples(index=False):
             lines.append("| " + " | ".join(_cell(_number(v)) for v in row) + " |")
     return "\n".join(lines) + "\n"
@@ -77,13 +80,63 @@ def _command(run_dir: Path, quick: bool) -> str:
     return "mnemoscope run"
 
 
+def _per_seed(study: StudyOutputs, quick: bool) -> list[str]:
+    """For a study repeated over study seeds: each claim's effect and verdict at every seed
+    (``tables/repeat_findings.csv``), so that README shows how strongly each headline holds."""
+    path = study.path / "tables" / "repeat_findings.csv"
+    if not path.is_file():
+        return []
+    table = pd.read_csv(path, dtype={"study_seed": str}).dropna(subset=["verdict"])
+    seeds = [k for k in dict.fromkeys(table["study_seed"]) if k != "combined"]
+    lines = ["", f"{study.name} at each study seed (`tables/repeat_findings.csv`): the effect "
+             "each verdict is about (positive = the paper's direction), its one-sided p where "
+             "the study tests it, and the verdict:", "",
+             "| claim | effect | " + " | ".join(f"seed {k}" for k in seeds) + " |",
+             "|---|---|" + "---|" * len(seeds)]  # fmt: skip
+    for (claim, effect_name), rows in table.groupby(["claim", "effect_name"], sort=False):
+        by_seed = {row.study_seed: row for row in rows.itertuples()}
+        cells = [claim, effect_name] + [_seed_cell(by_seed.get(k), quick) for k in seeds]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _seed_cell(row: Any, quick: bool) -> str:
+    if row is None:
+        return "not measured"
+    effect = "" if pd.isna(row.effect) else f"{row.effect:+.3g}"
+    p = "" if pd.isna(row.p_value) else f" (p {row.p_value:.2g})"
+    return f"{effect}{p}" + ("" if quick else f": {row.verdict}")
+
+
 def _alignment(studies: list[StudyOutputs]) -> pd.DataFrame | None:
-    """The rows of profiles' alignment table at the target 0.5 (the paper's fig. 2)."""
-    path = next((s.path / "tables" / "profile_alignment.csv" for s in studies
-                 if s.name == "profiles"), None)  # fmt: skip
-    if path is None or not path.is_file():
+    """The rows of profiles' alignment table at the target 0.5 (the paper's fig. 2); of a
+    repeated study, each study seed's MAE side by side."""
+    study = next((s for s in studies if s.name == "profiles"), None)
+    if study is None:
         return None
-    table = pd.read_csv(path)
+    seed_dirs = sorted(study.path.glob("study-seed-*"), key=lambda p: int(p.name.split("-")[-1]))
+    if not seed_dirs:
+        return _alignment_of(study.path)
+    tables = {d.name.split("-")[-1]: _alignment_of(d) for d in seed_dirs}
+    tables = {k: t for k, t in tables.items() if t is not None}
+    if not tables:
+        return None
+    keys = ["paradigm", "variant", "null"]
+    merged = None
+    for k, table in tables.items():
+        table = table[keys + ["mae", "reached"]].rename(
+            columns={"mae": f"mae seed {k}", "reached": f"reached {k}"})  # fmt: skip
+        merged = table if merged is None else merged.merge(table, on=keys, how="outer")
+    reached = [c for c in merged if c.startswith("reached ")]
+    merged["reached"] = merged[reached].all(axis=1)
+    return merged.drop(columns=reached)
+
+
+def _alignment_of(path: Path) -> pd.DataFrame | None:
+    table_path = path / "tables" / "profile_alignment.csv"
+    if not table_path.is_file():
+        return None
+    table = pd.read_csv(table_path)
     if "null" not in table:
         table["null"] = "binomial"
     table = table[table["target_p"].round(6) == 0.5]

@@ -111,3 +111,34 @@ def test_benign_layer_invariance_and_toy_claims():
 def test_a_measured_value_needs_a_known_verdict():
     with pytest.raises(ValueError, match="not one of"):
         f.Measured("x", "maybe")
+
+
+def removal_summary(experiment: str, difference: float, p: float) -> dict:
+    pooled = {"k": "all", "downstream": "all", "pairs": 8, "mean_top": 0.7 + difference,
+              "mean_random": 0.7, "difference": difference, "p_value": p}  # fmt: skip
+    per_k = pooled | {"k": "50", "p_value": 0.5}
+    return {experiment: [per_k, pooled]}
+
+
+@pytest.mark.parametrize(
+    ("measure", "experiment", "paper_sign"),
+    [(f.removal_hurts, "removal", -1), (f.coreset_of_memorized, "coreset", 1)],
+)
+def test_removal_and_coreset_claims_read_the_pooled_paired_test(measure, experiment, paper_sign):
+    paper = measure(removal_summary(experiment, paper_sign * 0.02, 0.01))
+    assert paper.verdict == "reproduced" and paper.effect == pytest.approx(0.02)
+    assert paper.p_value == pytest.approx(0.005)  # one-sided in the paper's direction
+    other = measure(removal_summary(experiment, -paper_sign * 0.02, 0.01))
+    assert other.verdict == "opposite" and other.p_value == pytest.approx(0.995)
+    assert measure(removal_summary(experiment, paper_sign * 0.02, 0.2)).verdict == "undecided"
+    assert measure(removal_summary(experiment, 0.01, float("nan"))).verdict == "undecided"
+    assert measure({experiment: [{"k": "50", "downstream": "all", "difference": 0.1}]}) is None
+
+
+def test_dejavu_claim_combines_over_methods_by_its_weakest_gap():
+    rows = [{"method": "simclr", "dejavu": 0.05, "dejavu_p": 0.01},
+            {"method": "mae", "dejavu": 0.02, "dejavu_p": 0.04}]  # fmt: skip
+    measured = f.dejavu_memorized({"table4": rows})
+    assert measured.effect == pytest.approx(0.02) and measured.p_value == pytest.approx(0.04)
+    rows[1]["dejavu_p"] = None
+    assert f.dejavu_memorized({"table4": rows}).p_value is None

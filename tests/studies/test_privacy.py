@@ -115,6 +115,9 @@ def test_the_study_owns_compare_and_privacy_of_the_sslmem_config():
     train = {**sslmem["train"], "privacy": {"epsilon": 4}}
     with pytest.raises(ValueError, match="sslmem.train.privacy is set by this study"):
         privacy.Config.model_validate({**TINY, "sslmem": {**sslmem, "train": train}})
+    execution = {"backend": "processes", "workers": 2}
+    with pytest.raises(ValueError, match="set execution at the top"):
+        privacy.Config.model_validate({**TINY, "sslmem": {**sslmem, "execution": execution}})
 
 
 def _row(epsilon, mean, low, high, accuracy):

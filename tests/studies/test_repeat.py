@@ -58,6 +58,24 @@ def test_every_training_and_draw_moves_with_the_study_seed(study):
     assert all(b == a + SEED_STRIDE for a, b in zip(draws(first), draws(second), strict=True))
 
 
+@pytest.mark.parametrize("study", ["sslmem-removal", "sslmem-privacy", "sslmem-dejavu"])
+def test_the_downstream_studies_repeat_with_their_nested_seeds_shifted(study):
+    raw = packaged_config(study, "quick")
+    config = studies.load_config({**raw, "repeat": {"study_seeds": [0, 2]}})
+    first, second = seed_config(config, 0), seed_config(config, 2)
+    assert first == studies.load_config(raw) and second.repeat is None
+    nested = "sslmem" if study != "sslmem-dejavu" else None
+    if nested:
+        inner = [getattr(c, nested) for c in (first, second)]
+        assert inner[1].seeds == [s + 2 * SEED_STRIDE for s in inner[0].seeds]
+        assert inner[1].splits.seed == inner[0].splits.seed + 2 * SEED_STRIDE
+        with pytest.raises(ValueError, match="sslmem.repeat"):
+            studies.load_config(
+                {**raw, nested: {**raw[nested], "repeat": {"study_seeds": [0, 1]}}})
+    else:
+        assert second.seeds == [s + 2 * SEED_STRIDE for s in first.seeds]
+
+
 def test_repeat_spec_refuses_repeated_or_negative_seeds():
     for bad in ([], [0, 0], [-1]):
         with pytest.raises(ValueError, match="study_seeds"):
@@ -83,6 +101,22 @@ def test_a_headline_holds_only_when_every_seed_gives_it():
     assert f.combine(missing).verdict == "undecided" and "2: not measured" in f.combine(
         missing).value  # fmt: skip
     assert f.combine({"0": None}) is None
+
+
+def test_seeds_that_agree_in_direction_decide_by_the_combined_test():
+    def seeds(*pairs):
+        return {str(k): f.Measured("x", v, effect=e) for k, (v, e) in enumerate(pairs)}
+
+    weak = seeds(("reproduced", 0.05), ("reproduced", 0.06), ("undecided", 0.03))
+    assert f.combine(weak).verdict == "reproduced" and f.combine(weak).p_value < 0.05
+    assert f.combine(seeds(("opposite", -0.05), ("undecided", -0.04), ("opposite", -0.06))
+                     ).verdict == "opposite"  # fmt: skip
+    crossing = seeds(("reproduced", 0.05), ("undecided", -0.01), ("reproduced", 0.06))
+    assert f.combine(crossing).verdict == "undecided"  # one seed points the other way
+    noisy = seeds(("reproduced", 0.2), ("undecided", 0.001), ("undecided", 0.002))
+    assert f.combine(noisy).p_value > 0.05 and f.combine(noisy).verdict == "undecided"
+    unreached = seeds(("reproduced", 0.05), ("not at this scale", 0.06), ("reproduced", 0.07))
+    assert f.combine(unreached).verdict == "undecided"
 
 
 def test_seeds_p_values_combine_by_stouffer():
@@ -149,6 +183,31 @@ def test_repeated_study_table_and_report_show_each_seed_and_the_spread(repeated)
                                                else "undecided")  # fmt: skip
     page = render_report(result.path)
     assert "t interval over seeds" in page and "2 study seeds" in page
+
+
+def test_readme_results_show_every_study_seed_of_a_repeated_study(repeated):
+    from tests.test_demo import _demo_results
+
+    _, result = repeated
+    body = _demo_results().section(result.path)
+    table = pd.read_csv(result.path / "tables" / "repeat_findings.csv", dtype={"study_seed": str})
+    rows = [line.split(" | ") for line in body.splitlines() if line.startswith("| ")]
+    header = next(r for r in rows if r[0] == "| claim")
+    assert header[2:] == ["seed 0", "seed 3 |"]
+    claim = f.CLAIMS[0]
+    row = next(r for r in rows if r[0] == f"| {claim.text}")
+    for k, cell in zip(("0", "3"), row[2:], strict=True):
+        seed = table[(table.claim == claim.text) & (table.study_seed == k)].iloc[0]
+        assert cell.rstrip(" |").endswith(f": {seed.verdict}")
+        assert cell.startswith(f"{seed.effect:+.3g}")
+    # the alignment at p = 0.5: each seed's MAE side by side
+    align = next(r for r in rows if r[0] == "| paradigm")
+    assert align[3:5] == ["mae seed 0", "mae seed 3"]
+    seed3 = pd.read_csv(seed_dir(result.path, 3) / "tables" / "profile_alignment.csv")
+    seed3 = seed3[seed3.target_p == 0.5].iloc[0]
+    shown = next(r for r in rows if r[0] == f"| {seed3.paradigm}" and r[1] == seed3.variant
+                 and r[2] == seed3["null"])  # fmt: skip
+    assert float(shown[4]) == pytest.approx(seed3.mae, abs=1e-4)
 
 
 def _yaml(path):

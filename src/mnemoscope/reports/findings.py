@@ -22,8 +22,9 @@ Each ``Measured`` also carries its ``effect`` (the number the verdict is about, 
 paper's direction; ``Claim.effect`` names it) and, where the study tests it, a one-sided
 ``p_value`` in the paper's direction. A study repeated over study seeds (``studies.repeat``)
 has a summary holding each seed's; ``findings`` then ``combine``s the seeds' measurements: the
-verdict holds only when every seed gives it ("undecided" when they disagree), with the effect's
-spread (mean, min, max, t interval over seeds) and a combined p-value.
+verdict holds when every seed gives it, or when every seed points the paper's way and the
+combined test is significant ("undecided" otherwise: ``combine``), with the effect's spread
+(mean, min, max, t interval over seeds) and a combined p-value.
 """
 
 from __future__ import annotations
@@ -119,8 +120,13 @@ def combine(measured: Mapping[str, Measured | None], confidence: float = 0.95) -
     """One claim over study seeds (``measured``: each seed's measurement, ``None`` if the seed
     did not measure it).
 
-    Verdict: the seeds' common verdict when every seed measured the claim and all agree, else
-    ``undecided`` (a headline must hold at every study seed). Spread: the mean, minimum and
+    Verdict: the seeds' common verdict when every seed measured the claim and all agree. Seeds
+    that agree only in direction decide together: when every seed is ``reproduced`` or
+    ``undecided`` (too little power for one seed's margin), every effect has the paper's sign
+    and the combined test below gives p < 0.05, the claim is ``reproduced`` (``opposite``
+    symmetrically: every effect against the paper, combined p > 0.95). Anything else is
+    ``undecided``: a headline must hold in direction at every study seed. Spread: the mean,
+    minimum and
     maximum of the seeds' effects and their t interval at ``confidence``
     (``analysis.stats.seed_interval``, the interval behind benign's "undecided at this scale").
     Combined test, one-sided in the paper's direction: Stouffer's combination of the seeds'
@@ -132,8 +138,8 @@ def combine(measured: Mapping[str, Measured | None], confidence: float = 0.95) -
     if not present:
         return None
     verdicts = {m.verdict for m in present.values()}
-    agree = len(verdicts) == 1 and len(present) == len(measured)
-    verdict = verdicts.pop() if agree else "undecided"
+    complete = len(present) == len(measured)
+    verdict = next(iter(verdicts)) if len(verdicts) == 1 and complete else "undecided"
     listed = ", ".join(f"{k}: {m.verdict}" for k, m in present.items())
     missing = [k for k, m in measured.items() if m is None]
     if missing:
@@ -155,7 +161,18 @@ def combine(measured: Mapping[str, Measured | None], confidence: float = 0.95) -
         p, test = ttest(effects, alternative="greater").p_value, "t-test of the seeds' effects"
     if p is not None:
         value += f"; combined p = {p:.2g} ({test})"
+        if verdict == "undecided" and complete and len(effects) == len(present):
+            verdict = _direction_verdict(verdicts, effects, p)
     return Measured(value, verdict, interval, mean, p)
+
+
+def _direction_verdict(verdicts: set[str], effects: list[float], p: float) -> str:
+    """The combined verdict of seeds that disagree only in their margins (see ``combine``)."""
+    if verdicts <= {"reproduced", "undecided"} and all(e > 0 for e in effects) and p < ALPHA:
+        return "reproduced"
+    if verdicts <= {"opposite", "undecided"} and all(e < 0 for e in effects) and p > 1 - ALPHA:
+        return "opposite"
+    return "undecided"
 
 
 def combined_summary(
@@ -504,7 +521,49 @@ def dejavu_memorized(summary: Mapping[str, Any]) -> Measured | None:
         verdict = "opposite"
     else:
         verdict = "undecided"
-    return Measured(value, verdict)
+    # Every gap must be positive: its intersection-union test is the largest one-sided p, and
+    # the effect that must clear 0 is the smallest gap.
+    p_values = [p for _, _, p in gaps]
+    p_value = max(p_values) if all(p is not None for p in p_values) else None
+    return Measured(value, verdict, None, min(gap for _, gap, _ in gaps), p_value)
+
+
+def _pooled_test(summary: Mapping[str, Any], experiment: str) -> Mapping[str, Any] | None:
+    rows = summary.get(experiment) or []
+    return next((r for r in rows if str(r.get("k")) == "all" and r.get("downstream") == "all"),
+                None)  # fmt: skip
+
+
+def _removal_claim(summary: Mapping[str, Any], experiment: str, paper_sign: int) -> Measured | None:
+    """The pooled paired test of top-k against random-k (``studies.removal.tables``): top -
+    random accuracy over (k, seed, downstream) pairs, two-sided ``ttest_rel``. The paper's
+    direction is top below random for removal (``paper_sign`` -1) and above for coresets (+1);
+    reproduced / opposite when p < 0.05 in that / the other direction, undecided otherwise. The
+    pooled pairs share seeds, so the p-value is optimistic (the per-k rows are in the table)."""
+    row = _pooled_test(summary, experiment)
+    if row is None:
+        return None
+    difference, p_two = float(row["difference"]), _number(row.get("p_value"))
+    effect = paper_sign * difference
+    p_value = None if p_two is None else _one_sided(effect, p_two)
+    if p_two is None or p_two >= ALPHA or effect == 0:
+        verdict = "undecided"
+    else:
+        verdict = "reproduced" if effect > 0 else "opposite"
+    value = (f"top-k {100 * float(row['mean_top']):.1f}% vs random-k "
+             f"{100 * float(row['mean_random']):.1f}% ({100 * difference:+.2f} points over "
+             f"{int(row['pairs'])} pairs, p = {p_two if p_two is not None else float('nan'):.2g})")
+    return Measured(value, verdict, None, effect, p_value)
+
+
+def removal_hurts(summary: Mapping[str, Any]) -> Measured | None:
+    """Removing the top-k memorized candidates costs more accuracy than removing k random ones."""
+    return _removal_claim(summary, "removal", -1)
+
+
+def coreset_of_memorized(summary: Mapping[str, Any]) -> Measured | None:
+    """A coreset of the top-k memorized candidates trains better than k random ones."""
+    return _removal_claim(summary, "coreset", +1)
 
 
 CLAIMS: list[Claim] = [
@@ -566,5 +625,13 @@ CLAIMS: list[Claim] = [
     Claim("sslmem-dejavu", "002", "sec. 4.5, table 4",
           "SSL encoders have Déjà Vu memorization (Meehan et al.): from the periphery of its "
           "training images, A guesses their labels better than B, which never saw them",
-          dejavu_memorized),
+          dejavu_memorized, effect="least Déjà Vu gap over methods"),
+    Claim("sslmem-removal", "002", "sec. 4.4, fig. 3",
+          "Memorized images matter: removing the most memorized training images lowers "
+          "downstream accuracy more than removing as many random ones", removal_hurts,
+          effect="random-k - top-k removed, accuracy"),
+    Claim("sslmem-removal", "002", "app. D.5, table 17",
+          "Training on only the most memorized images works well: such a coreset trains better "
+          "encoders than as many random images (the paper compares it with the full set)",
+          coreset_of_memorized, effect="top-k - random-k kept, accuracy"),
 ]  # fmt: skip

@@ -17,7 +17,7 @@ from mnemoscope.studies import removal
 from mnemoscope.studies.removal import selection, tables
 
 ROOT = Path(__file__).parents[3]
-CONFIGS = ("sslmem-downstream-quick", "sslmem-downstream", "sslmem-downstream-paper")
+CONFIGS = ("sslmem-removal-quick", "sslmem-removal", "sslmem-removal-paper")
 TINY = {
     "study": "sslmem-removal",
     "sslmem": {

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.measure.dejavu import DEFAULT_K
+from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.studies.sslmem.config import (
     MeasureConfig,
     Size,
@@ -77,6 +78,7 @@ class Config(StrictModel):
         default_factory=ExecutionConfig,
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
+    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     train: TrainConfig = Field(
         default_factory=default_train,
         description="the training every method overlays (data.subset is set by the study: A's "

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
 from mnemoscope.training.config import DataConfig
 from mnemoscope.training.strict import StrictModel
@@ -41,6 +42,7 @@ class Config(StrictModel):
         default_factory=ExecutionConfig,
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
+    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     epsilons: list[float] = Field(
         default_factory=lambda: [20.0, 8.0],
         description="target epsilons of the DP-SGD trainings (table 5: 20, 8); epsilon = "
@@ -83,8 +85,10 @@ class Config(StrictModel):
                 "sslmem.compare.variants / lambdas are set by this study (one per epsilon): "
                 "leave them out"
             )
-        if "execution" in sslmem.model_fields_set:
+        if sslmem.execution != ExecutionConfig():  # (not fields_set: a dump must revalidate)
             raise ValueError("sslmem.execution: set execution at the top of this config")
+        if sslmem.repeat is not None:
+            raise ValueError("sslmem.repeat: repeat the whole study with `repeat` at the top")
         if sslmem.train.privacy is not None:
             raise ValueError(
                 "sslmem.train.privacy is set by this study per epsilon; sslmem.train is the "

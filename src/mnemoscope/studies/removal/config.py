@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
 from mnemoscope.studies.sslmem.config import Config as SslmemConfig
 from mnemoscope.training import DataConfig
 from mnemoscope.training.downstream import DownstreamConfig, check_labels
@@ -75,6 +76,7 @@ class Config(StrictModel):
         description="where the retrainings run (local, processes, ray, slurm); never changes "
         "results (the SSLMem study uses its own sslmem.execution)",
     )
+    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     sslmem: SslmemConfig = Field(
         default_factory=SslmemConfig,
         description="the SSLMem study that ranks S_C (run into OUT/sslmem, reused when "
@@ -108,6 +110,8 @@ class Config(StrictModel):
                 f"sslmem.planted.kinds = {sslmem.planted.kinds}: planted images are not "
                 "training data to remove or keep; leave planted out of the ranking study"
             )
+        if sslmem.repeat is not None:
+            raise ValueError("sslmem.repeat: repeat the whole study with `repeat` at the top")
         return sslmem
 
     @field_validator("downstream")

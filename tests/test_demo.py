@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 
 from mnemoscope import demo, studies
 from mnemoscope.cli import app
+from mnemoscope.studies.repeat import RepeatSpec
+from tests.studies.removal.test_removal import TINY as TINY_REMOVAL
 from tests.studies.test_benign import tiny as tiny_benign
 from tests.studies.test_profiles import tiny_config as tiny_profiles
 from tests.studies.test_sslmem import TINY as TINY_SSLMEM
@@ -17,6 +19,7 @@ def tiny_configs() -> dict[str, dict]:
         "profiles": tiny_profiles().model_dump(mode="json"),
         "sslmem": dict(TINY_SSLMEM),
         "benign": tiny_benign().model_dump(mode="json"),
+        "sslmem-removal": dict(TINY_REMOVAL),
     }
 
 
@@ -39,10 +42,12 @@ def demo_run(tmp_path_factory):
 
 
 def test_packaged_demo_and_quick_configs_exist_and_validate():
-    for study in demo.DEMO_STUDIES:
-        for scale in ("demo", "quick"):
+    for scale, quick in (("demo", False), ("quick", True)):
+        for study in demo.demo_studies(quick):
             config = studies.load_config(demo.packaged_config(study, scale))
             assert config.study == study
+            # the full demo repeats every study over three study seeds; --quick runs once
+            assert config.repeat == (None if quick else RepeatSpec(study_seeds=[0, 1, 2]))
 
 
 def test_unknown_packaged_config_is_a_clear_error():
@@ -53,15 +58,16 @@ def test_unknown_packaged_config_is_a_clear_error():
 def test_demo_runs_every_study_into_one_directory_and_builds_the_report(demo_run):
     out, result, asked, _ = demo_run
     assert result.exit_code == 0, result.output
-    assert asked == [(study, "quick") for study in demo.DEMO_STUDIES]
-    for study in demo.DEMO_STUDIES:
+    assert asked == [(study, "quick") for study in demo.QUICK_STUDIES]
+    assert "sslmem-removal" in demo.QUICK_STUDIES  # the removal bars of paper 002's fig. 3
+    for study in demo.QUICK_STUDIES:
         assert (out / study / "COMPLETE").is_file(), study
     meta = json.loads((out / "meta.json").read_text())
     assert meta["finished"] >= meta["started"]
     assert "environment" in meta
     report = out / "report.html"
     html = report.read_text()
-    for study in demo.DEMO_STUDIES:
+    for study in demo.QUICK_STUDIES:
         assert f'id="study-{study}"' in html
     # the command ends with the headlines of every study and the report's path
     assert result.output.rstrip().endswith(f"report: {report}")
@@ -70,8 +76,8 @@ def test_demo_runs_every_study_into_one_directory_and_builds_the_report(demo_run
         assert study in result.output
         assert lines[0][:40] in result.output
     # in the order the studies ran, as in the report
-    assert list(demo.headlines(out)) == list(demo.DEMO_STUDIES)
-    positions = [result.output.index(f"{study}\n") for study in demo.DEMO_STUDIES]
+    assert list(demo.headlines(out)) == list(demo.QUICK_STUDIES)
+    positions = [result.output.index(f"{study}\n") for study in demo.QUICK_STUDIES]
     assert positions == sorted(positions)
     assert 'id="smoke-test"' in html  # a --quick demo is a smoke test
 

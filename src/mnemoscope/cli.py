@@ -85,10 +85,13 @@ def options(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="run directory of the demo"),
-    quick: bool = typer.Option(False, "--quick", help="the quick configs (under 5 minutes)"),
+    quick: bool = typer.Option(
+        False, "--quick", help="a smoke test: the quick configs, the removal experiment too"
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
-    """Run the three studies at demo scale on the embedded dataset and build the HTML report."""
+    """Run the three studies at demo scale (three study seeds each) on the embedded dataset and
+    build the HTML report."""
     from mnemoscope.demo import headlines, run_demo
     from mnemoscope.environment import busy_warning
 
@@ -283,14 +286,14 @@ def plan(
 
     config = _load_config(config_path, studies.load_config)
     module = studies.module(config.study)
-    dataset = config.data if hasattr(config, "data") else config.train.data
+    dataset = config.data
     bundle, real = dataset_or_standin(dataset.name, dataset.options)
     study_dir = out or Path("runs") / config.study
     parts = [(config, study_dir)]
     if getattr(config, "repeat", None) is not None:
         parts = [(seed_config(config, k), seed_dir(study_dir, k))
                  for k in config.repeat.study_seeds]  # fmt: skip
-    table = pd.concat([plan_table(module.study_specs(part, bundle), part_dir / "runs", bundle,
+    table = pd.concat([plan_table(module.study_specs(part, bundle), _run_roots(part_dir), bundle,
                                   real, device, measure) for part, part_dir in parts],
                       ignore_index=True)  # fmt: skip
     if not real:
@@ -325,6 +328,12 @@ def plan(
             f"for the {len(assumed)} runs left of the kinds below on one H100 in bf16, run after "
             "run. An ESTIMATE, not a measurement: images x epochs over the throughput the paper "
             f"configs' headers assume (scaled by pixels from 32 x 32): {bases}."))  # fmt: skip
+
+
+def _run_roots(study_dir: Path) -> list[Path]:
+    """Where a study's runs live: its ``runs/``, and a nested study's (removal and privacy
+    keep the SSLMem study's f and g in ``OUT/sslmem/runs``)."""
+    return [study_dir / "runs", *sorted(study_dir.glob("*/runs"))]
 
 
 def _duration(seconds: float) -> str:

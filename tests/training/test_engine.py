@@ -116,7 +116,7 @@ def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_checkpoint(
         return objective
 
     monkeypatch.setattr(engine, "build_objective", poisoned)
-    config = tiny_config(epochs=3)
+    config = tiny_config(epochs=3, checkpoint_every=1)  # keeps epoch 1's checkpoint
     with pytest.raises(NonFiniteLossError, match="epoch 2, step 2 of 4"):
         train(config, tmp_path, bundle=fmnist, quiet=True)
     from mnemoscope.store import RunDir
@@ -200,6 +200,15 @@ def test_checkpoint_every_writes_last_less_often_and_trains_the_same(tmp_path, f
     assert saved == [1, 2, 3, 4, 5]
     assert every.run.path.name == result.run.path.name  # one run key: it changes no result
     _assert_same_weights(_weights(result), _weights(every))
+
+    # by default (null): at the end of the first epoch CHECKPOINT_SECONDS after the last one
+    default = sparse.model_copy(update={"checkpoint_every": None})
+    for seconds, expected in ((0.0, [1, 2, 3, 4, 5]), (3600.0, [5])):
+        monkeypatch.setattr(engine, "CHECKPOINT_SECONDS", seconds)
+        saved.clear()
+        timed = train(default, tmp_path / f"timed-{seconds}", bundle=fmnist, quiet=True)
+        assert saved == expected
+        _assert_same_weights(_weights(result), _weights(timed))
 
 
 def test_batch_larger_than_a_full_training_set_is_refused_before_any_run(tmp_path, fmnist):

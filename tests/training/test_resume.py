@@ -64,7 +64,8 @@ def _kill_and_restart(tmp_path, config, kill_after, resumes_from=None):
 @pytest.mark.parametrize("kill_after", ["first-checkpoint", "mid-run"])
 def test_sigkill_and_restart_matches_uninterrupted_run(tmp_path, fmnist, kill_after):
     config = tiny_config(
-        epochs=4, data={"subset": list(range(512))}, measure_at=[], save_epochs=[2]
+        epochs=4, data={"subset": list(range(512))}, measure_at=[], save_epochs=[2],
+        checkpoint_every=1,
     )
     run = _kill_and_restart(tmp_path, config, kill_after)
 
@@ -103,7 +104,7 @@ def test_sigkilled_dino_resumes_its_teacher_center_and_schedules_exactly(tmp_pat
     # here a learning-rate warm-up, a chained scheduler).
     config = method_config(
         "dino", objective={"warmup_teacher_temp_epochs": 2}, epochs=3,
-        data={"subset": list(range(512))}, optim={"warmup_epochs": 1.5},
+        data={"subset": list(range(512))}, optim={"warmup_epochs": 1.5}, checkpoint_every=1,
     )  # fmt: skip
     run = _kill_and_restart(tmp_path, config, "first-checkpoint")
     reference = train(config, tmp_path / "reference", bundle=fmnist, quiet=True)

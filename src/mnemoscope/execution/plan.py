@@ -120,13 +120,22 @@ def kind(config: TrainConfig) -> str:
     return f"{config.model.name} {config.objective.name} b{config.batch_size}"
 
 
-def plan_table(specs: list[RunSpec], root: Path, bundle: data.DatasetBundle, real: bool,
-               device: str | None = None, measure: bool = True) -> pd.DataFrame:  # fmt: skip
-    """One row per distinct run: kind, run, complete (None: unknown), images, epochs,
+def plan_table(
+    specs: list[RunSpec],
+    root: Path | list[Path],
+    bundle: data.DatasetBundle,
+    real: bool,
+    device: str | None = None,
+    measure: bool = True,
+) -> pd.DataFrame:
+    """One row per distinct run: kind, run, complete (None: unknown; complete when its directory
+    is complete under ``root``, or under any of several roots: a study that nests another keeps
+    the nested study's runs in that study's own ``runs/``), images, epochs,
     image_epochs, the estimated training seconds on this device (NaN with ``measure=False``)
     and on one GPU (gpu_seconds, an estimate from ``GPU_IMAGES_PER_SECOND``; NaN for models
     without an assumption) and the basis of that estimate (gpu_basis)."""
     rows, measured = [], {}
+    roots = [root] if isinstance(root, Path) else list(root)
     for spec in {as_spec(s).run_name: s for s in specs}.values():
         config = spec.config
         images = prepare(spec, bundle).images
@@ -136,7 +145,7 @@ def plan_table(specs: list[RunSpec], root: Path, bundle: data.DatasetBundle, rea
                               else float("nan"))  # fmt: skip
         image_epochs = len(images) * config.epochs
         assumed = gpu_assumption(config)
-        complete = RunDir(root / spec.run_name).is_complete if real else None
+        complete = any(RunDir(r / spec.run_name).is_complete for r in roots) if real else None
         rows.append({"kind": name, "run": spec.run_name, "complete": complete,
                      "images": len(images), "epochs": config.epochs, "image_epochs": image_epochs,
                      "seconds": image_epochs * measured[name],

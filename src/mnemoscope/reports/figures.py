@@ -128,6 +128,7 @@ KEY_FIGURES = {
     "profiles": "fig2_binomial",
     "sslmem": "sslmem_fig2c_distributions",
     "benign": "benign_fig4_probes",
+    "sslmem-removal": "sslmem_removal_fig3",
     "sslmem-privacy": "sslmem_privacy",
     "sslmem-dejavu": "sslmem_dejavu_table4",
 }

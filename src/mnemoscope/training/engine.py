@@ -10,9 +10,10 @@ Determinism: the seed is split into two streams, one for the initial weights (dr
 ``torch.random.fork_rng`` so the caller's global RNG is left alone) and one generator that
 draws data order and every augmentation. The generator's state is checkpointed with the
 weights, optimizer and scheduler in ``last`` at the end of every ``config.checkpoint_every``-th
-epoch and of the last one, so a run killed at any point and started again repeats the epochs
-after its latest checkpoint and finishes with the same weights, bit for bit, as one that was
-never stopped.
+epoch (by default: of the first epoch that ends ``CHECKPOINT_SECONDS`` after the previous
+checkpoint) and of the last one, so a run killed at any point and started again repeats the
+epochs after its latest checkpoint and finishes with the same weights, bit for bit, as one that
+was never stopped.
 
 Measurement hooks (``spec.Hook`` objects): ``hooks[name](model, epoch)`` is called with the
 network in eval mode, under ``torch.no_grad`` and in fp32, at every epoch of
@@ -80,6 +81,12 @@ from mnemoscope.training.spec import Hook, HookContext, RunSpec, as_spec
 
 # The spec a run was trained from, in its directory: what a worker or a later resume rebuilds.
 SPEC_FILE = "spec.json"
+
+
+# Default time between the resumable checkpoints: a killed run repeats at most about this much
+# training, and runs of many short epochs (a few ms of training each on a CPU) do not spend a
+# tenth of their time writing checkpoints.
+CHECKPOINT_SECONDS = 30.0
 
 
 class NonFiniteLossError(RuntimeError):
@@ -389,6 +396,7 @@ def _train_loop(
         if 0 in config.save_epochs:
             _save_weights(run, epoch_checkpoint(0), network, prepared.network_config)
     checkpointed = state.epoch  # the epoch the 'last' checkpoint on disk holds
+    checkpointed_at = time.monotonic()
     for epoch in range(state.epoch + 1, config.epochs + 1):
         record = _run_epoch(config, prepared, model, state, epoch, steps_per_epoch,
                             measure_steps, measure, carried_seconds, run, checkpointed)  # fmt: skip
@@ -398,9 +406,12 @@ def _train_loop(
             _save_weights(run, epoch_checkpoint(epoch), network, prepared.network_config)
         # The full state is large (optimizer moments, teachers): written every
         # checkpoint_every epochs, and always at the end (teachers are read from it).
-        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+        every = config.checkpoint_every
+        due = (epoch % every == 0 if every is not None
+               else time.monotonic() - checkpointed_at >= CHECKPOINT_SECONDS)  # fmt: skip
+        if due or epoch == config.epochs:
             _checkpoint(run, state, spec.key())
-            checkpointed = epoch
+            checkpointed, checkpointed_at = epoch, time.monotonic()
         _save_history(run, state.history)
         if display is not None:
             display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",

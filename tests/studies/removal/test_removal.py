@@ -203,3 +203,18 @@ def test_packaged_configs_validate_and_are_kept_in_sync(name):
     config = studies.load_config(yaml.safe_load(text))
     assert config.study == "sslmem-removal"
     assert "Cost" in text.split("study:")[0]
+
+
+def test_plan_finds_the_finished_f_runs_in_the_nested_sslmem_study(finished, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from mnemoscope.cli import app
+
+    path = tmp_path / "removal.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    result = CliRunner().invoke(app, ["plan", str(path), "--out", str(finished), "--no-measure"],
+                                env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    listed = int(result.output.split(" runs, ")[0].split()[-1])
+    assert listed > 0 and f"{listed} runs, 0 to train" in result.output

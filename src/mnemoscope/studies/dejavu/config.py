@@ -24,7 +24,7 @@ from mnemoscope.studies.sslmem.config import (
     distinct_seeds,
     ssl_by_default,
 )
-from mnemoscope.training import TrainConfig
+from mnemoscope.training import DataConfig, TrainConfig
 from mnemoscope.training.strict import StrictModel
 
 
@@ -135,6 +135,11 @@ class Config(StrictModel):
     def _methods_valid(self) -> Config:
         self.method_trains()
         return self
+
+    @property
+    def data(self) -> DataConfig:
+        """The training dataset (``train.data``; every study config has ``data``: ``plan``)."""
+        return self.train.data
 
     def method_trains(self) -> dict[str, TrainConfig]:
         """Each method's training by row name: ``train`` with the method's fields laid over."""

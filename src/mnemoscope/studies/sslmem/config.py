@@ -16,7 +16,13 @@ from pydantic import Field, field_validator, model_validator
 from mnemoscope.analysis.stats import TOP_KS
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
-from mnemoscope.training import AugmentConfig, OptimConfig, SupervisedObjective, TrainConfig
+from mnemoscope.training import (
+    AugmentConfig,
+    DataConfig,
+    OptimConfig,
+    SupervisedObjective,
+    TrainConfig,
+)
 from mnemoscope.training.strict import StrictModel
 
 PLANTED_KINDS = ("inverted", "held_out_class", "noise")
@@ -360,6 +366,11 @@ class Config(StrictModel):
     def _variants_valid(self) -> Config:
         self.variant_trains()  # builds (and so validates) every variant's TrainConfig
         return self
+
+    @property
+    def data(self) -> DataConfig:
+        """The training dataset (``train.data``; every study config has ``data``: ``plan``)."""
+        return self.train.data
 
     def variant_trains(self) -> dict[str, TrainConfig]:
         """The trainings compared (``compare``), by row name: the study's ``train`` first

@@ -63,6 +63,11 @@ def test_sslmem_claims():
     assert verdict(f.feldman_agrees, {"feldman_tau": {"tau": 0.3, "p_value": 1e-4}}) == (
         "reproduced")
     assert verdict(f.feldman_agrees, {"feldman_tau": {"tau": 0.05, "p_value": 0.4}}) == "undecided"
+    # one-sided in the paper's direction, like table 2's t-test: two-sided 0.06 is 0.03
+    assert verdict(f.feldman_agrees, {"feldman_tau": {"tau": 0.08, "p_value": 0.06}}) == (
+        "reproduced")
+    assert verdict(f.feldman_agrees, {"feldman_tau": {"tau": -0.08, "p_value": 0.06}}) == (
+        "opposite")
     methods = [{"score_norm_mean": s, "probe_accuracy": a}
                for s, a in [(0.1, 0.5), (0.2, 0.6), (0.3, 0.7), (0.4, 0.8), (0.5, 0.9)]]
     assert verdict(f.memorization_goes_with_accuracy, {"methods": methods}) == "reproduced"

@@ -364,13 +364,17 @@ def planted_found(summary: Mapping[str, Any]) -> Measured | None:
 
 
 def feldman_agrees(summary: Mapping[str, Any]) -> Measured | None:
-    """Kendall's tau between SSLMem and Feldman's scores of S_C: positive at p < 0.05."""
+    """Kendall's tau between SSLMem and Feldman's scores of S_C, tested one-sided in the paper's
+    direction (tau > 0) like table 2's t-test: reproduced at p < 0.05, opposite at p > 0.95."""
     tau, p = _number(_get(summary, "feldman_tau", "tau")), _number(_get(summary, "feldman_tau",
                                                                          "p_value"))  # fmt: skip
     if tau is None or p is None:
         return None
-    verdict = "undecided" if p >= ALPHA else "reproduced" if tau > 0 else "opposite"
-    return Measured(f"Kendall tau {tau:.3f} (p = {p:.2g})", verdict, None, tau, _one_sided(tau, p))
+    one_sided = _one_sided(tau, p)
+    verdict = ("reproduced" if one_sided < ALPHA else "opposite" if one_sided > 1 - ALPHA
+               else "undecided")  # fmt: skip
+    return Measured(f"Kendall tau {tau:.3f} (one-sided p = {one_sided:.2g})", verdict, None, tau,
+                    one_sided)  # fmt: skip
 
 
 def memorization_goes_with_accuracy(summary: Mapping[str, Any]) -> Measured | None:

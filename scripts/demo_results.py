@@ -1,6 +1,7 @@
-"""Turn a stored demo run directory into README's results section: no number typed by hand.
+"""Turn a stored run directory into README's results section and the measured block of a
+config's header: no number typed by hand.
 
-    python scripts/demo_results.py [RUN_DIR] [--readme README.md]
+    python scripts/demo_results.py [RUN_DIR] [--readme README.md] [--config CONFIG.yaml ...]
 
 RUN_DIR (default ``runs/demo``) is a directory written by ``mnemoscope demo`` (or one study's,
 by ``mnemoscope run``). The section gives where the numbers come from (the date, git commit, CPU
@@ -9,18 +10,30 @@ times, every paper claim with the value and verdict ``mnemoscope.reports.finding
 each study's ``summary.json`` (as the HTML report does), and the profiles study's distances to
 the nulls at mean p_t = 0.5 (``tables/profile_alignment.csv``). Without ``--readme`` it prints
 the section; with it, it replaces what lies between ``BEGIN`` and ``END`` in that file.
+
+With ``--config CONFIG.yaml`` (repeatable) it writes, into that config's comment header between
+``MEASURED_BEGIN`` and ``MEASURED_END`` (inserted before the first line that is not a comment
+when the file has neither), the same provenance, the wall time of the study in RUN_DIR whose
+``study`` is the config's (and of each study seed of a repeated study) and one line per paper
+claim with its verdict and value. It refuses, leaving the file untouched, when the stored run's
+config is not the file's body (both validated by ``mnemoscope.studies.load_config``): a block
+only ever describes a run of exactly that config. Only comment lines change; the YAML body stays
+byte-identical.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mnemoscope import studies as study_configs
+from mnemoscope.config_file import parse_config
 from mnemoscope.config_file import read_config as read_yaml
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
 from mnemoscope.reports.findings import findings
@@ -28,6 +41,11 @@ from mnemoscope.store import atomic_write_text
 
 BEGIN = "<!-- demo-results:begin (written by scripts/demo_results.py: do not edit) -->"
 END = "<!-- demo-results:end -->"
+MEASURED_BEGIN = (
+    "# measured:begin (written by scripts/demo_results.py from a stored run: do not edit)"
+)
+MEASURED_END = "# measured:end"
+WIDTH = 100  # columns of a config header line
 ALIGNMENT_COLUMNS = ["paradigm", "variant", "null", "mae", "mae_sd", "chi2_p", "reached"]
 
 
@@ -161,10 +179,16 @@ def _provenance(environment: dict[str, Any]) -> str:
 def _run_times(studies: list[StudyOutputs], top: dict[str, Any]) -> str:
     parts = []
     for label, meta in [("whole run", top)] + [(s.name, s.meta) for s in studies]:
-        seconds = _seconds(meta.get("started"), meta.get("finished"))
-        if seconds is not None:
-            parts.append(f"{label} {int(seconds // 60)} min {int(seconds % 60)} s")
+        duration = _duration(meta)
+        if duration is not None:
+            parts.append(f"{label} {duration}")
     return ", ".join(parts) or "not recorded"
+
+
+def _duration(meta: dict[str, Any]) -> str | None:
+    """``meta.json``'s started to finished as "M min S s", or ``None`` when not recorded."""
+    seconds = _seconds(meta.get("started"), meta.get("finished"))
+    return None if seconds is None else f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
 def _seconds(started: Any, finished: Any) -> float | None:
@@ -201,21 +225,137 @@ def replace_section(text: str, body: str) -> str:
     return f"{head}{BEGIN}\n{body}{END}{tail}"
 
 
+# --- the measured block of a config's header -----------------------------------------------
+
+
+def measured_block(run_dir: str | Path, config: str | Path) -> str:
+    """The lines (markers included) of ``config``'s measured block, from the study in
+    ``run_dir`` whose ``study`` is the config's; ``ValueError`` when the stored run's config is
+    not the file's (so a block never describes another config's run)."""
+    run_dir, config = Path(run_dir), Path(config)
+    raw = read_yaml(config)
+    if "study" not in raw:
+        raise ValueError(f"{config} is not a study config (no 'study' key): no measured block")
+    wanted = study_configs.load_config(raw).model_dump(mode="json")
+    found = collect(run_dir)
+    study = next((s for s in found if s.name == raw["study"]), None)
+    if study is None:
+        raise ValueError(f"{run_dir} holds no {raw['study']!r} study (it holds "
+                         f"{', '.join(s.name for s in found)}), the study of {config}")  # fmt: skip
+    stored_path = study.path / "config.yaml"
+    try:
+        stored = study_configs.load_config(study.config).model_dump(mode="json")
+    except ValueError as error:
+        raise ValueError(f"{stored_path} is not a valid {raw['study']} config of this version "
+                         f"({error}), so it cannot be the run of {config}") from None  # fmt: skip
+    differences = _differences(stored, wanted)
+    if differences:
+        raise ValueError(
+            f"{stored_path} differs from {config} at {', '.join(differences[:8])}"
+            + (f" and {len(differences) - 8} more" if len(differences) > 8 else "")
+            + ": the measured block only describes a run of exactly this config"
+        )
+    top = read_json(run_dir / "meta.json")
+    environment = study.meta.get("environment") or top.get("environment") or {}
+    quick = is_quick(run_dir, [study])
+    where = run_dir.name if study.path == run_dir else f"{run_dir.name}/{study.path.name}"
+    paragraphs = [
+        f"From `{where}`, a stored run of `{_command(run_dir, quick)}` started "
+        f"{_date(study.meta.get('started'))}: {_provenance(environment)}.",
+        "Wall time (meta.json's started to finished): "
+        + ", ".join(_seed_times(study)) + ".",
+        "Paper claims (verdict: value)"
+        + (", a smoke test: its values are shown, not judged" if quick else "") + ":",
+    ]
+    lines = [MEASURED_BEGIN]
+    for paragraph in paragraphs:
+        lines += textwrap.wrap(paragraph, WIDTH, initial_indent="# ", subsequent_indent="#   ")
+    for finding in findings(study.name, study.summary):
+        claim, measured = finding.claim, finding.measured
+        if measured is None:
+            result = "not measured"
+        else:
+            verdict = "not judged" if quick else measured.verdict
+            result = f"{verdict}: {measured.value}" + (
+                f"; {measured.interval}" if measured.interval else "")  # fmt: skip
+        line = f"- {claim.text} ({claim.paper}, {claim.section}): {result}"
+        lines += textwrap.wrap(line, WIDTH, initial_indent="# ", subsequent_indent="#   ")
+    return "\n".join(lines + [MEASURED_END]) + "\n"
+
+
+def _seed_times(study: StudyOutputs) -> list[str]:
+    """The study's wall time, then each study seed's (``study-seed-<k>/meta.json``)."""
+    times = [_duration(study.meta) or "not recorded"]
+    seed_dirs = sorted(study.path.glob("study-seed-*"), key=lambda p: int(p.name.split("-")[-1]))
+    for seed_dir in seed_dirs:
+        duration = _duration(read_json(seed_dir / "meta.json")) or "not recorded"
+        times.append(f"study seed {seed_dir.name.split('-')[-1]} {duration}")
+    return times
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """The dotted keys at which two config dumps differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for key in dict.fromkeys([*a, *b])
+                for d in _differences(a.get(key), b.get(key), f"{prefix}{key}.")]  # fmt: skip
+    return [] if a == b else [prefix.rstrip(".") or "the whole config"]
+
+
+def replace_block(text: str, block: str, name: str = "the config") -> str:
+    """``text`` (a YAML file) with its measured block replaced by ``block``; with no block, it
+    goes just before the first line that is not a comment. Every other line stays as it was."""
+    lines = text.splitlines(keepends=True)
+    begins = [i for i, line in enumerate(lines) if line.startswith(MEASURED_BEGIN.split(" (")[0])]
+    ends = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == MEASURED_END]
+    if not begins and not ends:
+        at = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+        if at == len(lines) and lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        new = lines[:at] + [block] + lines[at:]
+    elif len(begins) == 1 and len(ends) == 1 and begins[0] < ends[0]:
+        new = lines[: begins[0]] + [block] + lines[ends[0] + 1 :]
+    else:
+        raise ValueError(
+            f"{name} must hold the line {MEASURED_BEGIN!r} once, followed by {MEASURED_END!r} "
+            f"once (found {len(begins)} and {len(ends)})"
+        )
+    result = "".join(new)
+    if parse_config(result, name) != parse_config(text, name):  # only comments may change
+        raise ValueError(f"writing the measured block would change what {name} holds")
+    return result
+
+
+def write_block(run_dir: str | Path, config: str | Path) -> None:
+    """Write ``config``'s measured block from ``run_dir``, atomically; refuse, leaving the file
+    untouched, when anything does not fit."""
+    config = Path(config)
+    text = config.read_bytes().decode("utf-8")  # bytes: no newline translation
+    atomic_write_text(config, replace_block(text, measured_block(run_dir, config), str(config)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?", default="runs/demo", type=Path)
     parser.add_argument("--readme", type=Path, help="replace the section in this file")
+    parser.add_argument(
+        "--config", type=Path, action="append", default=[],
+        help="write the measured block of this config's header (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        body = section(args.run_dir)
-        if args.readme is None:
-            sys.stdout.write(body)
+        if args.readme is None and not args.config:
+            sys.stdout.write(section(args.run_dir))
             return 0
-        atomic_write_text(args.readme, replace_section(args.readme.read_text(), body))
+        if args.readme is not None:
+            body = section(args.run_dir)
+            atomic_write_text(args.readme, replace_section(args.readme.read_text(), body))
+            print(f"wrote the results of {args.run_dir} into {args.readme}")
+        for config in args.config:
+            write_block(args.run_dir, config)
+            print(f"wrote the measured block of {args.run_dir} into {config}")
     except (FileNotFoundError, ValueError) as error:
         print(f"demo_results: {error}", file=sys.stderr)
         return 2
-    print(f"wrote the results of {args.run_dir} into {args.readme}")
     return 0
 
 

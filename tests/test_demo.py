@@ -1,6 +1,7 @@
 """``run_demo`` and ``mnemoscope demo`` end to end, on tiny stand-ins for the packaged configs."""
 
 import json
+from datetime import datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -163,3 +164,136 @@ def test_readme_results_section_lies_between_the_markers_and_is_rewritten_in_pla
     copy.write_text("no markers here")
     assert results.main([str(out), "--readme", str(copy)]) == 2
     assert copy.read_text() == "no markers here"  # refused, the file untouched
+
+
+# --- scripts/demo_results.py --config: the measured block of a config's header ---------------
+
+HEADER = "# A config's own prose, kept as it is.\n# Cost and results: the measured block below.\n"
+
+
+def _config_file(path, study_config: dict, header: str = HEADER):
+    """A config file: ``header``, then ``study_config`` as YAML (with a comment inside the body
+    that must survive untouched)."""
+    import yaml
+
+    body = yaml.safe_dump(study_config, sort_keys=False)
+    path.write_text(header + body.replace("\n", "  # the body's own comment\n", 1))
+    return path
+
+
+def test_measured_block_carries_the_run_directorys_numbers(demo_run, tmp_path):
+    from mnemoscope.reports.findings import findings
+
+    out, _, _, _ = demo_run
+    results = _demo_results()
+    config = _config_file(tmp_path / "sslmem-tiny.yaml", tiny_configs()["sslmem"])
+    original = config.read_text()
+    assert results.main([str(out), "--config", str(config)]) == 0
+    text = config.read_text()
+    head, rest = text.split(results.MEASURED_BEGIN + "\n")
+    block, tail = rest.split(results.MEASURED_END + "\n")
+    # inserted just before the first line that is not a comment; everything else as it was
+    assert head == HEADER and head + tail == original
+    assert all(len(line) <= 100 and line.startswith("# ") for line in block.splitlines())
+    flat = " ".join(line.removeprefix("# ").strip() for line in block.splitlines())
+    meta = json.loads((out / "sslmem" / "meta.json").read_text())
+    environment = meta["environment"]
+    assert f"commit {environment['git']['commit'][:7]}" in flat
+    assert f"CPU {environment['cpu']['model']}" in flat
+    assert f"{environment['torch_threads']} torch threads" in flat
+    assert meta["started"][:10] in flat and "`mnemoscope demo --quick`" in flat
+    seconds = (datetime.fromisoformat(meta["finished"])
+               - datetime.fromisoformat(meta["started"])).total_seconds()  # fmt: skip
+    assert f"finished): {int(seconds // 60)} min {int(seconds % 60)} s." in flat
+    summary = json.loads((out / "sslmem" / "summary.json").read_text())
+    claims = findings("sslmem", summary)
+    assert claims and any(c.measured is not None for c in claims)
+    for finding in claims:  # one entry per claim; a quick demo's values are shown, not judged
+        entry = f"- {finding.claim.text} ({finding.claim.paper}, {finding.claim.section}): "
+        assert flat.count(entry) == 1
+        after = flat.split(entry)[1]
+        expected = "not measured" if finding.measured is None else (
+            f"not judged: {finding.measured.value}")  # fmt: skip
+        assert after.startswith(expected)
+
+
+def test_measured_block_gives_each_claims_verdict_when_judged(demo_run, tmp_path, monkeypatch):
+    """Not a smoke test (a study run by `mnemoscope run` from a non-packaged config): verdicts."""
+    import shutil
+
+    from mnemoscope.reports.findings import findings
+
+    def no_packaged_config(study: str, scale: str) -> dict:
+        raise FileNotFoundError(scale)  # demo_run's stand-ins are not packaged quick configs
+
+    monkeypatch.setattr(demo, "packaged_config", no_packaged_config)
+    out, _, _, _ = demo_run
+    study = tmp_path / "benign-run"
+    shutil.copytree(out / "benign", study)
+    results = _demo_results()
+    config = _config_file(tmp_path / "benign-tiny.yaml", tiny_configs()["benign"])
+    assert results.main([str(study), "--config", str(config)]) == 0
+    flat = " ".join(line.removeprefix("# ").strip() for line in config.read_text().splitlines())
+    assert "`benign-run`, a stored run of `mnemoscope run`" in flat
+    summary = json.loads((study / "summary.json").read_text())
+    measured = [c for c in findings("benign", summary) if c.measured is not None]
+    assert measured
+    for finding in measured:
+        entry = f"- {finding.claim.text} ({finding.claim.paper}, {finding.claim.section}): "
+        verdict_and_value = f"{finding.measured.verdict}: {finding.measured.value}"
+        assert flat.split(entry)[1].startswith(verdict_and_value)
+
+
+def test_measured_block_is_rewritten_in_place_and_the_yaml_is_unchanged(demo_run, tmp_path):
+    from mnemoscope.config_file import read_config
+
+    out, _, _, _ = demo_run
+    results = _demo_results()
+    # markers in the middle of the header, an old block between them: only the block changes
+    header = (HEADER + results.MEASURED_BEGIN + "\n# (not yet measured)\n"
+              + results.MEASURED_END + "\n# Deviations: kept.\n")  # fmt: skip
+    config = _config_file(tmp_path / "profiles-tiny.yaml", tiny_configs()["profiles"], header)
+    original = config.read_text()
+    assert results.main([str(out), "--config", str(config)]) == 0
+    written = config.read_text()
+    head, rest = written.split(results.MEASURED_BEGIN)
+    _, tail = rest.split(results.MEASURED_END)
+    assert head == HEADER and tail == original.split(results.MEASURED_END)[1]
+    assert "(not yet measured)" not in written and "profiles" in rest
+    copy = tmp_path / "original.yaml"
+    copy.write_text(original)
+    assert read_config(config) == read_config(copy) == tiny_configs()["profiles"]
+    # a second write changes nothing
+    assert results.main([str(out), "--config", str(config)]) == 0
+    assert config.read_text() == written
+
+
+def test_measured_block_refuses_another_config_and_leaves_the_file_untouched(
+    demo_run, tmp_path, capsys
+):
+    out, _, _, _ = demo_run
+    results = _demo_results()
+    changed = {**tiny_configs()["sslmem"], "seeds": [5, 6]}
+    config = _config_file(tmp_path / "sslmem-other.yaml", changed)
+    before = config.read_bytes()
+    assert results.main([str(out), "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert str(out / "sslmem" / "config.yaml") in error and str(config) in error
+    assert "seeds" in error
+    assert config.read_bytes() == before
+    # two begin markers: refused, untouched
+    twice = HEADER + (results.MEASURED_BEGIN + "\n" + results.MEASURED_END + "\n") * 2
+    config = _config_file(tmp_path / "sslmem-twice.yaml", tiny_configs()["sslmem"], twice)
+    before = config.read_bytes()
+    assert results.main([str(out), "--config", str(config)]) == 2
+    assert "once" in capsys.readouterr().err and config.read_bytes() == before
+    # a study the run directory does not hold: refused, naming both
+    from importlib import resources
+
+    from mnemoscope.config_file import read_config
+
+    packaged = read_config(resources.files("mnemoscope.configs") / "sslmem-dejavu-quick.yaml")
+    dejavu = _config_file(tmp_path / "dejavu.yaml", packaged)
+    assert results.main([str(out), "--config", str(dejavu)]) == 2
+    error = capsys.readouterr().err
+    assert "'sslmem-dejavu' study" in error and str(out) in error and str(dejavu) in error

@@ -233,3 +233,31 @@ def test_plan_lists_the_runs_of_every_study_seed(tmp_path):
         assert result.exit_code == 0, result.output
         runs.append(int(result.output.split(" runs, ")[0].split()[-1]))
     assert runs[1] == 3 * runs[0]
+
+
+def test_config_measured_block_gives_each_study_seeds_time_and_the_combined_verdicts(
+    repeated, tmp_path
+):
+    import yaml
+
+    from tests.test_demo import _demo_results
+
+    config, result = repeated
+    results = _demo_results()
+    path = tmp_path / "profiles-repeated.yaml"
+    path.write_text("# header\n" + yaml.safe_dump(config.model_dump(mode="json")))
+    assert results.main([str(result.path), "--config", str(path)]) == 0
+    flat = " ".join(line.removeprefix("# ").strip() for line in path.read_text().splitlines()
+                    if line.startswith("#"))  # fmt: skip
+    for k in (0, 3):
+        meta = json.loads((seed_dir(result.path, k) / "meta.json").read_text())
+        seconds = (pd.Timestamp(meta["finished"]) - pd.Timestamp(meta["started"])).total_seconds()
+        assert f"study seed {k} {int(seconds // 60)} min {int(seconds % 60)} s" in flat
+    summary = json.loads((result.path / "summary.json").read_text())
+    assert any(finding.measured is not None for finding in f.findings("profiles", summary))
+    for finding in f.findings("profiles", summary):
+        if finding.measured is not None:  # combined over the seeds, as the table's combined row
+            entry = f"- {finding.claim.text} ({finding.claim.paper}, {finding.claim.section}): "
+            assert flat.split(entry)[1].startswith(
+                f"{finding.measured.verdict}: {finding.measured.value}")  # fmt: skip
+            assert "study seeds" in finding.measured.value

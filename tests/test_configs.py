@@ -24,3 +24,25 @@ def test_packaged_config_validates(name):
         assert studies.load_config(raw).study == raw["study"]
     else:  # a training config (`mnemoscope train`)
         TrainConfig.model_validate(raw)
+
+
+MEASURED = [name for name in PACKAGED if not name.endswith("-paper.yaml")]
+
+
+@pytest.mark.parametrize("name", MEASURED)
+def test_packaged_config_has_one_measured_block(name):
+    """Below paper scale a header's cost and results are the block that
+    ``scripts/demo_results.py --config`` writes from a stored run, never typed by hand; paper
+    configs carry estimates (``mnemoscope plan``) instead. A training config has no study for
+    the script to read: no block."""
+    text = (resources.files("mnemoscope.configs") / name).read_text()
+    lines = text.splitlines()
+    begins = [i for i, line in enumerate(lines) if line.startswith("# measured:begin")]
+    ends = [i for i, line in enumerate(lines) if line == "# measured:end"]
+    if "study" not in read_config(resources.files("mnemoscope.configs") / name):
+        assert not begins and not ends
+        return
+    assert len(begins) == 1 and len(ends) == 1 and begins[0] < ends[0], name
+    first_key = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    assert ends[0] < first_key  # in the header, not in the YAML body
+    assert "measured block" in "\n".join(lines[: begins[0]])  # the prose points at it

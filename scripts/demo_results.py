@@ -75,7 +75,10 @@ def section(run_dir: str | Path) -> str:
                 continue
             verdict = "not judged (smoke test)" if quick else measured.verdict
             claim = f"{finding.claim.text} ({finding.claim.paper}, {finding.claim.section})"
-            cells = (study.name, claim, measured.value, measured.interval or "", verdict)
+            value = measured.value
+            if "study seeds" in value and finding.claim.effect:  # combined: say what the mean is of
+                value = f"{finding.claim.effect}: {value}"
+            cells = (study.name, claim, value, measured.interval or "", verdict)
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     for study in studies:
         lines += _per_seed(study, quick)
@@ -293,10 +296,14 @@ def _seed_times(study: StudyOutputs) -> list[str]:
     return times
 
 
+# How often a run writes its resumable checkpoint changes no result (it is not in a run's key).
+IGNORED_KEYS = ("checkpoint_every",)
+
+
 def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
-    """The dotted keys at which two config dumps differ."""
+    """The dotted keys at which two config dumps differ (``IGNORED_KEYS`` aside)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return [d for key in dict.fromkeys([*a, *b])
+        return [d for key in dict.fromkeys([*a, *b]) if key not in IGNORED_KEYS
                 for d in _differences(a.get(key), b.get(key), f"{prefix}{key}.")]  # fmt: skip
     return [] if a == b else [prefix.rstrip(".") or "the whole config"]
 

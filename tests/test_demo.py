@@ -297,3 +297,14 @@ def test_measured_block_refuses_another_config_and_leaves_the_file_untouched(
     assert results.main([str(out), "--config", str(dejavu)]) == 2
     error = capsys.readouterr().err
     assert "'sslmem-dejavu' study" in error and str(out) in error and str(dejavu) in error
+
+
+
+def test_measured_block_ignores_how_often_the_run_checkpointed(demo_run, tmp_path):
+    out, _, _, _ = demo_run
+    results = _demo_results()
+    sslmem = tiny_configs()["sslmem"]
+    other = {**sslmem, "train": {**sslmem["train"], "checkpoint_every": 7}}  # not in run keys
+    config = _config_file(tmp_path / "sslmem-checkpoints.yaml", other)
+    assert results.main([str(out), "--config", str(config)]) == 0
+    assert results.MEASURED_BEGIN in config.read_text()

@@ -176,6 +176,9 @@ def _provenance(environment: dict[str, Any]) -> str:
         parts.append(f"GPU {environment['gpu']}")
     parts.append(f"device {environment.get('device', '?')}, "
                  f"{environment.get('torch_threads', '?')} torch threads")  # fmt: skip
+    load = environment.get("load_average")
+    if load:
+        parts.append(f"load average {load[0]:g} at the start (1 min)")
     return ", ".join(parts)
 
 

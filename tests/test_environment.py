@@ -35,6 +35,20 @@ def test_environment_records_versions_and_device():
     assert set(package_versions()) >= {"torch", "kornia", "lightly", "mnemoscope"}
 
 
+
+def test_environment_records_the_load_average_at_the_start(monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.456, 2.0, 1.0))
+    assert run_environment(torch.device("cpu"))["load_average"] == [3.46, 2.0, 1.0]
+
+    def unavailable():
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(os, "getloadavg", unavailable)
+    assert run_environment(torch.device("cpu"))["load_average"] is None
+
+
 X86 = """processor\t: 0
 model name\t: AMD EPYC 9B14
 flags\t\t: fpu sse4_2 avx avx2 avx512f avx512_bf16 amx_tile fma

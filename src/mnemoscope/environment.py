@@ -171,8 +171,17 @@ def gpu_name(device: torch.device) -> str | None:
 
 
 def run_environment(device: torch.device) -> dict[str, Any]:
-    """Everything ``meta.json`` records about the environment of a run."""
-    return {"versions": package_versions(), "git": git_commit(), **describe(device)}
+    """Everything ``meta.json`` records about the environment of a run, with the machine's load
+    average (1, 5, 15 minutes) when it starts: a wall time taken on a busy machine says so."""
+    return {"versions": package_versions(), "git": git_commit(), **describe(device),
+            "load_average": _load_average()}  # fmt: skip
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except (AttributeError, OSError):  # not available on this platform
+        return None
 
 
 def busy_warning(

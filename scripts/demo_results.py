@@ -38,6 +38,7 @@ from mnemoscope.config_file import read_config as read_yaml
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
 from mnemoscope.reports.findings import findings
 from mnemoscope.store import atomic_write_text
+from mnemoscope.studies.repeat import seed_dir
 
 BEGIN = "<!-- demo-results:begin (written by scripts/demo_results.py: do not edit) -->"
 END = "<!-- demo-results:end -->"
@@ -135,10 +136,10 @@ def _alignment(studies: list[StudyOutputs]) -> pd.DataFrame | None:
     study = next((s for s in studies if s.name == "profiles"), None)
     if study is None:
         return None
-    seed_dirs = sorted(study.path.glob("study-seed-*"), key=lambda p: int(p.name.split("-")[-1]))
+    seed_dirs = _seed_dirs(study)
     if not seed_dirs:
         return _alignment_of(study.path)
-    tables = {d.name.split("-")[-1]: _alignment_of(d) for d in seed_dirs}
+    tables = {k: _alignment_of(d) for k, d in seed_dirs.items()}
     tables = {k: t for k, t in tables.items() if t is not None}
     if not tables:
         return None
@@ -292,11 +293,18 @@ def measured_block(run_dir: str | Path, config: str | Path) -> str:
 def _seed_times(study: StudyOutputs) -> list[str]:
     """The study's wall time, then each study seed's (``study-seed-<k>/meta.json``)."""
     times = [_duration(study.meta) or "not recorded"]
-    seed_dirs = sorted(study.path.glob("study-seed-*"), key=lambda p: int(p.name.split("-")[-1]))
-    for seed_dir in seed_dirs:
-        duration = _duration(read_json(seed_dir / "meta.json")) or "not recorded"
-        times.append(f"study seed {seed_dir.name.split('-')[-1]} {duration}")
+    for k, path in _seed_dirs(study).items():
+        duration = _duration(read_json(path / "meta.json")) or "not recorded"
+        times.append(f"study seed {k} {duration}")
     return times
+
+
+def _seed_dirs(study: StudyOutputs) -> dict[int, Path]:
+    """A repeated study's directory of each study seed, in the order its summary lists them
+    (empty for a study run once)."""
+    repeat = study.summary.get("repeat")
+    seeds = repeat.get("study_seeds") if isinstance(repeat, dict) else None
+    return {int(k): seed_dir(study.path, int(k)) for k in seeds or []}
 
 
 # How often a run writes its resumable checkpoint changes no result (it is not in a run's key).

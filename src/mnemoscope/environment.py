@@ -173,13 +173,15 @@ def gpu_name(device: torch.device) -> str | None:
 def run_environment(device: torch.device) -> dict[str, Any]:
     """Everything ``meta.json`` records about the environment of a run, with the machine's load
     average (1, 5, 15 minutes) when it starts: a wall time taken on a busy machine says so."""
+    load = _load_average()
     return {"versions": package_versions(), "git": git_commit(), **describe(device),
-            "load_average": _load_average()}  # fmt: skip
+            "load_average": None if load is None else [round(v, 2) for v in load]}  # fmt: skip
 
 
-def _load_average() -> list[float] | None:
+def _load_average() -> tuple[float, float, float] | None:
+    """The system's load average over 1, 5 and 15 minutes, or ``None`` off Unix."""
     try:
-        return [round(value, 2) for value in os.getloadavg()]
+        return os.getloadavg()
     except (AttributeError, OSError):  # not available on this platform
         return None
 
@@ -203,11 +205,10 @@ def busy_warning(
     small-batch work slows down many times, and fewer threads is faster.
     """
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):  # not available on this platform
+        system = _load_average()
+        if system is None:
             return None
-        running = _other_runnable()
+        load, running = system[0], _other_runnable()
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)  # fmt: skip

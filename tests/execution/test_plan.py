@@ -12,7 +12,7 @@ from tests.training.configs import tiny_config
 def test_plan_counts_runs_and_sees_which_are_complete(tmp_path, fmnist):
     specs = [RunSpec(tiny_config(seed=seed, epochs=1)) for seed in (0, 1, 0)]
     train_all(specs[:1], tmp_path, bundle=fmnist, quiet=True)
-    table = plan_table(specs, tmp_path, fmnist, real=True)
+    table = plan_table(specs, [tmp_path], fmnist, real=True)
     assert list(table["complete"]) == [True, False]  # the repeated spec is one run
     assert list(table["image_epochs"]) == [256, 256]
     assert (table["seconds"] > 0).all()
@@ -32,7 +32,7 @@ def test_one_gpu_estimate_scales_the_assumed_throughput_and_says_so(tmp_path, fm
 
     resnet = RunSpec(tiny_config(model={"name": "resnet18"}, epochs=3))
     convnet = RunSpec(tiny_config(epochs=3))
-    table = plan_table([resnet, convnet], tmp_path, fmnist, real=True, measure=False)
+    table = plan_table([resnet, convnet], [tmp_path], fmnist, real=True, measure=False)
     assert table["seconds"].isna().all()  # --no-measure: nothing timed here
     assumed, source = GPU_IMAGES_PER_SECOND[("resnet18", None)]
     # 256 images x 3 epochs at 28 x 28 px: the 32 x 32 px throughput scaled by pixels
@@ -41,6 +41,6 @@ def test_one_gpu_estimate_scales_the_assumed_throughput_and_says_so(tmp_path, fm
     assert source in table["gpu_basis"].iloc[0] and "images/s" in table["gpu_basis"].iloc[0]
     assert np.isnan(table["gpu_seconds"].iloc[1]) and table["gpu_basis"].isna().iloc[1]
     simclr = RunSpec(tiny_config(model={"name": "resnet18"}, objective={"name": "simclr"}))
-    slower = plan_table([simclr], tmp_path, fmnist, real=True, measure=False)
+    slower = plan_table([simclr], [tmp_path], fmnist, real=True, measure=False)
     per_image = slower["gpu_seconds"].iloc[0] / slower["image_epochs"].iloc[0]
     assert per_image == pytest.approx(expected / (256 * 3) * 2)  # two views an image

@@ -122,20 +122,19 @@ def kind(config: TrainConfig) -> str:
 
 def plan_table(
     specs: list[RunSpec],
-    root: Path | list[Path],
+    roots: list[Path],
     bundle: data.DatasetBundle,
     real: bool,
     device: str | None = None,
     measure: bool = True,
 ) -> pd.DataFrame:
     """One row per distinct run: kind, run, complete (None: unknown; complete when its directory
-    is complete under ``root``, or under any of several roots: a study that nests another keeps
-    the nested study's runs in that study's own ``runs/``), images, epochs,
+    is complete under any of ``roots``: a study that nests another keeps the nested study's runs
+    in that study's own ``runs/``), images, epochs,
     image_epochs, the estimated training seconds on this device (NaN with ``measure=False``)
     and on one GPU (gpu_seconds, an estimate from ``GPU_IMAGES_PER_SECOND``; NaN for models
     without an assumption) and the basis of that estimate (gpu_basis)."""
     rows, measured = [], {}
-    roots = [root] if isinstance(root, Path) else list(root)
     for spec in {as_spec(s).run_name: s for s in specs}.values():
         config = spec.config
         images = prepare(spec, bundle).images

@@ -29,8 +29,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mnemoscope.execution.config import ExecutionConfig
-from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
+from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import AugmentConfig, ModelConfig, OptimConfig
 from mnemoscope.training.strict import StrictModel
 
@@ -286,15 +285,10 @@ class ToySpec(StrictModel):
         return self
 
 
-class Config(StrictModel):
+class Config(StudyConfig):
     """The benign-memorization study: table 2 settings probed per tap, verdict, sweeps, toy."""
 
     study: Literal["benign"] = "benign"
-    execution: ExecutionConfig = Field(
-        default_factory=ExecutionConfig,
-        description="where the runs train (local, processes, ray, slurm); never changes results",
-    )
-    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     data: DataSpec = Field(default_factory=DataSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     settings: list[Literal["random+da", "random", "clean+da", "clean"]] = Field(

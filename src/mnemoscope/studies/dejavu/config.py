@@ -13,9 +13,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.measure.dejavu import DEFAULT_K
-from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
+from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import (
     MeasureConfig,
     Size,
@@ -70,15 +69,10 @@ class DejaVuConfig(StrictModel):
     batch_size: int = Field(512, ge=1, description="images per forward pass (speed only)")
 
 
-class Config(StrictModel):
+class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem-dejavu``."""
 
     study: Literal["sslmem-dejavu"] = "sslmem-dejavu"
-    execution: ExecutionConfig = Field(
-        default_factory=ExecutionConfig,
-        description="where the runs train (local, processes, ray, slurm); never changes results",
-    )
-    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     train: TrainConfig = Field(
         default_factory=default_train,
         description="the training every method overlays (data.subset is set by the study: A's "

@@ -14,10 +14,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
-from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
+from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
 from mnemoscope.training.config import DataConfig
-from mnemoscope.training.strict import StrictModel
 
 NAME = "sslmem-privacy"
 
@@ -34,15 +33,10 @@ def variant_name(epsilon: float) -> str:
     return f"epsilon-{epsilon:g}"
 
 
-class Config(StrictModel):
+class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem-privacy``."""
 
     study: Literal["sslmem-privacy"] = NAME
-    execution: ExecutionConfig = Field(
-        default_factory=ExecutionConfig,
-        description="where the runs train (local, processes, ray, slurm); never changes results",
-    )
-    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     epsilons: list[float] = Field(
         default_factory=lambda: [20.0, 8.0],
         description="target epsilons of the DP-SGD trainings (table 5: 20, 8); epsilon = "

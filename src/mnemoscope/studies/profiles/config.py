@@ -24,8 +24,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
-from mnemoscope.execution.config import ExecutionConfig
-from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
+from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import TrainConfig
 from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.objectives import RECOGNIZABLE, method
@@ -126,15 +125,10 @@ PAPER_PARADIGMS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-class Config(StrictModel):
+class Config(StudyConfig):
     """The profiles study: paradigms x seeds trained with recognition tracking, then analysed."""
 
     study: Literal["profiles"] = "profiles"
-    execution: ExecutionConfig = Field(
-        default_factory=ExecutionConfig,
-        description="where the runs train (local, processes, ray, slurm); never changes results",
-    )
-    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     seeds: int = Field(30, ge=1, description="N networks per paradigm (paper: 30)")
     first_seed: int = Field(
         0, ge=0, description="the N networks train with seeds first_seed .. first_seed + N - 1"

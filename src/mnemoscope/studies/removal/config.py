@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
-from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
+from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import Config as SslmemConfig
 from mnemoscope.training import DataConfig
 from mnemoscope.training.downstream import DownstreamConfig, check_labels
@@ -67,7 +67,7 @@ class CoresetConfig(StrictModel):
         return _check_ks(ks, "coreset")
 
 
-class Config(StrictModel):
+class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem-removal``."""
 
     study: Literal["sslmem-removal"] = "sslmem-removal"
@@ -76,7 +76,6 @@ class Config(StrictModel):
         description="where the retrainings run (local, processes, ray, slurm); never changes "
         "results (the SSLMem study uses its own sslmem.execution)",
     )
-    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     sslmem: SslmemConfig = Field(
         default_factory=SslmemConfig,
         description="the SSLMem study that ranks S_C (run into OUT/sslmem, reused when "

@@ -14,8 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.stats import TOP_KS
-from mnemoscope.execution.config import ExecutionConfig
-from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
+from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import (
     AugmentConfig,
     DataConfig,
@@ -305,15 +304,10 @@ def default_train() -> TrainConfig:
     return TrainConfig.model_validate({"objective": {"name": "simclr"}})
 
 
-class Config(StrictModel):
+class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem``."""
 
     study: Literal["sslmem"] = "sslmem"
-    execution: ExecutionConfig = Field(
-        default_factory=ExecutionConfig,
-        description="where the runs train (local, processes, ray, slurm); never changes results",
-    )
-    repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
     train: TrainConfig = Field(
         default_factory=default_train,
         description="the training of every f and g (dataset in train.data; data.subset is set "

@@ -1,8 +1,12 @@
 """Backends train the very runs ``local`` trains: worker processes (one killed mid-run),
-submitit's local executor and a two-node Ray cluster on 127.0.0.1; unshared storage is refused."""
+submitit's local executor and a two-node Ray cluster on 127.0.0.1; unshared storage is refused.
+A stale ~/.ray/auth_token breaks neither that cluster nor a local Ray instance, and a cluster
+that refuses the driver's token says so at once."""
 
 import contextlib
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -143,43 +147,73 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """A head node on 127.0.0.1 and a second node joined to it, one CPU each. Every process,
-    the driver included, names 127.0.0.1 as its node address: the test never makes Ray talk
-    over any other interface."""
+def stale_home(tmp_path_factory):
+    """HOME as on a machine where Ray ran before: ~/.ray/auth_token holds a token that no cluster
+    of these tests uses (``ray start --head`` turns token authentication on when it exists)."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".ray").mkdir()
+    (home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        yield home
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root``, with a file's content (None for a directory)."""
+    return {str(path.relative_to(root)): None if path.is_dir() else path.read_bytes()
+            for path in root.rglob("*")}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(stale_home):
+    """A head node on 127.0.0.1 and a second node joined to it, one CPU each, in a HOME with a
+    stale Ray token. Every Ray process names 127.0.0.1 as its node address (Ray resolves it to
+    this machine's own address): the test never makes Ray talk to another machine. The cluster
+    has a token of its own, in its temp directory, that every process reads (the drivers
+    included): whatever ~/.ray/auth_token holds, nothing reads or writes it."""
     ray = pytest.importorskip("ray")
+    from mnemoscope.execution.ray_backend import ray_authentication
+
     executable = str(Path(sys.executable).parent / "ray")
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="/tmp/rt")  # short: Ray's socket paths have a length limit
+    token = Path(temp) / "auth_token"
+    token.write_text(secrets.token_hex(32))
     common = ["--num-cpus=1", "--disable-usage-stats", "--block", "--node-ip-address=127.0.0.1",
               "--object-store-memory=80000000"]  # fmt: skip
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    head = subprocess.Popen([executable, "start", "--head", f"--port={port}", f"--temp-dir={temp}",
-                             "--include-dashboard=false", *common], **quiet)  # fmt: skip
-    nodes = [head]
     address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            with contextlib.suppress(Exception):
-                ray.init(address=address, log_to_driver=False, _node_ip_address="127.0.0.1")
-                break
-            assert time.monotonic() < deadline and head.poll() is None, "the Ray head did not start"
-            time.sleep(1)
-        nodes.append(subprocess.Popen([executable, "start", f"--address={address}", *common],
-                                      **quiet))  # fmt: skip
-        while len([node for node in ray.nodes() if node["Alive"]]) < 2:
-            assert time.monotonic() < deadline, "the second Ray node did not join"
-            time.sleep(1)
-        yield address
-    finally:
-        ray.shutdown()
-        for node in reversed(nodes):  # ray start --block stops what it started on SIGTERM
-            node.send_signal(signal.SIGTERM)
-            try:
-                node.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                node.kill()
+    # set in this process: the nodes inherit it, and so does each test's backend
+    with ray_authentication(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token)):
+        head = subprocess.Popen([executable, "start", "--head", f"--port={port}",
+                                 f"--temp-dir={temp}", "--include-dashboard=false", *common],
+                                **quiet)  # fmt: skip
+        nodes = [head]
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                with contextlib.suppress(Exception):
+                    ray.init(address=address, log_to_driver=False, _node_ip_address="127.0.0.1")
+                    break
+                assert time.monotonic() < deadline and head.poll() is None, (
+                    "the Ray head did not start")  # fmt: skip
+                time.sleep(1)
+            nodes.append(subprocess.Popen([executable, "start", f"--address={address}",
+                                           *common], **quiet))  # fmt: skip
+            while len([node for node in ray.nodes() if node["Alive"]]) < 2:
+                assert time.monotonic() < deadline, "the second Ray node did not join"
+                time.sleep(1)
+            ray.shutdown()  # each test's backend connects by itself, as `mnemoscope run` does
+            yield address
+        finally:
+            ray.shutdown()
+            for node in reversed(nodes):  # ray start --block stops what it started on SIGTERM
+                node.send_signal(signal.SIGTERM)
+                try:
+                    node.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    node.kill()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_ray_cluster_trains_four_seeds_as_local_does(tmp_path, fmnist, ray_cluster):
@@ -225,3 +259,52 @@ def test_a_ray_worker_killed_mid_run_is_retried_and_resumes(tmp_path, fmnist, ra
     assert run.checkpoint_path("epoch-0002").stat().st_mtime_ns == stamp
     _assert_same_runs(outcome["results"], _local(specs, tmp_path / "local", fmnist))
 
+
+def test_a_stale_home_token_breaks_neither_the_cluster_nor_a_local_instance(
+    tmp_path, stale_home, ray_cluster
+):
+    from mnemoscope.execution.ray_backend import AUTH_VARIABLES, Ray, ray_authentication
+
+    ray = pytest.importorskip("ray")
+    home = _tree(stale_home)
+    probe = tmp_path / "probe"
+    probe.write_text("seen")
+    cluster = Ray(address=ray_cluster)
+    try:
+        assert cluster.probe(probe) == "seen"
+    finally:
+        cluster.close()
+    with ray_authentication():  # a user's shell sets none of Ray's authentication variables
+        local = Ray()  # no address: a local instance, with a token of its own
+        try:
+            assert local.probe(probe) == "seen"
+            token = ray.get(ray.remote(lambda: os.environ.get("RAY_AUTH_TOKEN")).remote())
+        finally:
+            local.close()
+        assert not [name for name in AUTH_VARIABLES if name in os.environ]  # as they were
+    assert token and token.encode() != home[".ray/auth_token"]  # the workers' own, not HOME's
+    assert _tree(stale_home) == home  # nothing read from it changed, nothing written
+
+
+def test_a_cluster_that_refuses_the_drivers_token_says_so_at_once(tmp_path, ray_cluster):
+    from mnemoscope.errors import exit_code
+    from mnemoscope.execution.ray_backend import Ray, RayAuthenticationError, ray_authentication
+
+    probe = tmp_path / "probe"
+    probe.write_text("seen")
+    home_token = str(Path.home() / ".ray" / "auth_token")
+    # no token: what a driver given an address presents when the cluster's head found a token
+    # in ~/.ray/auth_token; then a token that is not the cluster's
+    for variables, says in (({}, "presented none"),
+                            ({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)},
+                             "refused this driver's authentication token")):  # fmt: skip
+        with ray_authentication(**variables):
+            backend = Ray(address=ray_cluster)
+            start = time.monotonic()
+            with pytest.raises(RayAuthenticationError, match=says) as refused:
+                backend.probe(probe)
+            elapsed = time.monotonic() - start
+            backend.close()
+        assert elapsed < 10  # ray.init alone retries for 20 s, then cannot say why
+        assert home_token in str(refused.value) and "RAY_AUTH_MODE" in str(refused.value)
+        assert exit_code(refused.value) == 2  # the user's to fix

@@ -85,3 +85,22 @@ def test_pairs_auto_draws_until_the_target_or_the_cap():
     assert sum(draws) == 12 == capped.shape[2]
     with pytest.raises(ValueError, match="first=20"):
         reliability.draw_until_reliable(draw, None, first=20, target=0.8, max_pairs=12)
+
+
+def test_split_half_of_skips_halvings_that_score_too_few_images_and_uses_a_length():
+    signal = np.random.default_rng(4).standard_normal(500)
+    noise = np.random.default_rng(5).standard_normal((500, 4))
+
+    def score(units):  # units 0 and 1 cannot be combined: that halving scores nothing
+        if {0, 1} <= set(units.tolist()):
+            return np.full(500, np.nan)
+        return signal + noise[:, units].mean(axis=1)
+
+    plain = reliability.split_half_of(score, 4, 500, splits=30)
+    assert 0 < plain.half_r < 1  # halvings {0, 1} | {2, 3} were skipped, not fatal
+    assert plain.reliability == pytest.approx(reliability.spearman_brown(plain.half_r, 2))
+    longer = reliability.split_half_of(score, 4, 500, splits=30, length=lambda a, b, s: 3.0)
+    assert longer.half_r == plain.half_r
+    assert longer.reliability == pytest.approx(reliability.spearman_brown(plain.half_r, 3))
+    nothing = reliability.split_half_of(lambda units: np.full(500, np.nan), 4, 500)
+    assert math.isnan(nothing.reliability) and nothing.units == nothing.pairs == 4

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
-from mnemoscope.training.strict import StrictModel
 
 
 class StudyConfig(StrictModel):

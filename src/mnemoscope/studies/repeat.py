@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from mnemoscope.training.strict import StrictModel
+from mnemoscope.strict import StrictModel
 
 SEED_STRIDE = 1000
 REPEAT_HELP = (

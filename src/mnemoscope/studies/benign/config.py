@@ -29,9 +29,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import AugmentConfig, ModelConfig, OptimConfig
-from mnemoscope.training.strict import StrictModel
 
 # The four training settings of table 2 (INIT, the fifth column, is every run's epoch 0).
 SETTINGS = ("random+da", "random", "clean+da", "clean")

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.measure.dejavu import DEFAULT_K
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import (
     MeasureConfig,
@@ -24,7 +25,6 @@ from mnemoscope.studies.sslmem.config import (
     ssl_by_default,
 )
 from mnemoscope.training import DataConfig, TrainConfig
-from mnemoscope.training.strict import StrictModel
 
 
 class SplitConfig(StrictModel):

@@ -24,11 +24,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import TrainConfig
 from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.objectives import RECOGNIZABLE, method
-from mnemoscope.training.strict import StrictModel
 
 # Keys of a TrainConfig the study sets itself: the data and tracked set are shared by every
 # paradigm, seeds come from ``seeds`` and measurement points from ``measure_every``.

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.stats import TOP_KS
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import (
     AugmentConfig,
@@ -22,7 +23,6 @@ from mnemoscope.training import (
     SupervisedObjective,
     TrainConfig,
 )
-from mnemoscope.training.strict import StrictModel
 
 PLANTED_KINDS = ("inverted", "held_out_class", "noise")
 

@@ -22,3 +22,7 @@ class StudyConfig(StrictModel):
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
     repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
+
+    def describe(self) -> str:
+        """One line of the run's sizes (dataset, model, seeds, epochs) for the report."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe its sizes")

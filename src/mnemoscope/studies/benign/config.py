@@ -342,6 +342,9 @@ class Config(StudyConfig):
             raise ValueError(f"toy.probe_points={self.toy.probe_points} < toy.k={self.toy.k}")
         return self
 
+    def describe(self) -> str:
+        return f"{self.data.name}, {self.training.model.name}; {self.training.epochs} epochs"
+
     @property
     def sweep_epochs(self) -> int:
         return self.sweeps.epochs or self.training.epochs

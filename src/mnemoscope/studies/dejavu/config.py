@@ -130,6 +130,10 @@ class Config(StudyConfig):
         self.method_trains()
         return self
 
+    def describe(self) -> str:
+        return (f"{self.train.data.name}, {self.train.model.name}; {len(self.seeds)} seeds; "
+                f"{self.train.epochs} epochs")
+
     @property
     def data(self) -> DataConfig:
         """The training dataset (``train.data``; every study config has ``data``: ``plan``)."""

@@ -234,6 +234,12 @@ class Config(StudyConfig):
                 )
         return self
 
+    def describe(self) -> str:
+        first = self.train_config(self.paradigms[0], self.first_seed)
+        return (f"{self.data.name}, {first.model.name}; N = {self.seeds} seeds per paradigm, "
+                f"|X| = {self.tracking.size} tracked images, M = {self.tracking.augmentations} "
+                f"augmentations; {first.epochs} epochs")
+
     def resolved_procedure(self) -> Procedure:
         """``procedure``'s choices with the fields that override them."""
         chosen = {key: getattr(self, key) for key in PROCEDURE_FIELDS}

@@ -125,6 +125,11 @@ class Config(StudyConfig):
             raise ValueError("removal.ks and coreset.ks are both empty: nothing to retrain")
         return self
 
+    def describe(self) -> str:
+        train = self.sslmem.train
+        return (f"{train.data.name}, {train.model.name}; {len(self.sslmem.seeds)} seeds; "
+                f"{train.epochs} epochs")
+
     @property
     def data(self) -> DataConfig:
         """The training dataset (``mnemoscope plan`` reads it)."""

@@ -366,6 +366,11 @@ class Config(StudyConfig):
         """The training dataset (``train.data``; every study config has ``data``: ``plan``)."""
         return self.train.data
 
+    def describe(self) -> str:
+        return (f"{self.train.data.name}, {self.train.model.name}; K = {len(self.seeds)} "
+                f"encoders a side, |S_S| = {self.splits.shared}, |S_C| = "
+                f"{self.splits.candidates}; {self.train.epochs} epochs")
+
     def variant_trains(self) -> dict[str, TrainConfig]:
         """The trainings compared (``compare``), by row name: the study's ``train`` first
         (``compare.base_name``), then ``compare.variants``, then one per ``compare.lambdas``

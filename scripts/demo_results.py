@@ -36,7 +36,7 @@ from mnemoscope import studies as study_configs
 from mnemoscope.config_file import parse_config
 from mnemoscope.config_file import read_config as read_yaml
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
-from mnemoscope.reports.findings import findings
+from mnemoscope.reports.findings import finding_rows
 from mnemoscope.store import atomic_write_text
 from mnemoscope.studies.repeat import seed_dir
 
@@ -69,18 +69,16 @@ def section(run_dir: str | Path) -> str:
         lines += ["", "A `--quick` run is a smoke test: its values are shown, not judged."]
     lines += ["", "| study | claim (paper, section) | measured | interval | verdict |",
               "|---|---|---|---|---|"]  # fmt: skip
-    for study in studies:
-        for finding in findings(study.name, study.summary):
-            measured = finding.measured
-            if measured is None:
-                continue
-            verdict = "not judged (smoke test)" if quick else measured.verdict
-            claim = f"{finding.claim.text} ({finding.claim.paper}, {finding.claim.section})"
-            value = measured.value
-            if "study seeds" in value and finding.claim.effect:  # combined: say what the mean is of
-                value = f"{finding.claim.effect}: {value}"
-            cells = (study.name, claim, value, measured.interval or "", verdict)
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    for row in finding_rows(studies, quick):
+        if not row.is_measured:
+            continue
+        measured = row.measured
+        claim = f"{row.claim.text} ({row.claim.paper}, {row.claim.section})"
+        value = measured.value
+        if "study seeds" in value:  # combined over seeds: say what the mean is of
+            value = f"{row.claim.effect}: {value}"
+        cells = (row.study.name, claim, value, measured.interval or "", row.verdict)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     for study in studies:
         lines += _per_seed(study, quick)
     alignment = _alignment(studies)
@@ -277,13 +275,12 @@ def measured_block(run_dir: str | Path, config: str | Path) -> str:
     lines = [MEASURED_BEGIN]
     for paragraph in paragraphs:
         lines += textwrap.wrap(paragraph, WIDTH, initial_indent="# ", subsequent_indent="#   ")
-    for finding in findings(study.name, study.summary):
-        claim, measured = finding.claim, finding.measured
-        if measured is None:
-            result = "not measured"
+    for row in finding_rows([study], quick):
+        claim, measured = row.claim, row.measured
+        if not row.is_measured:
+            result = f"not measured ({measured.reason})"
         else:
-            verdict = "not judged" if quick else measured.verdict
-            result = f"{verdict}: {measured.value}" + (
+            result = f"{row.verdict}: {measured.value}" + (
                 f"; {measured.interval}" if measured.interval else "")  # fmt: skip
         line = f"- {claim.text} ({claim.paper}, {claim.section}): {result}"
         lines += textwrap.wrap(line, WIDTH, initial_indent="# ", subsequent_indent="#   ")

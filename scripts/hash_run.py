@@ -92,21 +92,15 @@ def main() -> None:
 
 
 def run(name: str, out: Path) -> None:
-    import importlib.resources
-
-    import yaml
-
     from mnemoscope import studies
+    from mnemoscope.config_file import packaged_config
     from mnemoscope.training import TrainConfig, train
 
-    resource = importlib.resources.files("mnemoscope") / "configs" / f"{name}.yaml"
-    raw = yaml.safe_load(resource.read_text())
+    raw = packaged_config(name)
     if "study" not in raw:
         train(TrainConfig.model_validate(raw), out, quiet=True)
         return
-    config = studies.load_config(raw)
-    _, run_study = studies.get(config.study)
-    run_study(config, out, quiet=True)
+    studies.run(studies.load_config(raw), out, quiet=True)
 
 
 if __name__ == "__main__":

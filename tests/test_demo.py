@@ -7,7 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mnemoscope import demo, studies
+from mnemoscope.analysis.claims import Measured
 from mnemoscope.cli import app
+from mnemoscope.reports.findings import SMOKE_TEST
 from mnemoscope.studies.repeat import RepeatSpec
 from tests.studies.removal.test_removal import TINY as TINY_REMOVAL
 from tests.studies.test_benign import tiny as tiny_benign
@@ -30,9 +32,9 @@ def demo_run(tmp_path_factory):
     configs = tiny_configs()
     asked = []
 
-    def fake_packaged_config(study: str, scale: str) -> dict:
-        asked.append((study, scale))
-        return configs[study]
+    def fake_packaged_config(name: str) -> dict:
+        asked.append(name)
+        return configs[name.removesuffix("-quick")]
 
     patch = pytest.MonkeyPatch()
     patch.setattr(demo, "packaged_config", fake_packaged_config)
@@ -43,32 +45,33 @@ def demo_run(tmp_path_factory):
 
 
 def test_packaged_demo_and_quick_configs_exist_and_validate():
-    for scale, quick in (("demo", False), ("quick", True)):
-        for study in demo.demo_studies(quick):
-            config = studies.load_config(demo.packaged_config(study, scale))
-            assert config.study == study
+    for quick in (False, True):
+        for study, name in demo.demo_studies(quick):
+            config = studies.load_config(demo.packaged_config(name))
+            assert config.study == study.name
             # the full demo repeats every study over three study seeds; --quick runs once
             assert config.repeat == (None if quick else RepeatSpec(study_seeds=[0, 1, 2]))
 
 
 def test_unknown_packaged_config_is_a_clear_error():
     with pytest.raises(FileNotFoundError, match="sslmem-huge.yaml"):
-        demo.packaged_config("sslmem", "huge")
+        demo.packaged_config("sslmem-huge")
 
 
 def test_demo_runs_every_study_into_one_directory_and_builds_the_report(demo_run):
     out, result, asked, _ = demo_run
     assert result.exit_code == 0, result.output
-    assert asked == [(study, "quick") for study in demo.QUICK_STUDIES]
-    assert "sslmem-removal" in demo.QUICK_STUDIES  # the removal bars of paper 002's fig. 3
-    for study in demo.QUICK_STUDIES:
+    quick = [study.name for study, _ in demo.demo_studies(quick=True)]
+    assert asked == [name for _, name in demo.demo_studies(quick=True)]
+    assert "sslmem-removal" in quick  # the removal bars of paper 002's fig. 3
+    for study in quick:
         assert (out / study / "COMPLETE").is_file(), study
     meta = json.loads((out / "meta.json").read_text())
     assert meta["finished"] >= meta["started"]
     assert "environment" in meta
     report = out / "report.html"
     html = report.read_text()
-    for study in demo.QUICK_STUDIES:
+    for study in quick:
         assert f'id="study-{study}"' in html
     # the command ends with the headlines of every study and the report's path
     assert result.output.rstrip().endswith(f"report: {report}")
@@ -77,8 +80,8 @@ def test_demo_runs_every_study_into_one_directory_and_builds_the_report(demo_run
         assert study in result.output
         assert lines[0][:40] in result.output
     # in the order the studies ran, as in the report
-    assert list(demo.headlines(out)) == list(demo.QUICK_STUDIES)
-    positions = [result.output.index(f"{study}\n") for study in demo.QUICK_STUDIES]
+    assert list(demo.headlines(out)) == quick
+    positions = [result.output.index(f"{study}\n") for study in quick]
     assert positions == sorted(positions)
     assert 'id="smoke-test"' in html  # a --quick demo is a smoke test
 
@@ -118,7 +121,7 @@ def test_demo_results_section_matches_the_run_directory(demo_run):
     environment = meta["environment"]
     assert f"commit {environment['git']['commit'][:7]}" in body
     assert f"CPU {environment['cpu']['model']}" in body
-    assert meta["started"][:10] in body and "--quick" in body and "not judged" in body
+    assert meta["started"][:10] in body and "--quick" in body and SMOKE_TEST in body
     rows = [line.split(" | ") for line in body.splitlines() if line.startswith("| ")]
     # every study's measured claims, with the numbers of its summary.json
     sslmem = json.loads((out / "sslmem" / "summary.json").read_text())
@@ -182,8 +185,6 @@ def _config_file(path, study_config: dict, header: str = HEADER):
 
 
 def test_measured_block_carries_the_run_directorys_numbers(demo_run, tmp_path):
-    from mnemoscope.reports.findings import findings
-
     out, _, _, _ = demo_run
     results = _demo_results()
     config = _config_file(tmp_path / "sslmem-tiny.yaml", tiny_configs()["sslmem"])
@@ -206,27 +207,22 @@ def test_measured_block_carries_the_run_directorys_numbers(demo_run, tmp_path):
                - datetime.fromisoformat(meta["started"])).total_seconds()  # fmt: skip
     assert f"finished): {int(seconds // 60)} min {int(seconds % 60)} s." in flat
     summary = json.loads((out / "sslmem" / "summary.json").read_text())
-    claims = findings("sslmem", summary)
-    assert claims and any(c.measured is not None for c in claims)
+    claims = studies.get("sslmem").findings(summary)
+    assert claims and any(isinstance(c.measured, Measured) for c in claims)
     for finding in claims:  # one entry per claim; a quick demo's values are shown, not judged
         entry = f"- {finding.claim.text} ({finding.claim.paper}, {finding.claim.section}): "
         assert flat.count(entry) == 1
         after = flat.split(entry)[1]
-        expected = "not measured" if finding.measured is None else (
-            f"not judged: {finding.measured.value}")  # fmt: skip
+        expected = (f"{SMOKE_TEST}: {finding.measured.value}"
+                    if isinstance(finding.measured, Measured)
+                    else f"not measured ({finding.measured.reason})")  # fmt: skip
         assert after.startswith(expected)
 
 
-def test_measured_block_gives_each_claims_verdict_when_judged(demo_run, tmp_path, monkeypatch):
+def test_measured_block_gives_each_claims_verdict_when_judged(demo_run, tmp_path):
     """Not a smoke test (a study run by `mnemoscope run` from a non-packaged config): verdicts."""
     import shutil
 
-    from mnemoscope.reports.findings import findings
-
-    def no_packaged_config(study: str, scale: str) -> dict:
-        raise FileNotFoundError(scale)  # demo_run's stand-ins are not packaged quick configs
-
-    monkeypatch.setattr(demo, "packaged_config", no_packaged_config)
     out, _, _, _ = demo_run
     study = tmp_path / "benign-run"
     shutil.copytree(out / "benign", study)
@@ -236,7 +232,8 @@ def test_measured_block_gives_each_claims_verdict_when_judged(demo_run, tmp_path
     flat = " ".join(line.removeprefix("# ").strip() for line in config.read_text().splitlines())
     assert "`benign-run`, a stored run of `mnemoscope run`" in flat
     summary = json.loads((study / "summary.json").read_text())
-    measured = [c for c in findings("benign", summary) if c.measured is not None]
+    measured = [c for c in studies.get("benign").findings(summary)
+                if isinstance(c.measured, Measured)]  # fmt: skip
     assert measured
     for finding in measured:
         entry = f"- {finding.claim.text} ({finding.claim.paper}, {finding.claim.section}): "

@@ -1,7 +1,8 @@
 """mnemoscope: measure memorization in supervised and self-supervised training of image encoders.
 
-Data flows one way: ``data`` -> ``augment`` -> ``models`` -> ``training`` -> measurements ->
-analysis -> reports, with one study per paper composing these parts.
+Data flows one way: ``data`` -> ``augment`` -> ``models`` -> ``training`` -> ``measure`` ->
+``analysis``; ``studies`` compose them (one folder and one ``Study`` record per study),
+``reports`` render any study from its record.
 
     >>> import mnemoscope
     >>> bundle = mnemoscope.data.load("fmnist-mini")

@@ -128,8 +128,8 @@ def config_schema(
             typer.echo(markdown(TrainConfig, "train (`mnemoscope train CONFIG.yaml`)"))
             continue
         try:
-            config_class, _ = studies.get(entry)
-        except (ValueError, ImportError) as error:
+            config_class = studies.get(entry).config
+        except ValueError as error:
             console.print(Text(f"{entry}: {error}"), style="red")
             raise typer.Exit(2) from None
         typer.echo(markdown(config_class, f"study: {entry} (`mnemoscope run CONFIG.yaml`)"))
@@ -257,10 +257,9 @@ def run(
         execution = {**config.execution.model_dump(), **overrides}
         config = _load_config(config_path, lambda raw: studies.load_config(
             {**raw, "execution": execution}))  # fmt: skip
-    _, run_study = studies.get(config.study)
     _warn(busy_warning())
     try:
-        result = run_study(config, out or Path("runs") / config.study, quiet=quiet)
+        result = studies.run(config, out or Path("runs") / config.study, quiet=quiet)
     except (ImportError, StorageNotShared) as error:  # a missing extra, unshared storage:
         raise errors.BadInput(str(error)) from error  # the user's to fix (exit 2), not a failed run
     console.print(f"run directory: {result.path}", markup=False, highlight=False)
@@ -285,7 +284,7 @@ def plan(
     from mnemoscope.studies.repeat import seed_config, seed_dir
 
     config = _load_config(config_path, studies.load_config)
-    module = studies.module(config.study)
+    specs = studies.get(config.study).specs
     dataset = config.data
     bundle, real = dataset_or_standin(dataset.name, dataset.options)
     study_dir = out or Path("runs") / config.study
@@ -293,7 +292,7 @@ def plan(
     if getattr(config, "repeat", None) is not None:
         parts = [(seed_config(config, k), seed_dir(study_dir, k))
                  for k in config.repeat.study_seeds]  # fmt: skip
-    table = pd.concat([plan_table(module.study_specs(part, bundle), _run_roots(part_dir), bundle,
+    table = pd.concat([plan_table(specs(part, bundle), _run_roots(part_dir), bundle,
                                   real, device, measure) for part, part_dir in parts],
                       ignore_index=True)  # fmt: skip
     if not real:

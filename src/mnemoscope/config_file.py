@@ -133,3 +133,13 @@ def read_config(path: str | Path) -> dict[str, Any]:
         what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise BadInput(f"config file {path} {what}")
     return parse_config(path.read_bytes(), str(path))
+
+
+def packaged_config(name: str) -> dict[str, Any]:
+    """The config ``configs/NAME.yaml`` shipped inside the package (e.g. ``sslmem-quick``)."""
+    import importlib.resources
+
+    resource = importlib.resources.files("mnemoscope") / "configs" / f"{name}.yaml"
+    if not resource.is_file():
+        raise FileNotFoundError(f"no packaged config {name}.yaml in mnemoscope/configs")
+    return parse_config(resource.read_bytes(), f"mnemoscope/configs/{name}.yaml")

@@ -8,32 +8,31 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from mnemoscope import studies  # noqa: E402
+from mnemoscope.config_file import packaged_config  # noqa: E402
 from mnemoscope.store import RunDir  # noqa: E402
+from tests.conftest import profiles_summary, sslmem_summary  # noqa: E402
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 RAW_MARKER = 0.987654321  # a value only the per-image table holds
 
 
-def alignment_rows(supervised_mae: float, simclr_mae: float, reached: bool = True) -> list[dict]:
-    """``summary["alignment"]`` records at p ~ 0.5 for four paradigms, both variants."""
-    rows = []
-    for variant in ("averaged", "fixed"):
-        for paradigm, mae in (("supervised", supervised_mae), ("simclr", simclr_mae),
-                              ("random_labels", simclr_mae + 0.005),
-                              ("random_labels_aug", simclr_mae - 0.005)):  # fmt: skip
-            if variant == "fixed" and paradigm == "simclr":
-                mae += 0.1
-            rows.append({"paradigm": paradigm, "variant": variant, "target_p": 0.5, "epoch": 3.0,
-                         "mean_p": 0.5, "reached": reached, "mae": mae, "mae_sd": 0.01})
-    return rows
+def study_config(name: str, **changes) -> dict:
+    """A valid config of study ``name``: its packaged quick config with ``changes`` laid over
+    (one level deep), as its run would store it."""
+    raw = packaged_config(studies.get(name).quick_config)
+    for key, value in changes.items():
+        raw[key] = {**raw[key], **value} if isinstance(value, dict) else value
+    return studies.load_config(raw).model_dump(mode="json")
 
 
 @pytest.fixture
 def study_dir(tmp_path):
     """A finished-looking profiles run directory with hostile text in its data."""
     run = RunDir(tmp_path / "demo" / "profiles")
-    run.write_config({"study": "profiles", "note": HOSTILE, "seeds": 10,
-                      "tracking": {"size": 128, "augmentations": 4}})  # fmt: skip
+    config = study_config("profiles", seeds=10, tracking={"size": 128, "augmentations": 4},
+                          data={"options": {"note": HOSTILE}})  # fmt: skip
+    run.write_config(config)
     run.update_meta(started="2026-01-01T00:00:00+00:00", finished="2026-01-01T00:01:40+00:00",
                     environment={"device": "cpu", "versions": {"torch": "2.x"}})  # fmt: skip
     for name in ("fig1_profiles", "fig2_binomial"):
@@ -43,7 +42,7 @@ def study_dir(tmp_path):
         plt.close(figure)
     run.save_table("classes", pd.DataFrame({"class": [HOSTILE, "Bag"], "p": [0.25, 0.5]}))
     run.save_table("recognition", pd.DataFrame({"id": [1, 2], "p": [RAW_MARKER, 0.5]}))
-    summary = {"headlines": [f"class {HOSTILE} is easy"], "alignment": alignment_rows(0.2, 0.1)}
+    summary = profiles_summary(headlines=[f"class {HOSTILE} is easy"])
     (run.path / "summary.json").write_text(json.dumps(summary))
     run.mark_complete()
     return run.path
@@ -53,7 +52,7 @@ def study_dir(tmp_path):
 def sslmem_dir(tmp_path):
     """An sslmem run directory with scores of 12 candidates (two planted) and their images."""
     run = RunDir(tmp_path / "demo" / "sslmem")
-    run.write_config({"study": "sslmem", "seeds": [0, 1], "splits": {"candidates": 12}})
+    run.write_config(study_config("sslmem", seeds=[0, 1], splits={"candidates": 12}))
     kinds = ["ordinary"] * 10 + ["noise", "noise"]
     scores = pd.DataFrame({
         "id": np.arange(12), "subset": "S_C", "kind": kinds, "label": np.arange(12) % 3,
@@ -65,13 +64,8 @@ def sslmem_dir(tmp_path):
     figure, axis = plt.subplots(figsize=(3, 2))
     run.save_figure("sslmem_fig1_most_memorized", figure)  # replaced by the page's gallery
     plt.close(figure)
-    summary = {
-        "center": "plain", "tap": "output", "classes": ["T-shirt", "Trouser", HOSTILE],
-        "mean_score": {"plain": {"S_C": 0.2, "S_S": 0.1}},
-        "ttest_candidates_vs_shared": {"plain": {"statistic": 2.9, "p_value": 0.002,
-                                                 "effect_size": 0.25}},
-        "planted_auroc": {"noise": 0.1}, "headlines": ["a headline"],
-    }  # fmt: skip
+    summary = sslmem_summary(classes=["T-shirt", "Trouser", HOSTILE],
+                             planted_auroc={"noise": 0.1}, headlines=["a headline"])
     (run.path / "summary.json").write_text(json.dumps(summary))
     run.mark_complete()
     return run.path

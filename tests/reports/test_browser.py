@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mnemoscope.analysis.claims import VERDICTS
 from mnemoscope.reports import build_report
-from mnemoscope.reports.findings import VERDICTS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):
@@ -44,7 +44,7 @@ def test_report_loads_cleanly_in_chromium(study_dir, sslmem_dir):
         )
         # the findings table is on the first screen, above every study section
         findings_top = page.eval_on_selector("#findings", "e => e.getBoundingClientRect().top")
-        planted = page.eval_on_selector_all(".gallery .planted img", "images => images.length")
+        planted = page.eval_on_selector_all(".gallery .marked img", "images => images.length")
         pwned = page.evaluate("window.__pwned")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

@@ -8,9 +8,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from mnemoscope import studies
 from mnemoscope.reports import render_report
-from mnemoscope.reports.findings import dejavu_memorized
 from mnemoscope.store import RunDir
+from tests.conftest import dejavu_summary
 from tests.reports.conftest import HOSTILE, RAW_MARKER
 
 
@@ -29,8 +30,8 @@ def dejavu_dir(tmp_path):
     figure, axis = plt.subplots(figsize=(3, 2))
     run.save_figure("sslmem_dejavu_table4", figure)
     plt.close(figure)
-    summary = {"headlines": [f"table 4 [{HOSTILE}] Déjà Vu +5.0%"],
-               "table4": table.to_dict(orient="records")}  # fmt: skip
+    summary = dejavu_summary(table.to_dict(orient="records"))
+    summary["headlines"] = [f"table 4 [{HOSTILE}] Déjà Vu +5.0%"]
     (run.path / "summary.json").write_text(json.dumps(summary))
     run.mark_complete()
     return run.path
@@ -58,5 +59,5 @@ def test_the_dejavu_section_shows_table4_links_flags_and_escapes(dejavu_dir):
 )
 def test_the_dejavu_verdict_needs_every_method_significant(gaps, verdict):
     rows = [_row(f"m{i}", gap, p) for i, (gap, p) in enumerate(gaps)]
-    assert dejavu_memorized({"table4": rows}).verdict == verdict
-    assert dejavu_memorized({}) is None
+    (finding,) = studies.get("sslmem-dejavu").findings(dejavu_summary(rows))
+    assert finding.measured.verdict == verdict

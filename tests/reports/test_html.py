@@ -2,8 +2,8 @@ import re
 
 import pytest
 
+from mnemoscope.analysis.claims import VERDICTS
 from mnemoscope.reports import build_report, collect, render_report
-from mnemoscope.reports.findings import VERDICTS
 from mnemoscope.store import RunDir
 from tests.reports.conftest import HOSTILE, RAW_MARKER
 
@@ -65,7 +65,8 @@ def test_raw_per_image_tables_are_linked_not_inlined(study_dir):
 def test_sslmem_gallery_marks_planted_images(sslmem_dir):
     text = render_report(sslmem_dir)
     gallery = text[text.index("Most memorized candidates"):]
-    assert gallery.count('<figure class="planted">') == 2  # in the least-memorized row
+    assert gallery.count('<figure class="marked">') == 2  # in the least-memorized row
+    assert gallery.count('<span class="marked-tag">planted</span>') == 2
     assert "sslmem_fig1_most_memorized" not in text  # the gallery replaces the static figure
     assert "planted (noise)" in gallery
     assert text.index("Most memorized candidates") < text.index("Headline numbers")

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from mnemoscope import augment, studies
-from mnemoscope.studies.benign import Config, draw_figures, run
+from mnemoscope.studies.benign import Config
 from mnemoscope.studies.benign.banks import bank_bundle, iid_groups
 from mnemoscope.studies.benign.config import VerdictSpec
+from mnemoscope.studies.benign.figures import draw_figures
 from mnemoscope.studies.benign.probing import verdict
 from mnemoscope.studies.benign.study import prepare_data
 from mnemoscope.studies.benign.sweeps import (
@@ -91,8 +92,7 @@ def test_bad_config_is_refused_naming_the_problem(override, message):
 
 
 def test_the_registry_finds_the_study():
-    config_class, run_function = studies.get("benign")
-    assert config_class is Config and run_function is run
+    assert studies.get("benign").config is Config
 
 
 def test_measurement_points_include_init_and_the_end():
@@ -169,7 +169,7 @@ def test_verdict_seeds_add_networks_to_random_label_settings_only():
 
 def test_verdict_table_over_seeds(tmp_path):
     config = tiny(settings=["random"], toy={"enabled": False}, verdict={"seeds": 2})
-    store = run(config, tmp_path, quiet=True)
+    store = studies.run(config, tmp_path, quiet=True)
     assert len(list((store.path / "runs").iterdir())) == 2
     row = _table(store, "benign_verdict").iloc[0]
     assert row.seeds == 2 and row.gain_low <= row.gain <= row.gain_high
@@ -309,7 +309,7 @@ def test_too_small_a_training_set_for_the_invariance_sample_is_refused():
 def test_transfer_target_with_other_channels_is_refused(tmp_path):
     config = tiny(sweeps={"transfer": [{"name": "digits", "options": {"channels": 3}}]})
     with pytest.raises(ValueError, match="channels"):
-        run(config, tmp_path, quiet=True)
+        studies.run(config, tmp_path, quiet=True)
     assert not (tmp_path / "runs").exists()  # refused before any training
 
 
@@ -331,11 +331,11 @@ SWEEPS = {
 def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("benign")
     config = tiny(sweeps=SWEEPS)
-    run(config, out, quiet=True)
+    studies.run(config, out, quiet=True)
     checkpoints = sorted((out / "runs").glob("*/checkpoints/final.safetensors"))
     stamps = {path: path.stat().st_mtime_ns for path in checkpoints}
     first_summary = json.loads((out / "summary.json").read_text())
-    store = run(config, out, quiet=True)
+    store = studies.run(config, out, quiet=True)
     return store, stamps, first_summary
 
 
@@ -458,13 +458,13 @@ def test_figures_are_redrawn_from_the_tables_alone(finished, tmp_path):
     (copy / "tables").mkdir(parents=True)
     for path in (store.path / "tables").glob("*.parquet"):
         (copy / "tables" / path.name).write_bytes(path.read_bytes())
-    (copy / "summary.json").write_bytes((store.path / "summary.json").read_bytes())
-    written = draw_figures(copy)
+    chance = json.loads((store.path / "summary.json").read_text())["chance"]
+    written = draw_figures(copy, chance)
     assert len(written) == 11 and all(path.exists() for path in written)
 
 
 def test_empty_sweeps_write_no_sweep_tables(tmp_path):
     config = tiny(settings=["random"], toy={"enabled": False})
-    store = run(config, tmp_path, quiet=True)
+    store = studies.run(config, tmp_path, quiet=True)
     tables = {path.stem for path in (store.path / "tables").glob("*.csv")}
     assert tables == {"benign_probes", "benign_verdict", "benign_invariance", "benign_training"}

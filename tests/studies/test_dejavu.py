@@ -7,7 +7,7 @@ import torch
 from pydantic import ValidationError
 
 from mnemoscope import data, studies
-from mnemoscope.demo import packaged_config
+from mnemoscope.config_file import packaged_config
 from mnemoscope.measure.dejavu import GROUPS
 from mnemoscope.store import RunDir
 from mnemoscope.studies import dejavu
@@ -72,7 +72,7 @@ def test_a_measurement_that_cannot_work_is_refused_before_anything_is_written(
 ):
     config = dejavu.Config.model_validate({**TINY, **change})
     with pytest.raises(ValueError, match=message):
-        dejavu.run(config, tmp_path, quiet=True)
+        studies.run(config, tmp_path, quiet=True)
     assert not (tmp_path / "config.yaml").exists() and not (tmp_path / "runs").exists()
 
 
@@ -97,16 +97,16 @@ def test_the_study_is_registered_and_its_packaged_configs_validate():
     assert "sslmem-dejavu" in studies.names()
     # sslmem-dejavu-quick.yaml, sslmem-dejavu.yaml (CPU) and sslmem-dejavu-paper.yaml
     for scale in ("dejavu-quick", "dejavu", "dejavu-paper"):
-        config = studies.load_config(packaged_config("sslmem", scale))
+        config = studies.load_config(packaged_config(f"sslmem-{scale}"))
         assert config.study == "sslmem-dejavu" and config.dejavu.k <= 100
-    paper = studies.load_config(packaged_config("sslmem", "dejavu-paper"))
+    paper = studies.load_config(packaged_config("sslmem-dejavu-paper"))
     assert paper.dejavu.k == 100 and list(paper.method_trains()) == ["mae", "dino", "vicreg"]
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("dejavu")
-    return dejavu.run(dejavu.Config.model_validate(TINY), out, quiet=True)
+    return studies.run(dejavu.Config.model_validate(TINY), out, quiet=True)
 
 
 def test_a_tiny_run_writes_table4_flags_and_figure(tiny_run):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from mnemoscope import studies
 from mnemoscope.reports import render_report
 from mnemoscope.store import RunDir
 from mnemoscope.studies import privacy
@@ -37,7 +38,7 @@ TINY = {
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("privacy")
     config = privacy.Config.model_validate(TINY)
-    return config, out, privacy.run(config, out, quiet=True)
+    return config, out, studies.run(config, out, quiet=True)
 
 
 def test_table_5_has_a_row_per_epsilon_with_the_accountants_epsilon(tiny_run):
@@ -74,10 +75,10 @@ def test_the_report_has_the_studys_section(tiny_run):
 
 
 def test_packaged_configs_validate_and_the_paper_one_is_mae_on_vit_tiny():
-    from mnemoscope.demo import packaged_config
+    from mnemoscope.config_file import packaged_config
 
     for scale in ("quick", "paper"):
-        config = privacy.Config.model_validate(packaged_config("sslmem-privacy", scale))
+        config = privacy.Config.model_validate(packaged_config(f"sslmem-privacy-{scale}"))
         assert config.sslmem.train.objective.name == "mae"
     assert config.epsilons == [20, 8]  # table 5
     cpu = Path(__file__).parents[2] / "configs" / "sslmem-privacy.yaml"
@@ -134,12 +135,14 @@ def _row(epsilon, mean, low, high, accuracy):
     ],
 )
 def test_the_table_5_claims_read_the_rows(tight, memorization, accuracy):
-    from mnemoscope.reports.findings import findings
+    from mnemoscope import studies
+    from mnemoscope.analysis.claims import NotMeasured
 
+    record = studies.get("sslmem-privacy")
     summary = {"privacy": [_row(None, 0.30, 0.25, 0.34, 0.70), tight]}
-    verdicts = [f.measured.verdict for f in findings("sslmem-privacy", summary)]
+    verdicts = [f.measured.verdict for f in record.findings(summary)]
     assert verdicts == [memorization, accuracy]
-    assert all(f.measured is None for f in findings("sslmem-privacy", {"privacy": [tight]}))
+    assert all(isinstance(f.measured, NotMeasured) for f in record.findings({"privacy": [tight]}))
 
 
 def test_plan_lists_the_runs_the_study_trains(tiny_run):

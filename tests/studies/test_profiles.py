@@ -7,8 +7,9 @@ import yaml
 
 from mnemoscope import data, studies
 from mnemoscope.store import RunDir
-from mnemoscope.studies.profiles import Config, draw_figures, run
+from mnemoscope.studies.profiles import Config
 from mnemoscope.studies.profiles.config import measurement_epochs
+from mnemoscope.studies.profiles.figures import draw_figures
 from mnemoscope.studies.profiles.tables import write_tables
 from mnemoscope.studies.profiles.tracking import RecognitionHook, select_images
 from mnemoscope.training import load_network
@@ -67,7 +68,7 @@ def tiny_config(**overrides) -> Config:
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("profiles")
     config = tiny_config()
-    return config, run(config, out, quiet=True)
+    return config, studies.run(config, out, quiet=True)
 
 
 # --- config -----------------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def test_second_run_reuses_every_training(study, monkeypatch):
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr("mnemoscope.training.engine._train_loop", no_training)
-    again = run(config, out.path, quiet=True)
+    again = studies.run(config, out.path, quiet=True)
     assert again.is_complete
     after = {path.parent.parent.name: path.stat().st_mtime_ns
              for path in (out.path / "runs").glob("*/checkpoints/final.safetensors")}  # fmt: skip

@@ -4,9 +4,10 @@ import pandas as pd
 import pytest
 
 from mnemoscope import data, studies
-from mnemoscope.demo import packaged_config
-from mnemoscope.reports import findings as f
+from mnemoscope.analysis.claims import Measured
+from mnemoscope.config_file import packaged_config
 from mnemoscope.reports.html import render_report
+from mnemoscope.studies.profiles import STUDY as PROFILES
 from mnemoscope.studies.repeat import SEED_STRIDE, RepeatSpec, seed_config, seed_dir, shift_seeds
 from tests.studies.test_profiles import tiny_config
 
@@ -34,16 +35,15 @@ def test_shift_seeds_shifts_every_seed_and_nothing_else():
 
 @pytest.mark.parametrize("study", ["profiles", "sslmem", "benign"])
 def test_every_training_and_draw_moves_with_the_study_seed(study):
-    raw = {**packaged_config(study, "quick"), "repeat": {"study_seeds": [0, 1]}}
+    raw = {**packaged_config(f"{study}-quick"), "repeat": {"study_seeds": [0, 1]}}
     config = studies.load_config(raw)
-    plain = studies.load_config(packaged_config(study, "quick"))
+    plain = studies.load_config(packaged_config(f"{study}-quick"))
     first, second = seed_config(config, 0), seed_config(config, 1)
     assert first.repeat is None and first == plain  # study seed 0 is the study as configured
-    module = studies.module(study)
-    dataset = config.train.data if study == "sslmem" else config.data
-    bundle = data.load(dataset.name, **dataset.options)
-    specs = {k: module.study_specs(c, bundle) for k, c in [(0, first), (1, second)]}
-    assert [s.key() for s in specs[0]] == [s.key() for s in module.study_specs(plain, bundle)]
+    study_specs = studies.get(study).specs
+    bundle = data.load(config.data.name, **config.data.options)
+    specs = {k: study_specs(c, bundle) for k, c in [(0, first), (1, second)]}
+    assert [s.key() for s in specs[0]] == [s.key() for s in study_specs(plain, bundle)]
     assert not {s.key() for s in specs[0]} & {s.key() for s in specs[1]}
     assert not {s.config.seed for s in specs[0]} & {s.config.seed for s in specs[1]}
     subsets = [{tuple(s.config.data.subset or ()) for s in specs[k]} for k in (0, 1)]
@@ -60,7 +60,7 @@ def test_every_training_and_draw_moves_with_the_study_seed(study):
 
 @pytest.mark.parametrize("study", ["sslmem-removal", "sslmem-privacy", "sslmem-dejavu"])
 def test_the_downstream_studies_repeat_with_their_nested_seeds_shifted(study):
-    raw = packaged_config(study, "quick")
+    raw = packaged_config(f"{study}-quick")
     config = studies.load_config({**raw, "repeat": {"study_seeds": [0, 2]}})
     first, second = seed_config(config, 0), seed_config(config, 2)
     assert first == studies.load_config(raw) and second.repeat is None
@@ -82,57 +82,6 @@ def test_repeat_spec_refuses_repeated_or_negative_seeds():
             RepeatSpec(study_seeds=bad)
 
 
-# --- combining seeds ----------------------------------------------------------------------------
-
-
-def test_a_headline_holds_only_when_every_seed_gives_it():
-    agree = {
-        "0": f.Measured("a", "reproduced", effect=0.2),
-        "1": f.Measured("b", "reproduced", effect=0.3),
-    }
-    combined = f.combine(agree)
-    assert combined.verdict == "reproduced" and combined.effect == pytest.approx(0.25)
-    assert "min +0.2" in combined.value and "max +0.3" in combined.value
-    assert "t-test of the seeds' effects" in combined.value and combined.interval
-    disagree = {**agree, "2": f.Measured("c", "opposite", effect=-0.1)}
-    assert f.combine(disagree).verdict == "undecided"
-    assert "2: opposite" in f.combine(disagree).value
-    missing = {**agree, "2": None}
-    assert f.combine(missing).verdict == "undecided" and "2: not measured" in f.combine(
-        missing).value  # fmt: skip
-    assert f.combine({"0": None}) is None
-
-
-def test_seeds_that_agree_in_direction_decide_by_the_combined_test():
-    def seeds(*pairs):
-        return {str(k): f.Measured("x", v, effect=e) for k, (v, e) in enumerate(pairs)}
-
-    weak = seeds(("reproduced", 0.05), ("reproduced", 0.06), ("undecided", 0.03))
-    assert f.combine(weak).verdict == "reproduced" and f.combine(weak).p_value < 0.05
-    assert f.combine(seeds(("opposite", -0.05), ("undecided", -0.04), ("opposite", -0.06))
-                     ).verdict == "opposite"  # fmt: skip
-    crossing = seeds(("reproduced", 0.05), ("undecided", -0.01), ("reproduced", 0.06))
-    assert f.combine(crossing).verdict == "undecided"  # one seed points the other way
-    noisy = seeds(("reproduced", 0.2), ("undecided", 0.001), ("undecided", 0.002))
-    assert f.combine(noisy).p_value > 0.05 and f.combine(noisy).verdict == "undecided"
-    unreached = seeds(("reproduced", 0.05), ("not at this scale", 0.06), ("reproduced", 0.07))
-    assert f.combine(unreached).verdict == "undecided"
-
-
-def test_seeds_p_values_combine_by_stouffer():
-    from scipy.stats import combine_pvalues
-
-    seeds = {"0": f.Measured("a", "reproduced", effect=0.3, p_value=0.01),
-             "1": f.Measured("b", "undecided", effect=0.1, p_value=0.2)}  # fmt: skip
-    combined = f.combine(seeds)
-    expected = combine_pvalues([0.01, 0.2], method="stouffer").pvalue
-    assert combined.p_value == pytest.approx(expected) and "Stouffer" in combined.value
-    # a seed in the other direction cancels: Stouffer, unlike Fisher, is not driven by one seed
-    opposed = {"0": seeds["0"], "1": f.Measured("c", "opposite", effect=-0.3, p_value=0.99)}
-    assert f.combine(opposed).p_value > 0.4
-    assert combine_pvalues([0.01, 0.99], method="fisher").pvalue < 0.1
-
-
 # --- a repeated study end to end ----------------------------------------------------------------
 
 
@@ -145,8 +94,7 @@ def repeated(tmp_path_factory):
                    {"name": "simclr", "train": {"objective": {"name": "simclr",
                                                               "temperature": 0.2}}}],
     )  # fmt: skip
-    _, run = studies.get("profiles")
-    return config, run(config, out, quiet=True)
+    return config, studies.run(config, out, quiet=True)
 
 
 def test_repeated_study_runs_each_seed_in_its_own_directory(repeated):
@@ -164,17 +112,18 @@ def test_repeated_study_runs_each_seed_in_its_own_directory(repeated):
         assert summary["seeds"][k] == json.loads(
             (seed_dir(result.path, int(k)) / "summary.json").read_text())  # fmt: skip
     # one per claim of paper 001 measured: the third needs random labels, not trained here
-    assert len(summary["headlines"]) == 2 and summary["headlines"][0].startswith(f.CLAIMS[0].text)
+    assert len(summary["headlines"]) == 2
+    assert summary["headlines"][0].startswith(PROFILES.claims[0].text)
 
 
 def test_repeated_study_table_and_report_show_each_seed_and_the_spread(repeated):
     _, result = repeated
     table = pd.read_csv(result.path / "tables" / "repeat_findings.csv")
     summary = json.loads((result.path / "summary.json").read_text())
-    claim = f.CLAIMS[0]  # supervised vs SimCLR: measured at every seed
+    claim = PROFILES.claims[0]  # supervised vs SimCLR: measured at every seed
     rows = table[table.claim == claim.text].set_index("study_seed")
     assert list(rows.index) == ["0", "3", "combined"]
-    per_seed = [claim.measure(summary["seeds"][k]) for k in ("0", "3")]
+    per_seed = [claim.measure(PROFILES.read_summary(summary["seeds"][k])) for k in ("0", "3")]
     assert rows.loc["0", "effect"] == pytest.approx(per_seed[0].effect)
     assert rows.loc["combined", "effect"] == pytest.approx(
         (per_seed[0].effect + per_seed[1].effect) / 2)  # fmt: skip
@@ -194,7 +143,7 @@ def test_readme_results_show_every_study_seed_of_a_repeated_study(repeated):
     rows = [line.split(" | ") for line in body.splitlines() if line.startswith("| ")]
     header = next(r for r in rows if r[0] == "| claim")
     assert header[2:] == ["seed 0", "seed 3 |"]
-    claim = f.CLAIMS[0]
+    claim = PROFILES.claims[0]
     row = next(r for r in rows if r[0] == f"| {claim.text}")
     for k, cell in zip(("0", "3"), row[2:], strict=True):
         seed = table[(table.claim == claim.text) & (table.study_seed == k)].iloc[0]
@@ -222,7 +171,7 @@ def test_plan_lists_the_runs_of_every_study_seed(tmp_path):
 
     from mnemoscope.cli import app
 
-    raw = packaged_config("sslmem", "quick")
+    raw = packaged_config("sslmem-quick")
     plain, repeated = tmp_path / "plain.yaml", tmp_path / "repeated.yaml"
     plain.write_text(yaml.safe_dump(raw))
     repeated.write_text(yaml.safe_dump({**raw, "repeat": {"study_seeds": [0, 1, 2]}}))
@@ -254,9 +203,10 @@ def test_config_measured_block_gives_each_study_seeds_time_and_the_combined_verd
         seconds = (pd.Timestamp(meta["finished"]) - pd.Timestamp(meta["started"])).total_seconds()
         assert f"study seed {k} {int(seconds // 60)} min {int(seconds % 60)} s" in flat
     summary = json.loads((result.path / "summary.json").read_text())
-    assert any(finding.measured is not None for finding in f.findings("profiles", summary))
-    for finding in f.findings("profiles", summary):
-        if finding.measured is not None:  # combined over the seeds, as the table's combined row
+    findings = PROFILES.findings(summary)
+    assert any(isinstance(finding.measured, Measured) for finding in findings)
+    for finding in findings:
+        if isinstance(finding.measured, Measured):  # combined over seeds, as the table's row
             entry = f"- {finding.claim.text} ({finding.claim.paper}, {finding.claim.section}): "
             assert flat.split(entry)[1].startswith(
                 f"{finding.measured.verdict}: {finding.measured.value}")  # fmt: skip

@@ -1,7 +1,7 @@
 """A study directory never says COMPLETE over results that are not its config's: two studies in
 one ``--out``, a full disk during a re-run, and SIGKILLs at three moments of a small study.
 
-Every study goes through ``studies.exclusive`` and ``RunDir.write_config``; the profiles study
+Every study goes through ``studies.run``'s frame and ``RunDir.write_config``; the profiles study
 stands for all three here because it is the cheapest to run end to end.
 """
 
@@ -96,12 +96,11 @@ def contested(tmp_path_factory):
     config_path.write_text(yaml.safe_dump(CONFIG))
     out = work / "out"
     # Import the study first: on a busy machine the import alone outlasted the child's run.
-    _, run_study = studies.get("profiles")
     other = studies.load_config(OTHER)
     child = _start(config_path, out)
     _wait_for(child, lambda: (out / LOCK_FILE).exists())
     try:
-        run_study(other, out, quiet=True)
+        studies.run(other, out, quiet=True)
         refusal = None
     except LockHeld as error:
         refusal = error
@@ -157,9 +156,8 @@ def test_a_full_disk_during_a_rerun_leaves_no_complete_and_no_partial_file(
     out = tmp_path / "out"
     shutil.copytree(reference, out)
     _fail_on(monkeypatch, "training.parquet")  # after the arrays, before tables and figures
-    _, run_study = studies.get("profiles")
     with pytest.raises(OSError, match="No space left"):
-        run_study(studies.load_config(config), out, quiet=True)
+        studies.run(studies.load_config(config), out, quiet=True)
     run = RunDir(out)
     assert not run.is_complete  # never COMPLETE over a mix of two runs' files
     assert run.read_config() == studies.load_config(config).model_dump(mode="json")
@@ -173,7 +171,7 @@ def test_a_full_disk_during_a_rerun_leaves_no_complete_and_no_partial_file(
         assert after[name] == before[name], name
     if config is CONFIG:  # finishing the same config completes the directory again
         monkeypatch.undo()
-        assert run_study(studies.load_config(config), out, quiet=True).is_complete
+        assert studies.run(studies.load_config(config), out, quiet=True).is_complete
         np.testing.assert_allclose(run.load_array("supervised-probabilities"),
                                    RunDir(reference).load_array("supervised-probabilities"),
                                    atol=1e-3)  # fmt: skip
@@ -229,9 +227,9 @@ def test_every_study_refuses_a_locked_directory_without_touching_it(tmp_path, na
     holder = {"pid": 4242, "host": "worker-3", "started": "2026-01-01T00:00:00+00:00",
               "token": "t"}  # fmt: skip
     (tmp_path / LOCK_FILE).write_text(json.dumps(holder))
-    config_class, run_study = studies.get(name)
+    config = studies.load_config(_tiny_configs()[name])
     with pytest.raises(LockHeld, match="pid 4242 on host worker-3"):
-        run_study(config_class.model_validate(_tiny_configs()[name]), tmp_path, quiet=True)
+        studies.run(config, tmp_path, quiet=True)
     assert _files(tmp_path) == {**before, LOCK_FILE: json.dumps(holder).encode()}
 
 
@@ -247,9 +245,9 @@ def test_every_study_removes_complete_before_its_first_write(tmp_path, monkeypat
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(store, "atomic_write", stop_at_first_write)
-    config_class, run_study = studies.get(name)
+    config = studies.load_config(_tiny_configs()[name])
     with pytest.raises(OSError, match="No space"):
-        run_study(config_class.model_validate(_tiny_configs()[name]), tmp_path, quiet=True)
+        studies.run(config, tmp_path, quiet=True)
     assert written == [(Path("config.yaml"), False)]
     assert not RunDir(tmp_path).is_complete and not (tmp_path / LOCK_FILE).exists()
 
@@ -268,7 +266,6 @@ def test_a_rerun_refused_by_its_input_leaves_a_finished_directory_as_it_was(tmp_
         config = {**config, "train": {**config["train"], "data": {"name": "no-such-dataset"}}}
     else:
         config = {**config, "data": {**config["data"], "name": "no-such-dataset"}}
-    config_class, run_study = studies.get(name)
     with pytest.raises(ValueError, match="no-such-dataset"):
-        run_study(config_class.model_validate(config), tmp_path, quiet=True)
+        studies.run(studies.load_config(config), tmp_path, quiet=True)
     assert _files(tmp_path) == before and RunDir(tmp_path).is_complete

@@ -9,7 +9,7 @@ import torch
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from mnemoscope import data
+from mnemoscope import data, studies
 from mnemoscope import sslmem as sslmem_api
 from mnemoscope.analysis import reliability
 from mnemoscope.cli import app
@@ -18,6 +18,7 @@ from mnemoscope.store import RunDir
 from mnemoscope.studies import sslmem
 from mnemoscope.studies.sslmem import compare, roles, study, tables
 from mnemoscope.studies.sslmem.config import PlantedConfig, SplitConfig
+from mnemoscope.studies.sslmem.figures import draw_figures
 from mnemoscope.studies.sslmem.planted import held_out_class, plant, planted_recipe
 from mnemoscope.studies.sslmem.splits import make_splits
 from mnemoscope.training import RunSpec, TrainConfig
@@ -193,7 +194,7 @@ ALL_OTHER_TAPS = ["layer1", "layer2", "layer3", "embedding", "projector_hidden",
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sslmem")
     config = sslmem.Config.model_validate(TINY)
-    return config, out, sslmem.run(config, out, quiet=True)
+    return config, out, studies.run(config, out, quiet=True)
 
 
 def test_run_writes_the_documented_outputs(tiny_run):
@@ -256,7 +257,8 @@ def test_figures_redraw_from_stored_results_only(tiny_run):
     _, out, run_dir = tiny_run
     for figure in (out / "figures").glob("*.png"):
         figure.unlink()
-    written = sslmem.draw_figures(RunDir(out))
+    classes = json.loads((out / "summary.json").read_text())["classes"]
+    written = draw_figures(RunDir(out), classes)
     assert len(written) == 11 and all(path.exists() for path in written)
 
 
@@ -441,7 +443,7 @@ def test_second_run_reuses_trainings(tiny_run):
     assert len(checkpoints) == 6  # 2 f + 2 g + 1 supervised f' + 1 supervised g'
     stamps = [path.stat().st_mtime_ns for path in checkpoints]
     before = run_dir.load_table("sslmem_scores")
-    sslmem.run(config, out, quiet=True)
+    studies.run(config, out, quiet=True)
     assert [path.stat().st_mtime_ns for path in checkpoints] == stamps
     after = RunDir(out).load_table("sslmem_scores")
     np.testing.assert_allclose(after["score_raw"], before["score_raw"])
@@ -458,7 +460,7 @@ def test_second_run_reuses_trainings(tiny_run):
 def test_unusable_measurements_are_refused_before_training(tmp_path, measure, message):
     config = sslmem.Config.model_validate({**TINY, "measure": measure})
     with pytest.raises(ValueError, match=message):
-        sslmem.run(config, tmp_path, quiet=True)
+        studies.run(config, tmp_path, quiet=True)
     assert not (tmp_path / "runs").exists()
 
 

@@ -10,11 +10,12 @@ from pydantic import ValidationError
 
 from mnemoscope import studies
 from mnemoscope.analysis import reliability
-from mnemoscope.demo import packaged_config
+from mnemoscope.config_file import packaged_config
 from mnemoscope.measure.alignment import memorization_score
 from mnemoscope.store import RunDir
 from mnemoscope.studies import sslmem
 from mnemoscope.studies.sslmem import compare
+from mnemoscope.studies.sslmem.figures import draw_figures
 
 BASE = {
     "study": "sslmem",
@@ -98,7 +99,7 @@ def test_a_tap_a_variant_lacks_is_refused_before_training(tmp_path):
         "compare": {"variants": [{"name": "conv", "train": {"model": {"name": "convnet-tiny"}}}]},
     }
     with pytest.raises(ValueError, match="compare variant 'conv': unknown tap 'tokens'"):
-        sslmem.run(sslmem.Config.model_validate(raw), tmp_path, quiet=True)
+        studies.run(sslmem.Config.model_validate(raw), tmp_path, quiet=True)
     assert not (tmp_path / "runs").exists()
 
 
@@ -152,7 +153,7 @@ METHOD_COLUMNS = [
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sslmem-compare")
     config = sslmem.Config.model_validate(TINY)
-    return config, out, sslmem.run(config, out, quiet=True)
+    return config, out, studies.run(config, out, quiet=True)
 
 
 def test_methods_table_has_a_row_per_training(tiny_run):
@@ -223,7 +224,8 @@ def test_summary_and_figures(tiny_run):
     new = {"sslmem_table1_methods", "sslmem_fig4_lambda", "sslmem_table13_agreement"}
     for name in new:
         (out / "figures" / f"{name}.png").unlink()
-    written = {path.stem for path in sslmem.draw_figures(RunDir(out))}
+    classes = summary["classes"]
+    written = {path.stem for path in draw_figures(RunDir(out), classes)}
     assert new <= written
     assert all((out / "figures" / f"{name}.png").stat().st_size > 0 for name in new)
 
@@ -235,14 +237,14 @@ def test_rerun_reuses_every_training(tiny_run):
     assert len(checkpoints) == 14
     stamps = [path.stat().st_mtime_ns for path in checkpoints]
     before = run_dir.load_table("sslmem_methods")
-    sslmem.run(config, out, quiet=True)
+    studies.run(config, out, quiet=True)
     assert [path.stat().st_mtime_ns for path in checkpoints] == stamps
     pd.testing.assert_frame_equal(RunDir(out).load_table("sslmem_methods"), before)
 
 
 def test_a_run_without_variants_writes_one_row(tmp_path):
     raw = {**TINY, "compare": {}, "feldman": {"enabled": False}, "seeds": [0]}
-    run_dir = sslmem.run(sslmem.Config.model_validate(raw), tmp_path, quiet=True)
+    run_dir = studies.run(sslmem.Config.model_validate(raw), tmp_path, quiet=True)
     methods = run_dir.load_table("sslmem_methods")
     assert methods["variant"].tolist() == ["base"] and methods["group"].tolist() == ["base"]
     assert np.isnan(methods.loc[0, "score_norm_seed_std"])  # one seed: no spread
@@ -252,5 +254,5 @@ def test_a_run_without_variants_writes_one_row(tmp_path):
 
 @pytest.mark.parametrize("scale", ["methods", "lambda", "methods-paper", "lambda-paper"])
 def test_packaged_comparison_configs_validate(scale):
-    config = studies.load_config(packaged_config("sslmem", scale))
+    config = studies.load_config(packaged_config(f"sslmem-{scale}"))
     assert config.study == "sslmem" and len(config.variant_trains()) >= 4

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mnemoscope.training.strict import StrictModel
+from mnemoscope.strict import StrictModel
 
 BACKENDS = ("local", "processes", "ray", "slurm")
 

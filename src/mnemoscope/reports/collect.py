@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnemoscope.config_file import read_config
+from mnemoscope import studies
+from mnemoscope.config_file import packaged_config, read_config
 from mnemoscope.errors import BadInput
 from mnemoscope.store import COMPLETE_MARKER
+from mnemoscope.studies.record import Study
 
 
 @dataclass
@@ -22,6 +24,7 @@ class StudyOutputs:
     """Everything the report shows about one study run directory."""
 
     name: str
+    record: Study | None  # None: a study this version does not know
     path: Path
     complete: bool
     config_text: str | None
@@ -87,13 +90,9 @@ def is_quick(run_dir: str | Path, studies: list[StudyOutputs]) -> bool:
 
 
 def _is_packaged_quick(study: StudyOutputs) -> bool:
-    from mnemoscope import studies
-    from mnemoscope.demo import packaged_config
-
-    try:
-        quick = studies.load_config(packaged_config(study.name, "quick"))
-    except (FileNotFoundError, ValueError, ImportError):
+    if study.record is None:
         return False
+    quick = study.record.config.model_validate(packaged_config(study.record.quick_config))
     return quick.model_dump(mode="json") == study.config
 
 
@@ -115,8 +114,10 @@ def _collect_study(path: Path) -> StudyOutputs:
         missing.append("figures/*.png")
     if not tables:
         missing.append("tables/*")
+    name = _study_name(path) or path.name
     return StudyOutputs(
-        name=_study_name(path) or path.name,
+        name=name,
+        record=next((study for study in studies.REGISTRY if study.name == name), None),
         path=path,
         complete=complete,
         config_text=(path / "config.yaml").read_text(),

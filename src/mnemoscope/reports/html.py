@@ -2,12 +2,13 @@
 
 The page is ``templates/report.html`` rendered by Jinja2 with autoescaping on, so every value
 from data (class names, paths, config values, table cells) is escaped by default: a class called
-``<script>`` is shown, never run. This module only gathers plain values for the template.
+``<script>`` is shown, never run. This module only gathers plain values for the template, and
+names no study: what it shows of each comes from the study's record (``studies.record``).
 
 The page opens with the scale of the run, a smoke-test banner for ``--quick`` runs, and the
-findings table (``findings.py``: one row per headline claim of each paper with this run's value
-and verdict), then one section per study: figures with captions (``figures.py``), summary tables
-inline, per-image tables as links to their files.
+findings table (each study's claims with this run's value and verdict), then one section per
+study: its own sections (a gallery, say), figures with captions, summary tables inline,
+per-image tables as links to their files.
 """
 
 from __future__ import annotations
@@ -24,30 +25,12 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from mnemoscope.reports import figures as captions
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
-from mnemoscope.reports.findings import PAPERS, findings
+from mnemoscope.reports.findings import FindingRow, finding_rows
 from mnemoscope.store import atomic_write_text
+from mnemoscope.studies.record import Section
 
 MAX_INLINE_ROWS = 40
-# Per-image, per-run or per-epoch tables: linked as files, never inlined (whatever their size).
-RAW_TABLES = {
-    "recognition", "profile_distance", "training", "sslmem_scores", "sslmem_method_scores",
-    "sslmem_feldman", "sslmem_runs", "sslmem_unitmem", "benign_training", "benign_probes",
-    "benign_invariance", "benign_toy",
-}  # fmt: skip
-STUDY_PAPERS = {"profiles": "001", "sslmem": "002", "benign": "003"}
-STUDY_PAPERS["sslmem-removal"] = "002"  # section 4.4 and appendix D.5: removal and coreset
-STUDY_PAPERS["sslmem-privacy"] = "002"
-STUDY_PAPERS["sslmem-dejavu"] = "002"
-RAW_TABLES |= {"sslmem_dejavu_images", "sslmem_dejavu_seeds"}  # the Déjà Vu study's
-GALLERY_SIZE = 10
-GALLERY_FIGURE = "sslmem_fig1_most_memorized"  # what the gallery replaces in the page
-# Wang et al. 2024 (LayerMem, UnitMem): shown in their own section of the sslmem study
-LOCALIZATION_FIGURES = ("sslmem_layermem", "sslmem_unitmem", "sslmem_unitmem_top")
-LOCALIZATION_TABLES = ("sslmem_unitmem_layers", "sslmem_unitmem_top")
-LAYERMEM_COLUMNS = ["tap", "layer", "layermem", "delta_layermem", "layermem_raw",
-                    "delta_layermem_raw"]  # fmt: skip
 
 
 @cache
@@ -76,7 +59,7 @@ def render_report(run_dir: str | Path, report_dir: str | Path | None = None) -> 
     studies = collect(run_dir)
     top_meta = read_json(run_dir / "meta.json") if len(studies) > 1 else studies[0].meta
     quick = is_quick(run_dir, studies)
-    rows = [row for study in studies for row in _finding_rows(study, quick)]
+    rows = [_finding_row(row, quick) for row in finding_rows(studies, quick)]
     context = {
         "run_name": run_dir.name,
         "run_path": str(run_dir.resolve()),
@@ -104,20 +87,15 @@ def _data_uri(png: bytes) -> str:
 # -- the top of the page -------------------------------------------------------------------------
 
 
-def _finding_rows(study: StudyOutputs, quick: bool) -> list[dict[str, Any]]:
-    rows = []
-    for finding in findings(study.name, study.summary):
-        claim, measured = finding.claim, finding.measured
-        verdict = "not assessed (smoke test)" if quick else measured.verdict if measured else ""
-        rows.append({
-            "measured": measured is not None,
-            "paper": f"paper {claim.paper}", "paper_title": PAPERS.get(claim.paper, ""),
-            "section": claim.section, "claim": claim.text,
-            "value": measured.value if measured else "", "interval": measured and measured.interval,
-            "verdict": verdict,
-            "verdict_class": "smoke-test" if quick else verdict.replace(" ", "-"),
-        })  # fmt: skip
-    return rows
+def _finding_row(row: FindingRow, quick: bool) -> dict[str, Any]:
+    measured = row.measured if row.is_measured else None
+    return {
+        "measured": measured is not None, "paper": f"paper {row.claim.paper}",
+        "paper_title": row.paper_title, "section": row.claim.section, "claim": row.claim.text,
+        "value": measured.value if measured else "", "interval": measured and measured.interval,
+        "reason": "" if measured else row.measured.reason, "verdict": row.verdict,
+        "verdict_class": "smoke-test" if quick else row.verdict.replace(" ", "-"),
+    }  # fmt: skip
 
 
 def _scale(studies: list[StudyOutputs], quick: bool) -> dict[str, Any]:
@@ -132,41 +110,27 @@ def _scale(studies: list[StudyOutputs], quick: bool) -> dict[str, Any]:
 
 
 def _study_scale(study: StudyOutputs) -> str:
-    """One line of sizes from the study's config (read defensively: configs change)."""
-    config = study.config
-    nested = config.get("sslmem") or {}  # a downstream study's ranking SSLMem study
-    train = config.get("train") or config.get("training") or nested.get("train") or {}
-    data = (train.get("data") or config.get("data") or {}).get("name", "?")
-    model = (train.get("model") or config.get("model") or {}).get("name", "?")
-    parts = [f"{data}, {model}"]
-    seeds = config.get("seeds", nested.get("seeds"))
-    count = len(seeds) if isinstance(seeds, list) else seeds
-    if study.name == "profiles":
-        tracking = config.get("tracking") or {}
-        parts.append(f"N = {count} seeds per paradigm, |X| = {tracking.get('size', '?')} tracked "
-                     f"images, M = {tracking.get('augmentations', '?')} augmentations")  # fmt: skip
-    elif study.name == "sslmem":
-        splits = config.get("splits") or {}
-        parts.append(f"K = {count} encoders a side, |S_S| = {splits.get('shared', '?')}, "
-                     f"|S_C| = {splits.get('candidates', '?')}")  # fmt: skip
-    elif count is not None:
-        parts.append(f"{count} seeds")
-    epochs = train.get("epochs")
-    if epochs is not None:
-        parts.append(f"{epochs} epochs")
-    return "; ".join(str(part) for part in parts)
+    """One line of sizes from the study's config (``StudyConfig.describe``)."""
+    if study.record is None:
+        return "a study this version of mnemoscope does not know"
+    try:
+        return study.record.config.model_validate(study.config).describe()
+    except ValueError:  # pydantic's ValidationError: a config of another version
+        return "sizes unknown (its config.yaml is not a config of this version)"
 
 
 def _thumbnails(studies: list[StudyOutputs]) -> list[dict[str, str]]:
     thumbs = []
     for study in studies:
-        stem = captions.KEY_FIGURES.get(study.name)
+        if study.record is None:
+            continue
+        stem = study.record.key_figure
         path = next((f for f in study.figures if f.stem == stem), None)
         if path is not None:
-            entry = captions.CAPTIONS[stem]
+            entry = study.record.captions.get(stem)
             thumbs.append({"study": study.name, "target": f"{anchor(study)}-{stem}",
                            "uri": _data_uri(path.read_bytes()),
-                           "caption": entry.reproduces or entry.shows})  # fmt: skip
+                           "caption": (entry.reproduces or entry.shows) if entry else stem})
     return thumbs
 
 
@@ -174,68 +138,60 @@ def _thumbnails(studies: list[StudyOutputs]) -> list[dict[str, str]]:
 
 
 def _study(study: StudyOutputs, report_dir: Path) -> dict[str, Any]:
-    overrides = study.summary.get("figure_captions") or {}
-    gallery = _gallery(study) if study.name == "sslmem" else None
-    # The gallery shows fig. 1's images with planted ones marked: the static figure would repeat it.
-    shown = [p for p in study.figures if not (gallery and p.stem == GALLERY_FIGURE)]
-    localization = _localization(study, overrides) if study.name == "sslmem" else None
-    if localization:
-        shown = [p for p in shown if p.stem not in LOCALIZATION_FIGURES]
-    figures = [_figure(study, path, overrides)
-               for path in sorted(shown, key=lambda p: (captions.order(p.stem), p.stem))]
+    record = study.record
+    sections = [_section(study, section) for section in _sections(study)]
+    replaced = {stem for section in sections for stem in section["replaces"]}
+    order = list(record.captions) if record else []
+    shown = sorted((p for p in study.figures if p.stem not in replaced),
+                   key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.stem))
     summary_tables, raw_tables = [], []
+    per_image = record.per_image_tables if record else frozenset()
     for path in study.tables:
-        if localization and path.stem in LOCALIZATION_TABLES:
+        if path.stem in replaced:
             continue
-        table = _table(path, report_dir)
+        table = _table(path, report_dir, per_image)
         (raw_tables if table.get("href") else summary_tables).append(table)
-    paper = STUDY_PAPERS.get(study.name)
+    paper = record.paper if record else None
     return {
         "name": study.name, "anchor": anchor(study), "path": str(study.path),
         "complete": study.complete, "missing": study.missing, "headlines": study.headlines,
-        "paper": paper, "paper_title": PAPERS.get(paper or "", ""),
-        "gallery": gallery, "localization": localization,
-        "figures": figures, "summary_tables": summary_tables, "raw_tables": raw_tables,
+        "paper": paper.number if paper else None, "paper_title": paper.short if paper else "",
+        "sections": sections,
+        "figures": [_figure(study, path) for path in shown],
+        "summary_tables": summary_tables, "raw_tables": raw_tables,
         "config_text": study.config_text,
     }  # fmt: skip
 
 
-def _figure(study: StudyOutputs, path: Path, overrides: dict[str, Any]) -> dict[str, str]:
-    return {"anchor": f"{anchor(study)}-{path.stem}", "uri": _data_uri(path.read_bytes()),
-            "caption": str(overrides.get(path.stem) or captions.caption(path.stem))}  # fmt: skip
-
-
-def _localization(study: StudyOutputs, overrides: dict[str, Any]) -> dict[str, Any] | None:
-    """Wang et al. 2024's section: LayerMem per tap in the network's order (from
-    ``sslmem_taps``), UnitMem per layer and its most memorizing units, with their figures
-    (None when the run measured neither)."""
-    tables_dir = study.path / "tables"
-    tables = []
+def _sections(study: StudyOutputs) -> list[Section]:
+    """The study's own sections; one that cannot be drawn says so (a report must render)."""
+    if study.record is None:
+        return []
+    summary = study.record.typed_summary(study.summary)
     try:
-        taps_path = tables_dir / "sslmem_taps.parquet"
-        if taps_path.exists():
-            taps = pd.read_parquet(taps_path)
-            if "delta_layermem" in taps.columns:
-                ordered = taps.sort_values("depth", kind="stable")[LAYERMEM_COLUMNS]
-                tables.append(_frame_table("LayerMem per tap (network order)", ordered))
-        for name, title in (("sslmem_unitmem_layers", "UnitMem per layer"),
-                            ("sslmem_unitmem_top", "Most memorizing units")):  # fmt: skip
-            path = tables_dir / f"{name}.parquet"
-            if path.exists():
-                tables.append(_frame_table(title, pd.read_parquet(path)))
-    except Exception:  # a report must render even when this section cannot
-        return None
-    figures = [_figure(study, path, overrides) for path in study.figures
-               if path.stem in LOCALIZATION_FIGURES]  # fmt: skip
-    if not tables and not figures:
-        return None
-    note = ("Wang et al., Localizing Memorization in SSL Vision Encoders (NeurIPS 2024). "
-            "LayerMem is SSLMem read at each layer's flattened, l2-normalized output with the "
-            "same encoders and views (mean normalized score of the candidates S_C; raw: before "
-            "normalization); Delta-LayerMem its change from the layer before. UnitMem of a unit "
-            "is (mu_max - mu_rest) / (mu_max + mu_rest) over its mean activation per training "
-            "image: 1 = it responds to one image only, 0 = to all equally.")  # fmt: skip
-    return {"note": note, "tables": tables, "figures": figures}
+        return study.record.sections(study.path, summary)
+    except (OSError, ValueError, KeyError) as error:  # a table or array edited or torn by hand
+        return [Section("A section of this study", "broken", f"could not be drawn: {error}")]
+
+
+def _section(study: StudyOutputs, section: Section) -> dict[str, Any]:
+    figures = [path for path in study.figures if path.stem in section.figures]
+    return {
+        "title": section.title, "anchor": f"{anchor(study)}-{section.anchor}",
+        "note": section.note, "mark": section.mark, "replaces": section.replaces,
+        "galleries": [{"title": title, "images": [
+            {"uri": _data_uri(_png(image.image)), "label": image.label, "rank": image.rank,
+             "score": image.score, "marked": image.marked} for image in images]}
+            for title, images in section.galleries],
+        "figures": [_figure(study, path) for path in figures],
+        "tables": [_frame_table(title, frame) for title, frame in section.tables],
+    }  # fmt: skip
+
+
+def _figure(study: StudyOutputs, path: Path) -> dict[str, str]:
+    caption = study.record.caption(path.stem) if study.record else path.stem
+    return {"anchor": f"{anchor(study)}-{path.stem}", "uri": _data_uri(path.read_bytes()),
+            "caption": caption}  # fmt: skip
 
 
 def _frame_table(title: str, frame: pd.DataFrame) -> dict[str, Any]:
@@ -244,73 +200,24 @@ def _frame_table(title: str, frame: pd.DataFrame) -> dict[str, Any]:
     return {"title": title, "columns": [str(c) for c in frame.columns], "rows": rows}
 
 
-def _table(path: Path, report_dir: Path) -> dict[str, Any]:
+def _table(path: Path, report_dir: Path, per_image: frozenset[str]) -> dict[str, Any]:
     """A summary table's cells (inlined), or a raw table's link and size (never inlined)."""
     try:
         frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except Exception as error:  # a report must render even when one table does not
         return {"title": f"tables/{path.name}", "columns": ["could not read the table"],
                 "rows": [[str(error)]]}  # fmt: skip
-    if path.stem in RAW_TABLES or len(frame) > MAX_INLINE_ROWS:
+    if path.stem in per_image or len(frame) > MAX_INLINE_ROWS:
         size = f"{len(frame):,} rows; columns {', '.join(map(str, frame.columns))}"
         return {"name": f"tables/{path.name}", "size": size,
                 "href": Path(os.path.relpath(path, report_dir)).as_posix()}  # fmt: skip
-    rows = [[_cell(value) for value in row] for row in frame.itertuples(index=False)]
-    return {"title": path.stem.replace("_", " "), "columns": [str(c) for c in frame.columns],
-            "rows": rows}  # fmt: skip
+    return _frame_table(path.stem.replace("_", " "), frame)
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return "-" if np.isnan(value) else f"{value:.4g}"
     return str(value)
-
-
-def _gallery(study: StudyOutputs) -> dict[str, Any] | None:
-    """The most and least memorized candidates as small images, planted ones marked, from
-    ``tables/sslmem_scores`` and ``arrays/candidate_images.npy`` (None when either is absent)."""
-    scores_path = study.path / "tables" / "sslmem_scores.parquet"
-    images_path = study.path / "arrays" / "candidate_images.npy"
-    if not scores_path.exists() or not images_path.exists():
-        return None
-    try:
-        scores = pd.read_parquet(scores_path)
-        images = np.load(images_path, allow_pickle=False)
-    except Exception:  # a report must render even when the gallery cannot
-        return None
-    candidates = scores[scores["subset"] == "S_C"].reset_index(drop=True)
-    center = str(study.summary.get("center", "plain"))
-    column = "score_norm" if center == "plain" else f"score_norm_{center}"
-    if column not in candidates or len(candidates) != len(images):
-        return None
-    ranked = candidates.assign(position=np.arange(len(candidates)))
-    ranked = ranked.sort_values(column, ascending=False, kind="stable")
-    classes = list(study.summary.get("classes") or [])
-    planted_kinds = sorted(set(candidates["kind"]) - {"ordinary"})
-    note = ("Candidates S_C are the images only the encoders f trained on, ranked by their "
-            f"normalized SSLMem score ({center} estimate). Paper 002 finds atypical images among "
-            "the most memorized.")  # fmt: skip
-    if planted_kinds:
-        note += (f" Images marked planted ({', '.join(k.replace('_', ' ') for k in planted_kinds)}"
-                 ") were added to S_C as known atypical images: where they rank tells whether "
-                 "the score finds them.")  # fmt: skip
-    rows = []
-    least = ranked.tail(GALLERY_SIZE)[::-1]
-    for title, part, first_rank in (("Most memorized", ranked.head(GALLERY_SIZE), 1),
-                                    ("Least memorized", least, len(ranked))):  # fmt: skip
-        shown = []
-        for offset, row in enumerate(part.itertuples()):
-            planted = row.kind != "ordinary"
-            if planted:
-                label = row.kind.replace("_", " ")
-            else:
-                label = classes[row.label] if 0 <= row.label < len(classes) else str(row.label)
-            rank = first_rank + offset if first_rank == 1 else first_rank - offset
-            shown.append({"uri": _data_uri(_png(images[row.position])), "label": label,
-                          "planted": planted, "rank": rank,
-                          "score": f"{getattr(row, column):+.3f}"})  # fmt: skip
-        rows.append({"title": title, "images": shown})
-    return {"note": note, "rows": rows}
 
 
 def _png(image: np.ndarray) -> bytes:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.repeat import REPEAT_HELP, RepeatSpec
-from mnemoscope.training.strict import StrictModel
 
 
 class StudyConfig(StrictModel):
@@ -22,3 +22,7 @@ class StudyConfig(StrictModel):
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
     repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
+
+    def describe(self) -> str:
+        """One line of the run's sizes (dataset, model, seeds, epochs) for the report."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe its sizes")

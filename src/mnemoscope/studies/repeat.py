@@ -1,12 +1,12 @@
 """A study repeated over study seeds: ``repeat: {study_seeds: [0, 1, 2]}`` in any study config.
 
 A finding that moves with the machine, the thread count or the draw of a split is not yet a
-finding (issue 15). With ``repeat`` set, ``run(config, out)`` runs the study once per study
-seed k into ``out/study-seed-<k>/`` (each a complete study directory with its own ``runs/``),
-then writes in ``out`` the combined result: ``summary.json`` (``repeat``: the seeds and their
-directories; ``seeds``: each seed's summary; ``headlines``: one line per claim of the paper) and
+finding. With ``repeat`` set, ``studies.run(config, out)`` runs the study once per study seed
+k into ``out/study-seed-<k>/`` (each a complete study directory with its own ``runs/``), then
+writes in ``out`` the combined result: ``summary.json`` (``RepeatedSummary``: the seeds and
+their directories, each seed's summary, one headline per claim of the paper) and
 ``tables/repeat_findings.csv`` (each claim's effect, p-value and verdict per seed, and combined:
-``reports.findings.combine``).
+``analysis.claims.combine``).
 
 Study seed k shifts every random draw of the study: ``shift_seeds`` adds ``k * SEED_STRIDE`` to
 every integer field named ``seed`` or ``*_seed`` anywhere in the config, and to every entry of an
@@ -24,13 +24,19 @@ sslmem's planted images, dataset sizes, hyperparameters.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
-from mnemoscope.training.strict import StrictModel
+from mnemoscope.analysis.claims import Measured, combine
+from mnemoscope.strict import StrictModel
+from mnemoscope.studies.record import StudySummary, measure
+
+if TYPE_CHECKING:
+    from mnemoscope.studies.frame import Frame
+    from mnemoscope.studies.record import Study
 
 SEED_STRIDE = 1000
 REPEAT_HELP = (
@@ -96,30 +102,72 @@ def seed_config(config: Any, study_seed: int) -> Any:
     return type(config).model_validate(raw)
 
 
-def run_repeated(
-    config: Any, out: Path, run_once: Callable[..., Any], progress=None, quiet: bool = False
-) -> Any:
-    """Run ``config`` once per study seed (``run_once(seed_config, seed_dir, ...)``) and write
-    the combined result into ``out`` (which the caller holds); returns ``out``'s RunDir."""
-    from mnemoscope.environment import pick_device, run_environment
-    from mnemoscope.reports.findings import combined_summary
-    from mnemoscope.store import RunDir, now_iso
+class RepeatedSummary(StudySummary):
+    """``summary.json`` of a repeated study: the study seeds (``repeat``: seeds, confidence,
+    directories), each seed's own summary (``seeds``, by study seed) and one headline per claim
+    combined over the seeds."""
+
+    repeat: dict[str, Any]
+    seeds: dict[str, dict[str, Any]]
+
+
+def run_repeated(study: Study, config: Any, frame: Frame) -> RepeatedSummary:
+    """Run ``config`` once per study seed into ``seed_dir(OUT, k)`` (each a whole study run,
+    frame included) and return the combined summary; ``tables/repeat_findings`` gets each
+    claim's measurement at every seed and combined."""
+    from mnemoscope.studies.frame import run
 
     spec: RepeatSpec = config.repeat
     per_seed = {k: seed_config(config, k) for k in spec.study_seeds}  # all valid before any work
-    store = RunDir(out)
-    store.write_config(config.model_dump(mode="json"))
-    store.update_meta(study=config.study, environment=run_environment(pick_device()),
-                      started=now_iso(), finished=None)  # fmt: skip
+    store = frame.start()
     summaries = {}
     for k, seed_config_k in per_seed.items():
         with store.timed(f"study_seed_{k}"):
-            result = run_once(seed_config_k, seed_dir(out, k), progress=progress, quiet=quiet)
+            result = run(study, seed_config_k, seed_dir(frame.path, k), progress=frame.display,
+                         quiet=frame.quiet)  # fmt: skip
         summaries[k] = json.loads((result.path / "summary.json").read_text())
-    summary, table = combined_summary(config.study, summaries, spec.confidence)
-    summary["repeat"]["dirs"] = [seed_dir(out, k).name for k in spec.study_seeds]
+    summary, table = combined_summary(study, summaries, spec.confidence)
     store.save_table("repeat_findings", table)
-    store.write_summary(summary)
-    store.update_meta(finished=now_iso())
-    store.mark_complete()
-    return store
+    return summary
+
+
+def combined_summary(
+    study: Study, summaries: Mapping[Any, Mapping[str, Any]], confidence: float = 0.95
+) -> tuple[RepeatedSummary, Any]:
+    """The summary of ``study`` repeated over study seeds (``summaries``: each seed's, by seed)
+    and its table of findings: one row per claim and seed, and one combined row per claim."""
+    import pandas as pd
+
+    seeds = {str(k): dict(v) for k, v in summaries.items()}
+    repeat = {"study_seeds": [int(k) for k in summaries], "confidence": confidence,
+              "dirs": [seed_dir(".", int(k)).name for k in summaries]}  # fmt: skip
+    rows, headlines = [], []
+    typed = {k: study.typed_summary(v) for k, v in seeds.items()}
+    for claim in study.claims:
+        per_seed = {k: measure(claim, s) for k, s in typed.items()}
+        combined = combine(per_seed, confidence)
+        for k, m in [*per_seed.items(), ("combined", combined)]:
+            measured = m if isinstance(m, Measured) else None
+            rows.append({"claim": claim.text, "name": claim.name, "section": claim.section,
+                         "effect_name": claim.effect, "study_seed": k,
+                         "verdict": measured and measured.verdict,
+                         "effect": measured and measured.effect,
+                         "p_value": measured and measured.p_value,
+                         "value": measured and measured.value,
+                         "interval": measured and measured.interval,
+                         "not_measured": None if measured else m.reason})  # fmt: skip
+        if isinstance(combined, Measured):
+            headlines.append(f"{claim.text} ({claim.section}): {combined.verdict}; "
+                             f"{claim.effect}: {combined.value}")  # fmt: skip
+    summary = RepeatedSummary(repeat=repeat, seeds=seeds, headlines=headlines)
+    return summary, pd.DataFrame(rows)
+
+
+def seed_summaries(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, float]:
+    """A repeated study's per-seed summaries by study seed and its interval confidence, or
+    ``(None, 0.95)`` for a study run once."""
+    repeat, seeds = raw.get("repeat"), raw.get("seeds")
+    if not isinstance(repeat, Mapping) or not isinstance(seeds, Mapping) or not seeds:
+        return None, 0.95
+    confidence = repeat.get("confidence")
+    return dict(seeds), float(confidence) if isinstance(confidence, int | float) else 0.95

@@ -20,10 +20,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.objectives import CLASSIFICATION, REGISTRY
 from mnemoscope.training.objectives.classification import SupervisedObjective
 from mnemoscope.training.privacy import PrivacyConfig, refusal
-from mnemoscope.training.strict import StrictModel
 
 
 class DataConfig(StrictModel):

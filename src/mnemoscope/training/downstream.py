@@ -29,8 +29,8 @@ from torch import nn
 from mnemoscope import data
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.probe import probe_images
-from mnemoscope.training.strict import StrictModel
 
 
 class DownstreamConfig(StrictModel):

@@ -59,7 +59,7 @@ import torch
 from pydantic import Field, field_validator
 from torch import nn
 
-from mnemoscope.training.strict import StrictModel
+from mnemoscope.strict import StrictModel
 
 
 class PrivacyConfig(StrictModel):

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.config import TrainConfig
-from mnemoscope.training.strict import StrictModel
 
 if TYPE_CHECKING:
     import torch

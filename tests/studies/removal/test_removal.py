@@ -42,7 +42,7 @@ TINY = {
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("removal") / "study"
-    removal.run(removal.Config.model_validate(TINY), out, quiet=True)
+    studies.run(removal.Config.model_validate(TINY), out, quiet=True)
     return out
 
 
@@ -192,7 +192,7 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path):
     too_many = removal.Config.model_validate({**TINY, "removal": {"ks": [61]}})
     out = tmp_path / "study"
     with pytest.raises(ValueError, match="removal.ks holds 61 but there are only 60 candidates"):
-        removal.run(too_many, out, quiet=True)
+        studies.run(too_many, out, quiet=True)
     assert not (out / "config.yaml").exists()
 
 

@@ -7,8 +7,26 @@ capacity sweeps (figs. 6, 8-13, table 3) and the toy model of appendix E (fig. 1
     mnemoscope run configs/benign-quick.yaml --out runs/benign-quick
 """
 
+from mnemoscope.studies.benign.claims import CLAIMS
 from mnemoscope.studies.benign.config import Config
-from mnemoscope.studies.benign.figures import draw_figures
-from mnemoscope.studies.benign.study import run
+from mnemoscope.studies.benign.report import CAPTIONS, PER_IMAGE_TABLES
+from mnemoscope.studies.benign.study import run, study_specs
+from mnemoscope.studies.benign.summary import BenignSummary
+from mnemoscope.studies.papers import BENIGN
+from mnemoscope.studies.record import Study
 
-__all__ = ["Config", "draw_figures", "run"]
+STUDY = Study(
+    name="benign",
+    paper=BENIGN,
+    config=Config,
+    run=run,
+    specs=study_specs,
+    summary=BenignSummary,
+    claims=CLAIMS,
+    captions=CAPTIONS,
+    key_figure="benign_fig4_probes",
+    per_image_tables=PER_IMAGE_TABLES,
+    quick_config="benign-quick",
+    demo_config="benign-demo",
+    quick_demo=True,
+)

@@ -29,9 +29,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import AugmentConfig, ModelConfig, OptimConfig
-from mnemoscope.training.strict import StrictModel
 
 # The four training settings of table 2 (INIT, the fifth column, is every run's epoch 0).
 SETTINGS = ("random+da", "random", "clean+da", "clean")
@@ -341,6 +341,9 @@ class Config(StudyConfig):
         if self.toy.enabled and self.toy.probe_points < self.toy.k:
             raise ValueError(f"toy.probe_points={self.toy.probe_points} < toy.k={self.toy.k}")
         return self
+
+    def describe(self) -> str:
+        return f"{self.data.name}, {self.training.model.name}; {self.training.epochs} epochs"
 
     @property
     def sweep_epochs(self) -> int:

@@ -1,6 +1,6 @@
-"""The study's figures, redrawn from its stored tables and ``summary.json`` only.
+"""The study's figures, redrawn from its stored tables only.
 
-``draw_figures(run_dir)`` reads ``tables/benign_*.parquet`` and writes:
+``draw_figures(run_dir, chance)`` reads ``tables/benign_*.parquet`` and writes:
 
 * ``benign_fig4_probes``: clean (dashed) and noisy (solid) kNN probes across taps at each
   measured epoch, one panel per setting (fig. 4, table 1);
@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -37,17 +36,16 @@ SHORT = {
 }
 
 
-def draw_figures(run_dir: RunDir | str | Path) -> list[Path]:
-    """Draw every figure whose tables exist in ``run_dir``; returns the written paths."""
+def draw_figures(run_dir: RunDir | str | Path, chance: float) -> list[Path]:
+    """Draw every figure whose tables exist in ``run_dir``; returns the written paths.
+    ``chance``: the accuracy of guessing (1 / classes), drawn as a line."""
     store = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
-    summary = json.loads((store.path / "summary.json").read_text())
-    chance = float(summary.get("chance", math.nan))
     written = []
     for name, draw, needed in FIGURES:
         if not all((store.path / "tables" / f"{table}.parquet").exists() for table in needed):
             continue  # the sweep did not run
         figure = draw(
-            *[store.load_table(table) for table in needed], chance=chance, summary=summary
+            *[store.load_table(table) for table in needed], chance=chance
         )
         written.append(store.save_figure(name, figure))
     return written
@@ -68,7 +66,7 @@ def _chance_line(axis, chance: float) -> None:
         axis.axhline(chance, color="0.6", linestyle=":", linewidth=1, label="chance")
 
 
-def fig4_probes(probes: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig4_probes(probes: pd.DataFrame, *, chance: float) -> Figure:
     settings = [s for s in _order_settings(probes.setting) if s != "init"]
     taps = _order_taps(probes.tap.dropna().unique())
     # Two panels a row: the figure stays readable when a report scales it to a page's width.
@@ -119,7 +117,7 @@ def fig4_probes(probes: pd.DataFrame, *, chance: float, summary: dict) -> Figure
 
 
 def fig7_invariance(
-    invariance: pd.DataFrame, probes: pd.DataFrame, *, chance: float, summary: dict
+    invariance: pd.DataFrame, probes: pd.DataFrame, *, chance: float
 ) -> Figure:
     figure = Figure(figsize=(11, 4), layout="constrained")
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
@@ -156,7 +154,7 @@ def fig7_invariance(
     return figure
 
 
-def training_curves(training: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def training_curves(training: pd.DataFrame, *, chance: float) -> Figure:
     figure = Figure(figsize=(10, 3.6), layout="constrained")
     fit_axis, loss_axis = figure.subplots(1, 2)
     for setting, part in training.groupby("setting", sort=False):
@@ -184,7 +182,7 @@ def _init_line(axis, table: pd.DataFrame) -> None:
     axis.axhline(init, color="tab:green", linestyle="--", linewidth=1, label="initialization")
 
 
-def fig6_banks(banks: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig6_banks(banks: pd.DataFrame, *, chance: float) -> Figure:
     figure = Figure(figsize=(10, 3.8), layout="constrained")
     knn_axis, loss_axis = figure.subplots(1, 2)
     finals = _final(banks)
@@ -206,7 +204,7 @@ def fig6_banks(banks: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
     return figure
 
 
-def table3_iid(iid: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def table3_iid(iid: pd.DataFrame, *, chance: float) -> Figure:
     finals = _final(iid)
     figure = Figure(figsize=(1.1 * len(finals) + 2, 3.8), layout="constrained")
     axis = figure.subplots()
@@ -253,13 +251,13 @@ def _over_epochs_and_final(
     return figure
 
 
-def fig9_num_classes(table: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig9_num_classes(table: pd.DataFrame, *, chance: float) -> Figure:
     return _over_epochs_and_final(
         table, "num_classes", "Fig. 9: number of random classes", "classes C", chance
     )
 
 
-def fig8_projector(table: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig8_projector(table: pd.DataFrame, *, chance: float) -> Figure:
     return _over_epochs_and_final(
         table,
         "projector_hidden",
@@ -270,13 +268,13 @@ def fig8_projector(table: pd.DataFrame, *, chance: float, summary: dict) -> Figu
     )
 
 
-def fig12_randaugment(table: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig12_randaugment(table: pd.DataFrame, *, chance: float) -> Figure:
     return _over_epochs_and_final(
         table, "strength", "Fig. 12: RandAugment strength", "magnitude", chance
     )
 
 
-def fig11_13_label_noise(table: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig11_13_label_noise(table: pd.DataFrame, *, chance: float) -> Figure:
     figure = Figure(figsize=(10, 3.8), layout="constrained")
     curves, finals_axis = figure.subplots(1, 2)
     shown = table[table.augmented.astype(bool)] if table.augmented.any() else table
@@ -302,7 +300,7 @@ def fig11_13_label_noise(table: pd.DataFrame, *, chance: float, summary: dict) -
     return figure
 
 
-def fig10_transfer(transfer: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig10_transfer(transfer: pd.DataFrame, *, chance: float) -> Figure:
     targets = list(transfer.target.unique())
     figure = Figure(figsize=(5 * len(targets), 3.8), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, len(targets)))
@@ -329,7 +327,7 @@ def fig10_transfer(transfer: pd.DataFrame, *, chance: float, summary: dict) -> F
     return figure
 
 
-def fig14_toy(toy: pd.DataFrame, *, chance: float, summary: dict) -> Figure:
+def fig14_toy(toy: pd.DataFrame, *, chance: float) -> Figure:
     mean = toy.groupby(["samples", "augmentations"]).test_knn.mean().unstack("augmentations")
     figure = Figure(
         figsize=(1.0 * mean.shape[1] + 3, 0.6 * mean.shape[0] + 2.2), layout="constrained"

@@ -38,6 +38,7 @@ from mnemoscope.analysis.stats import seed_interval
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.invariance import measure_invariance
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.benign.config import (
     DataSpec,
     InvarianceSpec,
@@ -45,7 +46,6 @@ from mnemoscope.studies.benign.config import (
     VerdictSpec,
 )
 from mnemoscope.training import AugmentConfig, Hook, HookContext
-from mnemoscope.training.strict import StrictModel
 
 PROBES = ("clean_knn", "noisy_knn", "linear")
 UNDECIDED = "undecided at this scale"

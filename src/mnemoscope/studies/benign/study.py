@@ -14,23 +14,19 @@ verdict.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from mnemoscope import data
-from mnemoscope.environment import pick_device, run_environment
-from mnemoscope.execution import make_backend, train_all
-from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies import exclusive
 from mnemoscope.studies.benign import tables
 from mnemoscope.studies.benign.config import Config
 from mnemoscope.studies.benign.figures import draw_figures
 from mnemoscope.studies.benign.probing import probe_data, transfer_accuracy
+from mnemoscope.studies.benign.summary import BenignSummary
 from mnemoscope.studies.benign.sweeps import StudyData, all_jobs, random_label_set
 from mnemoscope.studies.benign.toy import toy_grid
+from mnemoscope.studies.frame import Frame
 from mnemoscope.training import RunSpec, load_network
 from mnemoscope.training.config import epoch_checkpoint
 
@@ -71,61 +67,37 @@ def load_transfer_targets(config: Config, source: data.DatasetBundle) -> list[da
     return targets
 
 
-@exclusive
-def run(config: Config, out: Path, *, progress=None, quiet: bool = False) -> RunDir:
-    """Run the study into ``out`` (see the module docstring); returns its ``RunDir``."""
-    out = Path(out)
-    store = RunDir(out)
+def run(config: Config, frame: Frame) -> BenignSummary:
+    """Run the study in ``frame`` (see the module docstring)."""
     study = prepare_data(config)
     transfer_targets = load_transfer_targets(config, study.bundle)
     jobs = all_jobs(config, study)
-    store.write_config(config.model_dump(mode="json"))
-    device = pick_device(config.training.device)
-    store.update_meta(study="benign", environment=run_environment(device), started=now_iso())
-    root = out / "runs"
+    store = frame.start(config.training.device)
     toy_cells = len(config.toy.samples) * len(config.toy.augmentations) * config.toy.seeds
-    with progress_display(progress, quiet) as display:
-        overall = add_task(
-            display, "benign study", total=len(jobs) + 2 + (toy_cells if config.toy.enabled else 0)
-        )
-        backend = make_backend(config.execution)
-        with store.timed("training"):
-            try:
-                trained = train_all([job.spec(config) for job in jobs], root, backend,
-                                    bundle=study.bundle, progress=display,
-                                    quiet=display is None,
-                                    done=lambda spec: _advance(display, overall))  # fmt: skip
-            finally:
-                backend.close()
-        results = {id(job): result for job, result in zip(jobs, trained, strict=True)}
-        measurements = {id(job): results[id(job)].measurements() for job in jobs}
-        metrics = {id(job): results[id(job)].metrics() for job in jobs}
-        with store.timed("transfer"):
-            transfer = _transfer_table(config, jobs, results, store, transfer_targets)
-        _advance(display, overall)
-        toy = pd.DataFrame()
-        if config.toy.enabled:
-            with store.timed("toy"):
-                toy = toy_grid(config.toy, display, overall)
-        built = tables.build_tables(config, jobs, measurements, metrics, transfer, toy)
-        for name, table in built.items():
-            store.save_table(name, table)
-        summary = tables.summary(config, built, study.bundle.num_classes)
-        store.write_summary(summary)
-        draw_figures(store)
-        _advance(display, overall)
-    runs = sorted({result.run.path.name for result in results.values()})
-    store.update_meta(finished=now_iso(), runs=runs)
-    store.mark_complete()
-    return store
+    frame.steps(len(jobs) + 2 + (toy_cells if config.toy.enabled else 0))
+    with store.timed("training"):
+        trained = frame.train([job.spec(config) for job in jobs], bundle=study.bundle)
+    results = {id(job): result for job, result in zip(jobs, trained, strict=True)}
+    measurements = {id(job): results[id(job)].measurements() for job in jobs}
+    metrics = {id(job): results[id(job)].metrics() for job in jobs}
+    with store.timed("transfer"):
+        transfer = _transfer_table(config, jobs, results, frame.device, transfer_targets)
+    frame.advance()
+    toy = pd.DataFrame()
+    if config.toy.enabled:
+        with store.timed("toy"):
+            toy = toy_grid(config.toy, frame.advance)
+    built = tables.build_tables(config, jobs, measurements, metrics, transfer, toy)
+    for name, table in built.items():
+        store.save_table(name, table)
+    summary = tables.summary(config, built, study.bundle.num_classes)
+    draw_figures(store, summary.chance)
+    frame.advance()
+    store.update_meta(runs=sorted({result.run.path.name for result in results.values()}))
+    return summary
 
 
-def _advance(display, task) -> None:
-    if display is not None and task is not None:
-        display.advance(task)
-
-
-def _transfer_table(config, jobs, results, store, targets) -> pd.DataFrame:
+def _transfer_table(config, jobs, results, device, targets) -> pd.DataFrame:
     """Fig. 10: kNN of the embedding on each target dataset, for the init network, every main
     setting and every label-noise run."""
     if not targets:
@@ -152,7 +124,6 @@ def _transfer_table(config, jobs, results, store, targets) -> pd.DataFrame:
         else:
             continue
         networks.append((row, lambda job=job: results[id(job)].model()))
-    device = pick_device(config.training.device)
     for row, load in networks:
         network = load().to(device)
         for spec, target in zip(config.sweeps.transfer, targets, strict=True):

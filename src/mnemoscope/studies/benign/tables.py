@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mnemoscope.store import json_safe
 from mnemoscope.studies.benign.config import Config
 from mnemoscope.studies.benign.probing import PROBES, UNDECIDED, verdict
+from mnemoscope.studies.benign.summary import BenignSummary
 from mnemoscope.studies.benign.sweeps import VERDICT_SEEDS, Job
 
 SWEEP_TABLES = {
@@ -232,7 +234,7 @@ def _ordered(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 # -- summary.json --------------------------------------------------------------------------
 
 
-def summary(config: Config, built: dict[str, pd.DataFrame], num_classes: int) -> dict[str, Any]:
+def summary(config: Config, built: dict[str, pd.DataFrame], num_classes: int) -> BenignSummary:
     """Headline numbers and one-line findings (``headlines``) behind the verdict."""
     probes = built["benign_probes"]
     invariance = built["benign_invariance"]
@@ -297,7 +299,7 @@ def summary(config: Config, built: dict[str, pd.DataFrame], num_classes: int) ->
             values = ", ".join(f"{r.setting} {r.accuracy:.1%}" for r in part.itertuples())
             headlines.append(f"transfer to {target} (embedding kNN): {values}")
     result["headlines"] = headlines
-    return result
+    return BenignSummary.model_validate(json_safe(result))
 
 
 def _span(by_tap: dict[str, float]) -> str:

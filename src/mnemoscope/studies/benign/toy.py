@@ -24,6 +24,8 @@ coordinates, and the class structure shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import torch
@@ -110,14 +112,15 @@ def train_toy(samples: int, views: int, spec: ToySpec, seed: int) -> dict[str, f
     return {"test_knn": probe(), "init_knn": init, "fit_accuracy": fit, "loss": final_loss}
 
 
-def toy_grid(spec: ToySpec, progress=None, task=None) -> pd.DataFrame:
-    """One row per (samples n, augmentations B, seed): test_knn, init_knn, fit_accuracy, loss."""
+def toy_grid(spec: ToySpec, done: Callable[[], None] | None = None) -> pd.DataFrame:
+    """One row per (samples n, augmentations B, seed): test_knn, init_knn, fit_accuracy, loss;
+    ``done()`` is called after each cell (progress)."""
     rows = []
     for seed in range(spec.seed, spec.seed + spec.seeds):
         for samples in spec.samples:
             for views in spec.augmentations:
                 cell = train_toy(samples, views, spec, seed)
                 rows.append({"samples": samples, "augmentations": views, "seed": seed, **cell})
-                if progress is not None and task is not None:
-                    progress.advance(task)
+                if done is not None:
+                    done()
     return pd.DataFrame(rows)

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.measure.dejavu import DEFAULT_K
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import (
     MeasureConfig,
@@ -24,7 +25,6 @@ from mnemoscope.studies.sslmem.config import (
     ssl_by_default,
 )
 from mnemoscope.training import DataConfig, TrainConfig
-from mnemoscope.training.strict import StrictModel
 
 
 class SplitConfig(StrictModel):
@@ -129,6 +129,10 @@ class Config(StudyConfig):
     def _methods_valid(self) -> Config:
         self.method_trains()
         return self
+
+    def describe(self) -> str:
+        return (f"{self.train.data.name}, {self.train.model.name}; {len(self.seeds)} seeds; "
+                f"{self.train.epochs} epochs")
 
     @property
     def data(self) -> DataConfig:

@@ -26,43 +26,31 @@
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
-from rich.progress import Progress
 from scipy import stats
 
 from mnemoscope import data, models
 from mnemoscope.analysis import reliability
-from mnemoscope.environment import pick_device, run_environment
-from mnemoscope.execution import make_backend, train_all
 from mnemoscope.measure.alignment import check_measurement, resolve_tap
 from mnemoscope.measure.dejavu import GROUPS, DejaVu, dejavu
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
-from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies import exclusive
+from mnemoscope.store import json_safe
 from mnemoscope.studies.dejavu.config import Config
 from mnemoscope.studies.dejavu.figures import draw_figures
+from mnemoscope.studies.dejavu.summary import DejaVuSummary
+from mnemoscope.studies.frame import Frame
 from mnemoscope.studies.sslmem import compare, tables
 from mnemoscope.studies.sslmem import study as sslmem
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
 from mnemoscope.training import RunSpec, TrainConfig, TrainResult, prepare
 
 
-@exclusive
-def run(
-    config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
-) -> RunDir:
-    """Run the study into ``out`` (a ``RunDir``); trainings live in ``out/runs/``."""
-    out = Path(out)
-    run_dir = RunDir(out)
-    device = pick_device(config.train.device)
-    # Everything that can refuse the input comes before the first write (config.yaml).
+def run(config: Config, frame: Frame) -> DejaVuSummary:
+    """Run the study in ``frame``; trainings live in ``OUT/runs/``."""
+    # Everything that can refuse the input comes before the first write (frame.start).
     bundle = data.load(config.train.data.name, **config.train.data.options)
     halves = make_halves(bundle, config)
     points, images = scored_points(bundle, halves, config)
@@ -70,47 +58,32 @@ def run(
     specs = {name: (side_specs(config, train, halves["A"]), side_specs(config, train, halves["B"]))
              for name, train in trains.items()}  # fmt: skip
     check_before_training(config, bundle, specs, images)
-    run_dir.write_config(config.model_dump(mode="json"))
-    run_dir.update_meta(study="sslmem-dejavu", started=now_iso(),
-                        environment=run_environment(device))  # fmt: skip
+    run_dir = frame.start(config.train.device)
+    device = frame.device
+    frame.steps(3 * len(trains))
 
-    with (
-        progress_display(progress, quiet) as display,
-        contextlib.closing(make_backend(config.execution)) as backend,
-    ):
-        overall = add_task(display, "sslmem-dejavu study", total=3 * len(trains))
-
-        def advance() -> None:
-            if display is not None:
-                display.advance(overall)
-
-        rows, seed_rows, image_frames = [], [], []
-        for name, train in trains.items():
-            a_specs, b_specs = specs[name]
-            a_runs = train_all(a_specs, out / "runs", backend, bundle=bundle, progress=display,
-                               quiet=quiet)  # fmt: skip
-            b_runs = train_all(b_specs, out / "runs", backend, bundle=bundle, progress=display,
-                               quiet=quiet)  # fmt: skip
-            advance()
-            with run_dir.timed(f"scoring {name}"):
-                sslmem_row, scores = score_sslmem(config, train, a_runs, b_runs, points, images,
-                                                  device)  # fmt: skip
-                results = score_dejavu(config, a_runs, b_runs, bundle, halves, device)
-            advance()
-            accuracies = [probe_accuracy(config, run, bundle, halves["A"], device)
-                          for run in a_runs]  # fmt: skip
-            rows.append(table_row(name, train, config, sslmem_row, results, accuracies))
-            seed_rows += seed_table_rows(name, config, results, accuracies)
-            image_frames.append(image_table(name, config, results, points, scores))
-            advance()
-        run_dir.save_table("sslmem_dejavu", pd.DataFrame(rows))
-        run_dir.save_table("sslmem_dejavu_seeds", pd.DataFrame(seed_rows))
-        run_dir.save_table("sslmem_dejavu_images", pd.concat(image_frames, ignore_index=True))
-        write_summary(run_dir, pd.DataFrame(rows), pd.DataFrame(seed_rows), halves, bundle)
-        draw_figures(run_dir)
-    run_dir.update_meta(finished=now_iso())
-    run_dir.mark_complete()
-    return run_dir
+    rows, seed_rows, image_frames = [], [], []
+    for name, train in trains.items():
+        a_specs, b_specs = specs[name]
+        a_runs = frame.train(a_specs, bundle=bundle, advance=False)
+        b_runs = frame.train(b_specs, bundle=bundle, advance=False)
+        frame.advance()
+        with run_dir.timed(f"scoring {name}"):
+            sslmem_row, scores = score_sslmem(config, train, a_runs, b_runs, points, images,
+                                              device)  # fmt: skip
+            results = score_dejavu(config, a_runs, b_runs, bundle, halves, device)
+        frame.advance()
+        accuracies = [probe_accuracy(config, run, bundle, halves["A"], device)
+                      for run in a_runs]  # fmt: skip
+        rows.append(table_row(name, train, config, sslmem_row, results, accuracies))
+        seed_rows += seed_table_rows(name, config, results, accuracies)
+        image_frames.append(image_table(name, config, results, points, scores))
+        frame.advance()
+    run_dir.save_table("sslmem_dejavu", pd.DataFrame(rows))
+    run_dir.save_table("sslmem_dejavu_seeds", pd.DataFrame(seed_rows))
+    run_dir.save_table("sslmem_dejavu_images", pd.concat(image_frames, ignore_index=True))
+    draw_figures(run_dir)
+    return study_summary(pd.DataFrame(rows), pd.DataFrame(seed_rows), halves, bundle)
 
 
 # --- splits and training ---------------------------------------------------------------------
@@ -351,13 +324,12 @@ def image_table(
     return frame[columns + [c for c in frame.columns if c not in columns]]
 
 
-def write_summary(
-    run_dir: RunDir,
+def study_summary(
     table: pd.DataFrame,
     seeds: pd.DataFrame,
     halves: dict[str, torch.Tensor],
     bundle: data.DatasetBundle,
-) -> None:
+) -> DejaVuSummary:
     """``summary.json``: table 4's rows and one headline per method with the seeds' spread."""
     lines = []
     for row in table.itertuples():
@@ -372,8 +344,8 @@ def write_summary(
             f"{row.sslmem:+.3f} +- {row.sslmem_seed_std:.3f}; {row.probe} probe accuracy "
             f"{100 * row.probe_accuracy:.1f}% +- {100 * row.probe_accuracy_seed_std:.1f}%"
         )
-    run_dir.write_summary({
+    return DejaVuSummary.model_validate(json_safe({
         "table4": table.to_dict(orient="records"), "per_seed": seeds.to_dict(orient="records"),
         "sizes": {name: len(index) for name, index in halves.items()},
         "classes": list(bundle.classes), "headlines": lines,
-    })  # fmt: skip
+    }))  # fmt: skip

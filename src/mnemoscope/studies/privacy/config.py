@@ -18,8 +18,6 @@ from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
 from mnemoscope.training.config import DataConfig
 
-NAME = "sslmem-privacy"
-
 
 def _default_sslmem() -> SSLMemConfig:
     # The paper's case: MAE on ViT-Tiny (the sslmem study's own default, SimCLR, cannot be DP).
@@ -36,7 +34,7 @@ def variant_name(epsilon: float) -> str:
 class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem-privacy``."""
 
-    study: Literal["sslmem-privacy"] = NAME
+    study: Literal["sslmem-privacy"] = "sslmem-privacy"
     epsilons: list[float] = Field(
         default_factory=lambda: [20.0, 8.0],
         description="target epsilons of the DP-SGD trainings (table 5: 20, 8); epsilon = "
@@ -94,6 +92,11 @@ class Config(StudyConfig):
     def _variants_valid(self) -> Config:
         self.sslmem_config()  # refuses, e.g., a batch-coupled method, naming it
         return self
+
+    def describe(self) -> str:
+        train = self.sslmem.train
+        return (f"{train.data.name}, {train.model.name}; {len(self.sslmem.seeds)} seeds; "
+                f"{train.epochs} epochs")
 
     @property
     def data(self) -> DataConfig:

@@ -22,14 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from rich.progress import Progress
 
-from mnemoscope import data
+from mnemoscope import data, studies
 from mnemoscope.analysis.stats import bootstrap_mean_ci
-from mnemoscope.environment import pick_device, run_environment
-from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies import exclusive
-from mnemoscope.studies.privacy.config import NAME, Config, variant_name
+from mnemoscope.store import RunDir, json_safe
+from mnemoscope.studies.frame import Frame
+from mnemoscope.studies.privacy.config import Config, variant_name
+from mnemoscope.studies.privacy.summary import PrivacySummary
 from mnemoscope.studies.sslmem import study as sslmem_study
 from mnemoscope.studies.sslmem import tables
 from mnemoscope.training import RunSpec
@@ -38,30 +37,20 @@ TABLE = "sslmem_privacy"
 SUBSTUDY = "sslmem"  # the SSLMem study's directory inside ``out``
 
 
-@exclusive
-def run(
-    config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
-) -> RunDir:
-    """Run the study into ``out``; the SSLMem study and its trainings live in ``out/sslmem``."""
-    out = Path(out)
-    run_dir = RunDir(out)
+def run(config: Config, frame: Frame) -> PrivacySummary:
+    """Run the study in ``frame``; the SSLMem study and its trainings live in ``OUT/sslmem``."""
     inner = config.sslmem_config()
     train = inner.train
     # Refuse a bad dataset before the first write: a finished directory stays as it was.
     bundle = data.load(train.data.name, **train.data.options)
-    run_dir.write_config(config.model_dump(mode="json"))
-    run_dir.update_meta(study=NAME, started=now_iso(),
-                        environment=run_environment(pick_device(train.device)))  # fmt: skip
-    scored = sslmem_study.run(inner, out / SUBSTUDY, progress=progress, quiet=quiet)
-    spent = spent_privacy(inner, bundle, out / SUBSTUDY / "runs")
+    run_dir = frame.start(train.device)
+    scored = studies.run(inner, frame.path / SUBSTUDY, progress=frame.display, quiet=frame.quiet)
+    spent = spent_privacy(inner, bundle, frame.path / SUBSTUDY / "runs")
     table = privacy_table(config, scored.load_table("sslmem_methods"),
                           scored.load_table("sslmem_method_scores"), spent)  # fmt: skip
     run_dir.save_table(TABLE, table)
     run_dir.save_figure(TABLE, privacy_figure(table))
-    run_dir.write_summary(summary(table))
-    run_dir.update_meta(finished=now_iso())
-    run_dir.mark_complete()
-    return run_dir
+    return summary(table)
 
 
 def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
@@ -145,7 +134,7 @@ def _budget(row: Any) -> str:
     return f"epsilon {row.epsilon_target:g}: spent {row.epsilon_spent:.3g} at delta {row.delta:.2g}"
 
 
-def summary(table: pd.DataFrame) -> dict[str, Any]:
+def summary(table: pd.DataFrame) -> PrivacySummary:
     """``summary.json``: table 5's rows and the headlines (paper: both fall as epsilon falls)."""
     lines = [
         f"table 5 [{_budget(row)}]: SSLMem on S_C "
@@ -174,4 +163,4 @@ def summary(table: pd.DataFrame) -> dict[str, Any]:
                                "accuracy_change": float(tightest["probe_accuracy"]
                                                         - base["probe_accuracy"])}  # fmt: skip
     numbers["headlines"] = lines
-    return numbers
+    return PrivacySummary.model_validate(json_safe(numbers))

@@ -6,8 +6,26 @@ epoch alignment, with the paper's figures 1-4, 6 and 7.
     mnemoscope run configs/profiles-quick.yaml --out runs/profiles-quick
 """
 
-from mnemoscope.studies.profiles.config import Config, ParadigmSpec
-from mnemoscope.studies.profiles.figures import draw_figures
-from mnemoscope.studies.profiles.study import run
+from mnemoscope.studies.papers import PROFILES
+from mnemoscope.studies.profiles.claims import CLAIMS
+from mnemoscope.studies.profiles.config import Config
+from mnemoscope.studies.profiles.report import CAPTIONS, PER_IMAGE_TABLES
+from mnemoscope.studies.profiles.study import run, study_specs
+from mnemoscope.studies.profiles.summary import ProfilesSummary
+from mnemoscope.studies.record import Study
 
-__all__ = ["Config", "ParadigmSpec", "draw_figures", "run"]
+STUDY = Study(
+    name="profiles",
+    paper=PROFILES,
+    config=Config,
+    run=run,
+    specs=study_specs,
+    summary=ProfilesSummary,
+    claims=CLAIMS,
+    captions=CAPTIONS,
+    key_figure="fig2_binomial",
+    per_image_tables=PER_IMAGE_TABLES,
+    quick_config="profiles-quick",
+    demo_config="profiles-demo",
+    quick_demo=True,
+)

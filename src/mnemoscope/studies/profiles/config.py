@@ -24,11 +24,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import TrainConfig
 from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.objectives import RECOGNIZABLE, method
-from mnemoscope.training.strict import StrictModel
 
 # Keys of a TrainConfig the study sets itself: the data and tracked set are shared by every
 # paradigm, seeds come from ``seeds`` and measurement points from ``measure_every``.
@@ -233,6 +233,12 @@ class Config(StudyConfig):
                     f"0..{config.epochs}"
                 )
         return self
+
+    def describe(self) -> str:
+        first = self.train_config(self.paradigms[0], self.first_seed)
+        return (f"{self.data.name}, {first.model.name}; N = {self.seeds} seeds per paradigm, "
+                f"|X| = {self.tracking.size} tracked images, M = {self.tracking.augmentations} "
+                f"augmentations; {first.epochs} epochs")
 
     def resolved_procedure(self) -> Procedure:
         """``procedure``'s choices with the fields that override them."""

@@ -38,24 +38,21 @@ Output layout of ``out``:
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from rich.progress import Progress
 
 from mnemoscope import data
-from mnemoscope.environment import pick_device, run_environment
-from mnemoscope.execution import make_backend, train_all
+from mnemoscope.environment import pick_device
 from mnemoscope.measure.features import extract_features
-from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies import exclusive
+from mnemoscope.store import RunDir
+from mnemoscope.studies.frame import Frame
 from mnemoscope.studies.profiles.activation_max import maximize_activations
 from mnemoscope.studies.profiles.config import Config, ParadigmSpec, measurement_epochs
 from mnemoscope.studies.profiles.figures import draw_figures
+from mnemoscope.studies.profiles.summary import ProfilesSummary
 from mnemoscope.studies.profiles.tables import write_tables
 from mnemoscope.studies.profiles.tracking import RecognitionHook, select_images
 from mnemoscope.training import RunSpec, TrainResult, load_network
@@ -64,15 +61,11 @@ HOOK = "recognition"
 ANCHOR_KEYS = ("anchor_indicators", "anchor_fixed")  # the paper authors' SimCLR indicator
 
 
-@exclusive
-def run(
-    config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
-) -> RunDir:
-    """Run the study of ``config`` into ``out`` (see the module docstring for the layout)."""
-    study = RunDir(out)
-    # Everything that can refuse the input comes before the first write: a bad rerun leaves a
-    # finished study directory as it was (config.yaml and COMPLETE included).
-    device = pick_device(config.train_config(config.paradigms[0], 0).device)
+def run(config: Config, frame: Frame) -> ProfilesSummary:
+    """Run the study of ``config`` in ``frame`` (see the module docstring for the layout)."""
+    # Everything that can refuse the input comes before the first write (frame.start): a bad
+    # rerun leaves a finished study directory as it was (config.yaml and COMPLETE included).
+    device = config.train_config(config.paradigms[0], 0).device
     bundle = data.load(config.data.name, **config.data.options)
     train_index, tracked = select_images(config.data, config.tracking, bundle)
     subset = None if config.data.train_size is None else train_index.tolist()
@@ -80,40 +73,24 @@ def run(
     specs = {paradigm.name: paradigm_specs(config, paradigm, bundle, train_index, subset)
              for paradigm in paradigms}  # fmt: skip
 
-    study.write_config(config.model_dump(mode="json"))
-    study.update_meta(started=now_iso(), finished=None, environment=run_environment(device),
-                      classes=list(bundle.classes))  # fmt: skip
+    study = frame.start(device, classes=list(bundle.classes))
     study.save_array("tracked-ids", tracked.ids)
     study.save_array("tracked-labels", tracked.labels)
     for name, group in specs.items():
         save_targets(study, name, group[0], bundle)
-    backend = make_backend(config.execution)
-    with progress_display(progress, quiet) as display:
-        task = add_task(display, "profiles study", total=len(paradigms) * (config.seeds + 1) + 1)
-        try:
-            trained = train_all([spec for group in specs.values() for spec in group],
-                                study.path / "runs", backend, bundle=bundle, progress=display,
-                                quiet=quiet, done=lambda spec: _advance(display, task))  # fmt: skip
-        finally:
-            backend.close()
-        training_rows = []
-        for paradigm in paradigms:
-            results, trained = trained[: config.seeds], trained[config.seeds :]
-            training_rows += save_paradigm_arrays(study, paradigm.name, results)
-            save_representations(config, study, paradigm.name, results[0], bundle, train_index)
-            _advance(display, task)
-        study.save_table("training", pd.DataFrame(training_rows))
-        write_tables(config, study)
-        draw_figures(study.path)
-        _advance(display, task)
-    study.update_meta(finished=now_iso())
-    study.mark_complete()
-    return study
-
-
-def _advance(display: Progress | None, task: Any) -> None:
-    if display is not None:
-        display.advance(task)
+    frame.steps(len(paradigms) * (config.seeds + 1) + 1)
+    trained = frame.train([spec for group in specs.values() for spec in group], bundle=bundle)
+    training_rows = []
+    for paradigm in paradigms:
+        results, trained = trained[: config.seeds], trained[config.seeds :]
+        training_rows += save_paradigm_arrays(study, paradigm.name, results)
+        save_representations(config, study, paradigm.name, results[0], bundle, train_index)
+        frame.advance()
+    study.save_table("training", pd.DataFrame(training_rows))
+    summary = write_tables(config, study)
+    draw_figures(study.path)
+    frame.advance()
+    return summary
 
 
 def paradigm_specs(

@@ -33,9 +33,10 @@ from mnemoscope.analysis.profiles import (
     fixed_recognition,
     network_block_null,
 )
-from mnemoscope.store import RunDir
+from mnemoscope.store import RunDir, json_safe
 from mnemoscope.studies.profiles.config import Config
 from mnemoscope.studies.profiles.dynamics import write_dynamics_tables
+from mnemoscope.studies.profiles.summary import ProfilesSummary
 
 VARIANTS = ("averaged", "fixed")
 NULLS = ("binomial", "network_block")
@@ -109,8 +110,8 @@ def profile_statistics(
     return {"binomial": binomial, "network_block": block}
 
 
-def write_tables(config: Config, study: RunDir) -> dict[str, Any]:
-    """Write the tables and ``summary.json``; return the summary."""
+def write_tables(config: Config, study: RunDir) -> ProfilesSummary:
+    """Write the tables; return the summary (``summary.json``'s content)."""
     procedure = config.resolved_procedure()
     alignment, distance, recognition = [], [], []
     ids = study.load_array("tracked-ids", mmap=False)
@@ -151,9 +152,7 @@ def write_tables(config: Config, study: RunDir) -> dict[str, Any]:
     study.save_table("profile_distance", pd.DataFrame(distance))
     study.save_table("recognition", pd.concat(recognition, ignore_index=True))
     dynamics = write_dynamics_tables(study, loaded, alignment_table, middle_target(config.targets))
-    summary = build_summary(config, study, loaded, alignment_table, dynamics)
-    study.write_summary(summary)
-    return summary
+    return build_summary(config, study, loaded, alignment_table, dynamics)
 
 
 def middle_target(targets: list[float]) -> float:
@@ -167,7 +166,7 @@ def build_summary(
     loaded: dict[str, Any],
     alignment: pd.DataFrame,
     dynamics: pd.DataFrame | None = None,
-) -> dict[str, Any]:
+) -> ProfilesSummary:
     """Headline numbers and one-line findings."""
     procedure = config.resolved_procedure()
     training = study.load_table("training")
@@ -241,8 +240,7 @@ def build_summary(
                 + f"{_rho(dynamics, r.paradigm, 'variability'):+.2f}"
             )
     headlines.append(f"recognition tracking took {share:.1%} of training + tracking time")
-    return {
-        "study": "profiles",
+    return ProfilesSummary.model_validate(json_safe({
         "procedure": procedure.name,
         "seeds": config.seeds,
         "tracked_images": config.tracking.size,
@@ -254,7 +252,7 @@ def build_summary(
         "dynamics_correlation": [] if dynamics is None
         else json.loads(dynamics.to_json(orient="records")),
         "headlines": headlines,
-    }
+    }))
 
 
 def _rho(table: pd.DataFrame, paradigm: str, score: str) -> float:

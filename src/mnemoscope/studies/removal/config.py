@@ -19,11 +19,11 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import Config as SslmemConfig
 from mnemoscope.training import DataConfig
 from mnemoscope.training.downstream import DownstreamConfig, check_labels
-from mnemoscope.training.strict import StrictModel
 
 
 def _check_ks(ks: list[int], where: str) -> list[int]:
@@ -124,6 +124,11 @@ class Config(StudyConfig):
         if not self.removal.ks and not self.coreset.ks:
             raise ValueError("removal.ks and coreset.ks are both empty: nothing to retrain")
         return self
+
+    def describe(self) -> str:
+        train = self.sslmem.train
+        return (f"{train.data.name}, {train.model.name}; {len(self.sslmem.seeds)} seeds; "
+                f"{train.epochs} epochs")
 
     @property
     def data(self) -> DataConfig:

@@ -16,23 +16,19 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from rich.progress import Progress
 
-from mnemoscope import data
-from mnemoscope.environment import pick_device, run_environment
-from mnemoscope.execution import make_backend, train_all
-from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies import exclusive
+from mnemoscope import data, studies
+from mnemoscope.store import RunDir, json_safe
+from mnemoscope.studies.frame import Frame
 from mnemoscope.studies.removal import selection as chosen
 from mnemoscope.studies.removal import tables
 from mnemoscope.studies.removal.config import Config
 from mnemoscope.studies.removal.figures import draw_figures
+from mnemoscope.studies.removal.summary import RemovalSummary
 from mnemoscope.studies.sslmem import study as sslmem_study
 from mnemoscope.studies.sslmem.planted import Planted
 from mnemoscope.studies.sslmem.splits import Splits, make_splits
@@ -42,14 +38,9 @@ from mnemoscope.training.downstream import DownstreamSet, downstream_accuracy, l
 RANKING_DIR = "sslmem"
 
 
-@exclusive
-def run(
-    config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
-) -> RunDir:
-    """Run the study into ``out``; the ranking study lives in ``out/sslmem``."""
-    out = Path(out)
-    run_dir = RunDir(out)
-    device = pick_device(config.sslmem.train.device)
+def run(config: Config, frame: Frame) -> RemovalSummary:
+    """Run the study in ``frame``; the ranking study lives in ``OUT/sslmem``."""
+    out = frame.path
     # Everything that can refuse the input comes before the first write.
     bundle = data.load(config.data.name, **config.data.options)
     splits = make_splits(bundle, config.sslmem.splits)
@@ -59,75 +50,62 @@ def run(
     downstream, skipped = load_downstream(config.downstream_sets(), bundle)
     if not downstream:
         raise ValueError(f"no downstream dataset is available here: {'; '.join(skipped)}")
-    run_dir.write_config(config.model_dump(mode="json"))
-    run_dir.update_meta(study=config.study, started=now_iso(),
-                        environment=run_environment(device))  # fmt: skip
+    run_dir = frame.start(config.sslmem.train.device)
 
-    with (
-        progress_display(progress, quiet) as display,
-        contextlib.closing(make_backend(config.execution)) as backend,
-    ):
-        ranking_dir = rank(config, out / RANKING_DIR, display, quiet)
-        ranking = chosen.candidate_ranking(ranking_dir.load_table("sslmem_scores"))
-        reliable = ranking_dir.load_table("sslmem_reliability").iloc[[0]].reset_index(drop=True)
-        run_dir.save_table("sslmem_removal_ranking", ranking)
-        run_dir.save_table("sslmem_removal_reliability", reliable)
-        selections = chosen.select(ranking, chosen.REMOVAL, config.removal.ks,
-                                   config.removal.draws, config.removal.seed)  # fmt: skip
-        selections += chosen.select(ranking, chosen.CORESET, config.coreset.ks,
-                                    config.coreset.draws, config.coreset.seed)  # fmt: skip
-        run_dir.save_table("sslmem_removal_ids", chosen.selections_table(selections, ranking))
+    ranking_dir = rank(config, out / RANKING_DIR, frame)
+    ranking = chosen.candidate_ranking(ranking_dir.load_table("sslmem_scores"))
+    reliable = ranking_dir.load_table("sslmem_reliability").iloc[[0]].reset_index(drop=True)
+    run_dir.save_table("sslmem_removal_ranking", ranking)
+    run_dir.save_table("sslmem_removal_reliability", reliable)
+    selections = chosen.select(ranking, chosen.REMOVAL, config.removal.ks,
+                               config.removal.draws, config.removal.seed)  # fmt: skip
+    selections += chosen.select(ranking, chosen.CORESET, config.coreset.ks,
+                                config.coreset.draws, config.coreset.seed)  # fmt: skip
+    run_dir.save_table("sslmem_removal_ids", chosen.selections_table(selections, ranking))
 
-        f_specs = [RunSpec(f_config(config, bundle, splits, seed)) for seed in config.sslmem.seeds]
-        f_runs = train_all(f_specs, out / RANKING_DIR / "runs", backend, bundle=bundle,
-                           progress=display, quiet=quiet)  # fmt: skip
-        planned = [(s, seed, retrain_config(s, bundle, f_run.config))
-                   for s in selections for seed, f_run in zip(config.sslmem.seeds, f_runs,
-                                                              strict=True)]  # fmt: skip
-        overall = add_task(display, "retrainings", total=len({RunSpec(c).run_name
-                                                              for *_, c in planned}))  # fmt: skip
-        results = train_all([RunSpec(c) for *_, c in planned], out / "runs", backend,
-                            bundle=bundle, progress=display, quiet=quiet,
-                            done=lambda spec: display and display.advance(overall))  # fmt: skip
+    f_specs = [RunSpec(f_config(config, bundle, splits, seed)) for seed in config.sslmem.seeds]
+    f_runs = frame.train(f_specs, bundle=bundle, root=out / RANKING_DIR / "runs", advance=False)
+    planned = [(s, seed, retrain_config(s, bundle, f_run.config))
+               for s in selections for seed, f_run in zip(config.sslmem.seeds, f_runs,
+                                                          strict=True)]  # fmt: skip
+    frame.steps(len({RunSpec(c).run_name for *_, c in planned}), "retrainings")
+    results = frame.train([RunSpec(c) for *_, c in planned], bundle=bundle)
 
-        probed: dict[str, pd.DataFrame] = {}
+    probed: dict[str, pd.DataFrame] = {}
 
-        def accuracy(result: TrainResult) -> pd.DataFrame:
-            name = result.run.path.name
-            if name not in probed:  # a run chosen twice (coreset k = |S_C|) is probed once
-                network = result.model("final")
-                probed[name] = downstream_accuracy(network, downstream, tap=config.tap,
-                                                   probe=config.probe, device=device)  # fmt: skip
-            return probed[name]
+    def accuracy(result: TrainResult) -> pd.DataFrame:
+        name = result.run.path.name
+        if name not in probed:  # a run chosen twice (coreset k = |S_C|) is probed once
+            network = result.model("final")
+            probed[name] = downstream_accuracy(network, downstream, tap=config.tap,
+                                               probe=config.probe, device=frame.device)  # fmt: skip
+        return probed[name]
 
-        runs = runs_table(planned, results, f_runs, config.sslmem.seeds)
-        run_dir.save_table("sslmem_removal_runs", runs)
-        outputs = {}
-        for experiment in (chosen.REMOVAL, chosen.CORESET):
-            table = accuracy_table(experiment, planned, results, f_runs, config.sslmem.seeds,
-                                   accuracy)  # fmt: skip
-            if table is None:
-                continue
-            name = f"sslmem_{experiment}"
-            run_dir.save_table(name, table)
-            tests = tables.paired_tests(table, experiment, config.alpha)
-            run_dir.save_table(f"{name}_tests", tests)
-            outputs[experiment] = (table, tests)
-        write_summary(run_dir, outputs, reliable, skipped, downstream)
-        draw_figures(run_dir)
-    run_dir.update_meta(finished=now_iso())
-    run_dir.mark_complete()
-    return run_dir
+    runs = runs_table(planned, results, f_runs, config.sslmem.seeds)
+    run_dir.save_table("sslmem_removal_runs", runs)
+    outputs = {}
+    for experiment in (chosen.REMOVAL, chosen.CORESET):
+        table = accuracy_table(experiment, planned, results, f_runs, config.sslmem.seeds,
+                               accuracy)  # fmt: skip
+        if table is None:
+            continue
+        name = f"sslmem_{experiment}"
+        run_dir.save_table(name, table)
+        tests = tables.paired_tests(table, experiment, config.alpha)
+        run_dir.save_table(f"{name}_tests", tests)
+        outputs[experiment] = (table, tests)
+    draw_figures(run_dir)
+    return study_summary(outputs, reliable, skipped, downstream)
 
 
-def rank(config: Config, out: Path, display: Progress | None, quiet: bool) -> RunDir:
+def rank(config: Config, out: Path, frame: Frame) -> RunDir:
     """The SSLMem study that ranks S_C: reused when it finished with this very config."""
     ranking_dir = RunDir(out)
     if ranking_dir.is_complete and ranking_dir.read_config() == config.sslmem.model_dump(
         mode="json"
     ):
         return ranking_dir
-    return sslmem_study.run(config.sslmem, out, progress=display, quiet=quiet)
+    return studies.run(config.sslmem, out, progress=frame.display, quiet=frame.quiet)
 
 
 # --- training configs ------------------------------------------------------------------------
@@ -216,8 +194,8 @@ def _rows(probed: pd.DataFrame, k: int, which: str, draw: int, seed: int, result
                          "run": result.run.path.name})  # fmt: skip
 
 
-def write_summary(run_dir: RunDir, outputs: dict, reliable: pd.DataFrame, skipped: list[str],
-                  downstream: list[DownstreamSet]) -> None:  # fmt: skip
+def study_summary(outputs: dict, reliable: pd.DataFrame, skipped: list[str],
+                  downstream: list[DownstreamSet]) -> RemovalSummary:  # fmt: skip
     """``summary.json``: the ranking's reliability, each experiment's tests and headlines."""
     row = reliable.iloc[0]
     lines = [
@@ -232,4 +210,4 @@ def write_summary(run_dir: RunDir, outputs: dict, reliable: pd.DataFrame, skippe
         lines += tables.headlines(tests, experiment, float(base["accuracy"].mean()))
         numbers[experiment] = tests.to_dict(orient="records")
     numbers["headlines"] = lines + skipped
-    run_dir.write_summary(numbers)
+    return RemovalSummary.model_validate(json_safe(numbers))

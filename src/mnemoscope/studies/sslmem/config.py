@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.stats import TOP_KS
+from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.training import (
     AugmentConfig,
@@ -22,7 +23,6 @@ from mnemoscope.training import (
     SupervisedObjective,
     TrainConfig,
 )
-from mnemoscope.training.strict import StrictModel
 
 PLANTED_KINDS = ("inverted", "held_out_class", "noise")
 
@@ -365,6 +365,11 @@ class Config(StudyConfig):
     def data(self) -> DataConfig:
         """The training dataset (``train.data``; every study config has ``data``: ``plan``)."""
         return self.train.data
+
+    def describe(self) -> str:
+        return (f"{self.train.data.name}, {self.train.model.name}; K = {len(self.seeds)} "
+                f"encoders a side, |S_S| = {self.splits.shared}, |S_C| = "
+                f"{self.splits.candidates}; {self.train.epochs} epochs")
 
     def variant_trains(self) -> dict[str, TrainConfig]:
         """The trainings compared (``compare``), by row name: the study's ``train`` first

@@ -1,5 +1,5 @@
-"""The study's figures, redrawn from what ``run`` stored (tables, ``candidate_images``,
-``summary.json``) and nothing else: ``draw_figures(run_dir)``.
+"""The study's figures, redrawn from what ``run`` stored (tables, ``candidate_images``) and
+nothing else: ``draw_figures(run_dir, classes)``.
 
 * ``sslmem_fig1_most_memorized``: the most and least memorized candidates with labels
   (paper 002 fig. 1 / fig. 9);
@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +33,11 @@ SUBSET_COLOURS = {"S_C": "tab:red", "S_I": "tab:blue", "S_S": "tab:grey", "S_E":
 TOP = 10
 
 
-def draw_figures(run_dir: RunDir | str | Path) -> list[Path]:
-    """(Re)draw every figure from the stored results; returns the written paths."""
+def draw_figures(run_dir: RunDir | str | Path, classes: list[str]) -> list[Path]:
+    """(Re)draw every figure from the stored results; returns the written paths. ``classes``:
+    the dataset's class names (the summary's), which label the images."""
     run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     scores = run_dir.load_table("sslmem_scores")
-    summary = json.loads((run_dir.path / "summary.json").read_text())
-    classes = summary.get("classes", [])
     candidates = scores[scores["subset"] == "S_C"].reset_index(drop=True)
     images = np.asarray(run_dir.load_array("candidate_images", mmap=False))
     written = [

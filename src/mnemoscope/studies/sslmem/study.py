@@ -15,19 +15,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from rich.progress import Progress
 
 from mnemoscope import data, models
 from mnemoscope.analysis import reliability
-from mnemoscope.environment import pick_device, run_environment
-from mnemoscope.execution import make_backend, train_all
 from mnemoscope.measure.alignment import (
     DEFAULT_PAIRS,
     SCORERS,
@@ -37,29 +32,24 @@ from mnemoscope.measure.alignment import (
 )
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
-from mnemoscope.progress import add_task, progress_display
-from mnemoscope.store import RunDir, now_iso
-from mnemoscope.studies import exclusive
+from mnemoscope.store import RunDir, json_safe
+from mnemoscope.studies.frame import Frame
 from mnemoscope.studies.sslmem import compare, feldman, layers, roles, tables, units
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.figures import draw_figures
 from mnemoscope.studies.sslmem.planted import Planted, held_out_class, plant, planted_recipe
 from mnemoscope.studies.sslmem.splits import Splits, make_splits
+from mnemoscope.studies.sslmem.summary import SSLMemSummary
 from mnemoscope.training import RunSpec, TrainConfig, TrainResult, load_network, prepare
 from mnemoscope.training.config import epoch_checkpoint
 from mnemoscope.training.objectives import default_augment
 
 
-@exclusive
-def run(
-    config: Config, out: str | Path, *, progress: Progress | None = None, quiet: bool = False
-) -> RunDir:
-    """Run the study into ``out`` (a ``RunDir``); trainings live in ``out/runs/``."""
-    out = Path(out)
-    run_dir = RunDir(out)
-    device = pick_device(config.train.device)
-    # Everything that can refuse the input comes before the first write (config.yaml, below):
-    # a bad rerun leaves a finished study directory as it was, COMPLETE included.
+def run(config: Config, frame: Frame) -> SSLMemSummary:
+    """Run the study in ``frame``; trainings live in ``OUT/runs/``."""
+    out = frame.path
+    # Everything that can refuse the input comes before the first write (frame.start): a bad
+    # rerun leaves a finished study directory as it was, COMPLETE included.
     bundle = data.load(config.train.data.name, **config.train.data.options)
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
@@ -79,110 +69,96 @@ def run(
     epochs = [e for e in config.over_training.epochs if e < config.train.epochs]
     steps = len(f_configs) * 2 + len(sup_f) * 2 + 2 + (len(epochs) + 1 if epochs else 0)
     steps += compare.progress_steps(config)
-    run_dir.write_config(config.model_dump(mode="json"))
-    run_dir.update_meta(study="sslmem", started=now_iso(), environment=run_environment(device))
+    run_dir = frame.start(config.train.device)
+    device = frame.device
+    frame.steps(steps)
+    advance = frame.advance
+    recipe = planted_recipe(config.planted, config.splits)
 
-    with (
-        progress_display(progress, quiet) as display,
-        contextlib.closing(make_backend(config.execution)) as backend,
-    ):
-        overall = add_task(display, "sslmem study", total=steps)
+    def train_runs(configs: list[TrainConfig]) -> list[TrainResult]:
+        return frame.train([RunSpec(c, recipe) for c in configs], bundle=bundle)
 
-        def advance() -> None:
-            if display is not None:
-                display.advance(overall)
+    f_runs, g_runs = train_runs(f_configs), train_runs(g_configs)
+    run_dir.save_table("sslmem_runs", roles.runs_table(out, {"f": f_runs, "g": g_runs}))
+    taps = list(layer_of)  # the headline tap first
+    with run_dir.timed("scoring"):
+        by_pairs, draws = measure_auto(config, f_runs, g_runs, images, points, options, taps,
+                                       device)  # fmt: skip
+    options = {**options, "pairs": draws}  # every later measurement: the very same views
+    run_dir.update_meta(view_draws=draws)  # pairs per draw (measure_pairs): the views
+    by_tap = {tap: (f.mean(axis=2), g.mean(axis=2)) for tap, (f, g) in by_pairs.items()}
+    align_f, align_g = by_tap[config.measure.tap]
+    run_dir.save_array("align_f", align_f)
+    run_dir.save_array("align_g", align_g)
+    run_dir.save_array("align_pairs_f", by_pairs[config.measure.tap][0])
+    run_dir.save_array("align_pairs_g", by_pairs[config.measure.tap][1])
+    reliable = tables.reliability_table(points, by_pairs, config.measure)
+    reliable.insert(1, "layer", reliable["tap"].map(layer_of))
+    run_dir.save_table("sslmem_reliability", reliable)
+    in_candidates = torch.tensor((points["subset"] == "S_C").to_numpy())
+    run_dir.save_array("candidate_images", images[in_candidates])
+    centers = list(config.measure.center)
+    scores = tables.scores_table(points, align_f, align_g, centers)
+    run_dir.save_table("sslmem_scores", scores)
+    tests = tables.tests_table(scores, centers, config.stats)
+    run_dir.save_table("sslmem_tests", tests)
+    summary = tables.summary_table(scores, align_f, align_g, centers, config.stats)
+    run_dir.save_table("sslmem_summary", summary)
+    planted_aurocs = tables.planted_table(scores)
+    if config.planted.kinds:
+        run_dir.save_table("sslmem_planted", planted_aurocs)
+    per_tap = None
+    if config.measure.extra_taps:  # which layer memorizes, on the very same views
+        per_tap = layers.taps_table(points, by_tap, centers[0], config.stats, depth)
+        per_tap.insert(1, "layer", per_tap["tap"].map(layer_of))
+        per_tap["reliability"] = reliable["reliability"].to_numpy()
+        run_dir.save_table("sslmem_taps", per_tap)
+    unit_lines = []
+    if config.unitmem.enabled:  # where memorization lives, unit by unit: no training
+        with run_dir.timed("unitmem"):
+            unit_lines = score_units(run_dir, config, f_runs, points, images, unit_layers,
+                                     options, device)  # fmt: skip
+    advance()
 
-        recipe = planted_recipe(config.planted, config.splits)
+    if epochs:
+        over_training = score_over_training(config, f_runs, g_runs, epochs, points, images,
+                                            (align_f, align_g), splits, planted, device,
+                                            advance, options)  # fmt: skip
+        run_dir.save_table("sslmem_over_training", over_training)
 
-        def train_runs(configs: list[TrainConfig]) -> list[TrainResult]:
-            return train_all([RunSpec(c, recipe) for c in configs], out / "runs", backend,
-                             bundle=bundle, progress=display, quiet=quiet,
-                             done=lambda spec: advance())  # fmt: skip
+    # table 1, fig. 4: every training of `compare` on the same splits, scored the same way
+    base_pairs = by_pairs[config.measure.tap]
+    methods, method_scores = compare.score_methods(config, splits, planted, points, images,
+                                                   (f_runs, g_runs), base_pairs, train_runs,
+                                                   device, draws)  # fmt: skip
+    run_dir.save_table("sslmem_methods", methods)
+    run_dir.save_table("sslmem_method_scores", method_scores)
 
-        f_runs, g_runs = train_runs(f_configs), train_runs(g_configs)
-        run_dir.save_table("sslmem_runs", roles.runs_table(out, {"f": f_runs, "g": g_runs}))
-        taps = list(layer_of)  # the headline tap first
-        with run_dir.timed("scoring"):
-            by_pairs, draws = measure_auto(config, f_runs, g_runs, images, points, options, taps,
-                                           device)  # fmt: skip
-        options = {**options, "pairs": draws}  # every later measurement: the very same views
-        run_dir.update_meta(view_draws=draws)  # pairs per draw (measure_pairs): the views
-        by_tap = {tap: (f.mean(axis=2), g.mean(axis=2)) for tap, (f, g) in by_pairs.items()}
-        align_f, align_g = by_tap[config.measure.tap]
-        run_dir.save_array("align_f", align_f)
-        run_dir.save_array("align_g", align_g)
-        run_dir.save_array("align_pairs_f", by_pairs[config.measure.tap][0])
-        run_dir.save_array("align_pairs_g", by_pairs[config.measure.tap][1])
-        reliable = tables.reliability_table(points, by_pairs, config.measure)
-        reliable.insert(1, "layer", reliable["tap"].map(layer_of))
-        run_dir.save_table("sslmem_reliability", reliable)
-        in_candidates = torch.tensor((points["subset"] == "S_C").to_numpy())
-        run_dir.save_array("candidate_images", images[in_candidates])
-        centers = list(config.measure.center)
-        scores = tables.scores_table(points, align_f, align_g, centers)
-        run_dir.save_table("sslmem_scores", scores)
-        tests = tables.tests_table(scores, centers, config.stats)
-        run_dir.save_table("sslmem_tests", tests)
-        summary = tables.summary_table(scores, align_f, align_g, centers, config.stats)
-        run_dir.save_table("sslmem_summary", summary)
-        planted_aurocs = tables.planted_table(scores)
-        if config.planted.kinds:
-            run_dir.save_table("sslmem_planted", planted_aurocs)
-        per_tap = None
-        if config.measure.extra_taps:  # which layer memorizes, on the very same views
-            per_tap = layers.taps_table(points, by_tap, centers[0], config.stats, depth)
-            per_tap.insert(1, "layer", per_tap["tap"].map(layer_of))
-            per_tap["reliability"] = reliable["reliability"].to_numpy()
-            run_dir.save_table("sslmem_taps", per_tap)
-        unit_lines = []
-        if config.unitmem.enabled:  # where memorization lives, unit by unit: no training
-            with run_dir.timed("unitmem"):
-                unit_lines = score_units(run_dir, config, f_runs, points, images, unit_layers,
-                                         options, device)  # fmt: skip
-        advance()
+    ranking = comparison = None
+    supervised = float("nan")
+    if sup_f:
+        sup_f_runs, sup_g_runs = train_runs(sup_f), train_runs(sup_g)
+        run_dir.save_table("sslmem_runs", roles.runs_table(out, {
+            "f": f_runs, "g": g_runs, "f-supervised": sup_f_runs, "g-supervised": sup_g_runs,
+        }))  # fmt: skip
+        comparison, supervised = compare_with_feldman(scores, points, images, sup_f_runs,
+                                                      sup_g_runs, options, device)  # fmt: skip
+        run_dir.save_table("sslmem_feldman", comparison)
+        noise = {"sslmem": float(reliable["reliability"].iloc[0]),
+                 "sslmem_supervised": supervised, "feldman": 1.0}  # fmt: skip
+        ranking = feldman.ranking_table(comparison, config.stats.top_ks, reliabilities=noise)
+        run_dir.save_table("sslmem_ranking", ranking)
 
-        if epochs:
-            over_training = score_over_training(config, f_runs, g_runs, epochs, points, images,
-                                                (align_f, align_g), splits, planted, device,
-                                                advance, options)  # fmt: skip
-            run_dir.save_table("sslmem_over_training", over_training)
-
-        # table 1, fig. 4: every training of `compare` on the same splits, scored the same way
-        base_pairs = by_pairs[config.measure.tap]
-        methods, method_scores = compare.score_methods(config, splits, planted, points, images,
-                                                       (f_runs, g_runs), base_pairs, train_runs,
-                                                       device, draws)  # fmt: skip
-        run_dir.save_table("sslmem_methods", methods)
-        run_dir.save_table("sslmem_method_scores", method_scores)
-
-        ranking = comparison = None
-        supervised = float("nan")
-        if sup_f:
-            sup_f_runs, sup_g_runs = train_runs(sup_f), train_runs(sup_g)
-            run_dir.save_table("sslmem_runs", roles.runs_table(out, {
-                "f": f_runs, "g": g_runs, "f-supervised": sup_f_runs, "g-supervised": sup_g_runs,
-            }))  # fmt: skip
-            comparison, supervised = compare_with_feldman(scores, points, images, sup_f_runs,
-                                                          sup_g_runs, options, device)  # fmt: skip
-            run_dir.save_table("sslmem_feldman", comparison)
-            noise = {"sslmem": float(reliable["reliability"].iloc[0]),
-                     "sslmem_supervised": supervised, "feldman": 1.0}  # fmt: skip
-            ranking = feldman.ranking_table(comparison, config.stats.top_ks, reliabilities=noise)
-            run_dir.save_table("sslmem_ranking", ranking)
-
-        agreement = compare.agreement_table(method_scores, comparison, config.stats.top_ks,
-                                            methods, supervised)  # fmt: skip
-        if agreement is not None:
-            run_dir.save_table("sslmem_agreement", agreement)  # table 13
-        write_summary(run_dir, summary, tests, planted_aurocs, ranking, centers, bundle,
-                      methods, agreement, tap=layers.tap_label(config.measure.tap,
-                                                               layer_of[config.measure.tap]),
-                      per_tap=per_tap, reliable=reliable, extra=unit_lines)  # fmt: skip
-        draw_figures(run_dir)
-        advance()
-    run_dir.update_meta(finished=now_iso())
-    run_dir.mark_complete()
-    return run_dir
+    agreement = compare.agreement_table(method_scores, comparison, config.stats.top_ks,
+                                        methods, supervised)  # fmt: skip
+    if agreement is not None:
+        run_dir.save_table("sslmem_agreement", agreement)  # table 13
+    draw_figures(run_dir, list(bundle.classes))
+    advance()
+    return study_summary(summary, tests, planted_aurocs, ranking, centers, bundle, methods,
+                         agreement, tap=layers.tap_label(config.measure.tap,
+                                                         layer_of[config.measure.tap]),
+                         per_tap=per_tap, reliable=reliable, extra=unit_lines)  # fmt: skip
 
 
 # --- training configs ------------------------------------------------------------------------
@@ -522,8 +498,7 @@ def compare_with_feldman(
     return frame, reliability.split_half(pairs_f, pairs_g).reliability
 
 
-def write_summary(
-    run_dir: RunDir,
+def study_summary(
     summary: pd.DataFrame,
     tests: pd.DataFrame,
     planted: pd.DataFrame,
@@ -537,7 +512,7 @@ def write_summary(
     per_tap: pd.DataFrame | None = None,
     reliable: pd.DataFrame | None = None,
     extra: list[str] = (),
-) -> None:
+) -> SSLMemSummary:
     """``summary.json``: the headline numbers (scored at ``tap``) and one-line findings
     (table 1's rows from ``methods``, the tau range of ``agreement``, the other taps of
     ``per_tap``, the per-image reliability of every tap from ``reliable``, then ``extra``)."""
@@ -581,4 +556,4 @@ def write_summary(
         numbers.update(method_numbers)
         headlines += method_lines
     numbers["headlines"] = headlines
-    run_dir.write_summary(numbers)
+    return SSLMemSummary.model_validate(json_safe(numbers))

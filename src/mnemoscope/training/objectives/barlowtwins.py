@@ -17,9 +17,9 @@ from typing import Literal
 from lightly.loss import BarlowTwinsLoss
 from pydantic import Field
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.objectives.base import Augmentation, BatchStatisticObjective
 from mnemoscope.training.objectives.method import Method, self_supervised
-from mnemoscope.training.strict import StrictModel
 
 
 class BarlowTwins(BatchStatisticObjective):

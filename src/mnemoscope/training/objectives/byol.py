@@ -23,6 +23,7 @@ from lightly.models.modules.heads import BYOLPredictionHead
 from pydantic import Field
 from torch import nn
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.objectives.base import (
     Augmentation,
     Objective,
@@ -34,7 +35,6 @@ from mnemoscope.training.objectives.base import (
 from mnemoscope.training.objectives.method import Method, self_supervised
 from mnemoscope.training.objectives.simsiam import negative_cosine_per_example, symmetric_loss
 from mnemoscope.training.objectives.teacher import ema_teacher, follow, teacher_momentum
-from mnemoscope.training.strict import StrictModel
 
 
 class BYOL(Objective):

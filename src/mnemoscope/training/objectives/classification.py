@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field, model_validator
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.labels import per_sample_labels, random_labels
 from mnemoscope.training.objectives.base import (
     Augmentation,
@@ -16,7 +17,6 @@ from mnemoscope.training.objectives.base import (
     TrainingModel,
 )
 from mnemoscope.training.objectives.method import Method
-from mnemoscope.training.strict import StrictModel
 
 
 def per_example_classification_loss(

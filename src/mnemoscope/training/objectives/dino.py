@@ -27,6 +27,7 @@ from lightly.loss import DINOLoss
 from pydantic import Field
 from torch import nn
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.objectives.base import (
     Augmentation,
     Objective,
@@ -37,7 +38,6 @@ from mnemoscope.training.objectives.base import (
 )
 from mnemoscope.training.objectives.method import Method, self_supervised
 from mnemoscope.training.objectives.teacher import ema_teacher, follow, teacher_momentum
-from mnemoscope.training.strict import StrictModel
 
 
 def dino_per_example(

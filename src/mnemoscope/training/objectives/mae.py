@@ -29,9 +29,9 @@ from lightly.models.modules import MaskedVisionTransformerDecoderTIMM, MaskedVis
 from pydantic import Field, model_validator
 from torch import nn
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.objectives.base import Augmentation, Objective, StepOutput, TrainingModel
 from mnemoscope.training.objectives.method import Method, self_supervised
-from mnemoscope.training.strict import StrictModel
 
 
 def random_token_mask(

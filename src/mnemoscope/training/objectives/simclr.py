@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.objectives.base import (
     Augmentation,
     Objective,
@@ -16,7 +17,6 @@ from mnemoscope.training.objectives.base import (
     forward_two_views,
 )
 from mnemoscope.training.objectives.method import Method, self_supervised
-from mnemoscope.training.strict import StrictModel
 
 
 def nt_xent_per_example(z0: torch.Tensor, z1: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -23,6 +23,7 @@ from lightly.models.modules.heads import SimSiamPredictionHead
 from pydantic import Field
 from torch import nn
 
+from mnemoscope.strict import StrictModel
 from mnemoscope.training.objectives.base import (
     Augmentation,
     Objective,
@@ -31,7 +32,6 @@ from mnemoscope.training.objectives.base import (
     forward_two_views,
 )
 from mnemoscope.training.objectives.method import Method, self_supervised
-from mnemoscope.training.strict import StrictModel
 
 
 def negative_cosine_per_example(

@@ -1,0 +1,174 @@
+"""A paper's headline claim, what a run measured for it, and the verdict, at one study seed or
+combined over several.
+
+Each study declares its claims next to the code that measures them (``studies/<folder>/
+claims.py``): a ``Claim`` is the claim in plain words, where the paper makes it, and a function
+of the study's typed summary (``studies/<folder>/summary.py``) that returns what the run
+measured (``Measured``) or why it could not (``NotMeasured``: the config did not enable what
+the claim needs, and says which key). A claim function never swallows an error: a bug in it
+raises, so a renamed field shows in a test, not as "not measured" in a user's report.
+
+Verdicts:
+
+* ``reproduced``: the effect has the paper's sign and clears the stated margin;
+* ``opposite``: the effect has the other sign and clears the same margin;
+* ``not at this scale``: the run did not reach the regime the claim is about (a paradigm that
+  never reached mean p_t = 0.5, random labels that were not fitted);
+* ``undecided``: the effect is within its margin (noise at this scale).
+
+Margins are stated in each claim's function: two standard deviations where the study gives one,
+the one-sided test's 5% level where the study tests, and two points of kNN accuracy (about two
+standard errors of a kNN accuracy on 1,000-2,000 test images) for the probes.
+
+Each ``Measured`` carries its ``effect`` (the number the verdict is about, positive in the
+paper's direction; ``Claim.effect`` names it) and, where the study tests it, a one-sided
+``p_value`` in the paper's direction, so that ``combine`` can pool study seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mnemoscope.analysis.stats import combine_p_values, seed_interval, ttest
+
+VERDICTS = ("reproduced", "not at this scale", "opposite", "undecided")
+KNN_MARGIN = 0.02  # two points of kNN accuracy: ~2 standard errors on 1,000-2,000 test images
+AUROC_MARGIN = 0.1  # AUROC beyond 0.5 +- 0.1 before planted images count as found (or avoided)
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a run measured for a claim: the value, its interval (or ``None``), a verdict;
+    ``effect`` and ``p_value`` as numbers for combining study seeds (module docstring)."""
+
+    value: str
+    verdict: str
+    interval: str | None = None
+    effect: float | None = None
+    p_value: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {VERDICTS}")
+
+
+@dataclass(frozen=True)
+class NotMeasured:
+    """Why a run has no measurement of a claim, naming what it lacks (a config key, a table)."""
+
+    reason: str
+
+
+Measurement = Measured | NotMeasured
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A paper's headline claim and how a run's verdict on it is read from its summary."""
+
+    paper: str  # "001", "002", "003"
+    section: str  # where the paper makes it, e.g. "sec. 4.1, table 2"
+    text: str  # the claim in plain words
+    name: str  # a few words for compact tables (the text is in the findings table)
+    effect: str  # what ``Measured.effect`` is, positive in the paper's direction
+    measure: Callable[[Any], Measurement]  # of the study's typed summary
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A claim with what a run measured for it."""
+
+    claim: Claim
+    measured: Measurement
+
+
+def combine(measured: Mapping[str, Measurement], confidence: float = 0.95) -> Measurement:
+    """One claim over study seeds (``measured``: each seed's measurement).
+
+    Verdict: the seeds' common verdict when every seed measured the claim and all agree. Seeds
+    that agree only in direction decide together: when every seed is ``reproduced`` or
+    ``undecided`` (too little power for one seed's margin), every effect has the paper's sign
+    and the combined test below gives p < 0.05, the claim is ``reproduced`` (``opposite``
+    symmetrically: every effect against the paper, combined p > 0.95). Anything else is
+    ``undecided``: a headline must hold in direction at every study seed. Spread: the mean,
+    minimum and maximum of the seeds' effects and their t interval at ``confidence``
+    (``analysis.stats.seed_interval``). Combined test, one-sided in the paper's direction:
+    Stouffer's combination of the seeds' p-values where every seed gives one
+    (``analysis.stats.combine_p_values``, which says why not Fisher's); for claims decided by a
+    margin rather than a test, a one-sample t-test of the seeds' effects > 0 (the seeds are the
+    sample; needs two seeds).
+    """
+    present = {k: m for k, m in measured.items() if isinstance(m, Measured)}
+    if not present:
+        reasons = dict.fromkeys(m.reason for m in measured.values() if isinstance(m, NotMeasured))
+        return NotMeasured("; ".join(reasons) or "no study seed")
+    verdicts = {m.verdict for m in present.values()}
+    complete = len(present) == len(measured)
+    verdict = next(iter(verdicts)) if len(verdicts) == 1 and complete else "undecided"
+    listed = ", ".join(f"{k}: {m.verdict}" for k, m in present.items())
+    missing = [k for k in measured if k not in present]
+    if missing:
+        listed += ", " + ", ".join(f"{k}: not measured" for k in missing)
+    value = f"{len(measured)} study seeds ({listed})"
+    interval, mean = None, None
+    effects = [m.effect for m in present.values() if m.effect is not None]
+    if effects:
+        spread = seed_interval(effects, confidence)
+        mean = spread.mean
+        value = (f"mean effect {spread.mean:+.3g} (min {spread.minimum:+.3g}, max "
+                 f"{spread.maximum:+.3g}) over {value}")  # fmt: skip
+        interval = f"{confidence:.0%} t interval over seeds [{spread.low:+.3g}, {spread.high:+.3g}]"
+    p_values = [m.p_value for m in present.values() if m.p_value is not None]
+    p = None
+    if p_values and len(p_values) == len(present):
+        p, test = combine_p_values(p_values), "Stouffer"
+    elif len(effects) >= 2 and len(set(effects)) > 1:
+        p, test = ttest(effects, alternative="greater").p_value, "t-test of the seeds' effects"
+    if p is not None:
+        value += f"; combined p = {p:.2g} ({test})"
+        if verdict == "undecided" and complete and len(effects) == len(present):
+            verdict = _direction_verdict(verdicts, effects, p)
+    return Measured(value, verdict, interval, mean, p)
+
+
+def _direction_verdict(verdicts: set[str], effects: list[float], p: float) -> str:
+    """The combined verdict of seeds that disagree only in their margins (see ``combine``)."""
+    if verdicts <= {"reproduced", "undecided"} and all(e > 0 for e in effects) and p < ALPHA:
+        return "reproduced"
+    if verdicts <= {"opposite", "undecided"} and all(e < 0 for e in effects) and p > 1 - ALPHA:
+        return "opposite"
+    return "undecided"
+
+
+# -- helpers of the claims' functions ----------------------------------------------------------
+
+
+def signed(effect: float, margin: float) -> str:
+    """``reproduced`` / ``opposite`` / ``undecided`` for an effect the paper says is positive."""
+    if effect > margin:
+        return "reproduced"
+    if effect < -margin:
+        return "opposite"
+    return "undecided"
+
+
+def verdict_from_p(one_sided_p: float) -> str:
+    """The verdict of a test one-sided in the paper's direction: reproduced at p < 0.05,
+    opposite at p > 0.95 (significant the other way), undecided between."""
+    if one_sided_p < ALPHA:
+        return "reproduced"
+    return "opposite" if one_sided_p > 1 - ALPHA else "undecided"
+
+
+def one_sided(statistic: float, two_sided_p: float) -> float:
+    """The one-sided p-value (H1: statistic > 0) of a two-sided test's p-value."""
+    return two_sided_p / 2 if statistic > 0 else 1 - two_sided_p / 2
+
+
+def finite(value: float | None) -> bool:
+    """Whether a summary number exists (summaries store NaN as null)."""
+    return value is not None and not math.isnan(value)

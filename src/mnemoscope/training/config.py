@@ -294,7 +294,8 @@ class TrainConfig(StrictModel):
 
     def overlay(self, partial: Mapping[str, Any]) -> TrainConfig:
         """This config with the fields of ``partial`` laid over it (``overlay_fields``)."""
-        return TrainConfig.model_validate(overlay_fields(self.model_dump(mode="json"), partial))
+        fields = overlay_fields(self.model_dump(mode="json"), partial)
+        return type(self).model_validate(fields)  # a StudyTrain stays one (no dataset)
 
 
 # Options that change how a run is stored or evaluated, never what it trains or measures.

@@ -1,18 +1,29 @@
 """What every study config has: its study's name, its dataset, where its runs train, and its
-repeats; and the shape of a study's training.
+repeats; the shape of a study's training; and the one rule of configs from earlier versions.
 
 Each study's ``Config`` subclasses ``StudyConfig`` and narrows ``study`` to its own name (a
 ``Literal``), so ``studies.load_config`` picks the class by that key. The dataset is ``data``
 (a ``DataSpec``) in every study config; a study that trains gives its training as ``train``, a
 ``StudyTrain``: a ``TrainConfig`` without a dataset, since the study's ``data`` is every run's
-and the study chooses the images each run trains on (``StudyTrain.run_config``).
+and the study chooses the images each run trains on (``StudyTrain.run_config``). Every list of
+seeds is named ``seeds``; a count is never named so.
+
+A study nested in another (the ranking SSLMem study of ``sslmem-removal`` and of
+``sslmem-privacy``) takes ``OUTER_OWNED`` -- its data, its execution and its repeats -- from
+the outer config, and refuses them itself with the outer key to set (``refuse_outer_owned``).
+
+A config written for an earlier version is read in this version's shape: each study config's
+``upgrade`` moves old keys to new ones, and every move is reported (``ConfigMigrated``, a
+warning naming the old and the new key). README's "Configs from earlier versions" lists them.
 """
 
 from __future__ import annotations
 
+import copy
+import warnings
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.strict import StrictModel
@@ -28,6 +39,34 @@ class DataSpec(StrictModel):
         default_factory=dict,
         description="options of mnemoscope.data.load (size, channels, path, limit...)",
     )
+
+
+Size = float | int  # a fraction of the training split (float) or a count (int)
+
+
+class SplitSpec(StrictModel):
+    """Disjoint parts of the training split, each a fraction or a count: the base of every
+    study's ``splits`` and its one set of rules (``parts`` lists a study's parts, a part drawn
+    twice, like the Déjà Vu study's two halves, twice)."""
+
+    stratify: bool = Field(True, description="keep class proportions in every part")
+    seed: int = Field(0, ge=0, description="seed of the partition")
+
+    def parts(self) -> dict[str, Size]:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _one_kind_of_size(self) -> SplitSpec:
+        sizes = self.parts()
+        kinds = {type(value) for value in sizes.values()}
+        if len(kinds) > 1:
+            raise ValueError(f"split sizes mix counts and fractions: {sizes}; use one kind")
+        if any(value <= 0 for value in sizes.values()):
+            raise ValueError(f"split sizes must be > 0: {sizes}")
+        if float in kinds and sum(sizes.values()) > 1 + 1e-9:
+            raise ValueError(f"split fractions sum to {sum(sizes.values()):g} > 1 of the "
+                             f"training set: {sizes}")  # fmt: skip
+        return self
 
 
 class StudyTrain(TrainConfig):
@@ -55,16 +94,93 @@ class StudyTrain(TrainConfig):
         return TrainConfig.model_validate(dump)
 
 
+class ConfigMigrated(UserWarning):
+    """A config of an earlier version was read in this version's shape; the message names each
+    old key and its new one."""
+
+
 class StudyConfig(StrictModel):
     """The fields every study config shares (each study's fields follow them)."""
 
     study: str
+    data: DataSpec = Field(
+        default_factory=DataSpec, description="the dataset every run of the study trains on"
+    )
     execution: ExecutionConfig = Field(
         default_factory=ExecutionConfig,
         description="where the runs train (local, processes, ray, slurm); never changes results",
     )
     repeat: RepeatSpec | None = Field(None, description=REPEAT_HELP)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_earlier_versions(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        raw = copy.deepcopy(raw)
+        notes = cls.upgrade(raw)
+        if notes:
+            warnings.warn(
+                f"config of an earlier version, read as this version's: {'; '.join(notes)} "
+                "(write the new keys to silence this)",
+                ConfigMigrated,
+                stacklevel=2,
+            )
+        return raw
+
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        """Move the keys of an earlier version in ``raw`` (a copy) to this version's; return one
+        note per move. A study whose config changed shape overrides it (``moved`` helps)."""
+        return []
+
     def describe(self) -> str:
         """One line of the run's sizes (dataset, model, seeds, epochs) for the report."""
         raise NotImplementedError(f"{type(self).__name__} does not describe its sizes")
+
+
+def distinct_seeds(cls: type, seeds: list[int]) -> list[int]:
+    """Validator of a study's ``seeds``: a non-empty list, each seed once."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
+    return seeds
+
+
+OUTER_OWNED = ("data", "execution", "repeat")
+
+
+def refuse_outer_owned(key: str, value: Any, outer: str) -> None:
+    """The one rule of nested studies: ``key`` (one of ``OUTER_OWNED``) is the outer config's;
+    a nested config at ``outer`` that sets it is refused, naming where it goes."""
+    if value is not None:
+        raise ValueError(
+            f"{outer}.{key}: a nested study takes its {key} from the config it is nested in; "
+            f"set `{key}` at the top of the config and leave {outer}.{key} out"
+        )
+
+
+def moved(raw: dict[str, Any], old: str, new: str) -> list[str]:
+    """Move the dotted key ``old`` of ``raw`` to ``new`` (for ``StudyConfig.upgrade``); the note
+    of the move, or none when ``old`` is absent or null (this version's own dumps hold
+    ``train.data: null``). Both present: refused, naming both."""
+    *old_parents, old_leaf = old.split(".")
+    holder = _walk(raw, old_parents)
+    if not isinstance(holder, dict) or holder.get(old_leaf) is None:
+        return []
+    *new_parents, new_leaf = new.split(".")
+    target = _walk(raw, new_parents, create=True)
+    if new_leaf in target:
+        raise ValueError(f"both {old} (an earlier version's key) and {new} are set: keep {new}")
+    target[new_leaf] = holder.pop(old_leaf)
+    return [f"{old} is now {new}"]
+
+
+def _walk(raw: dict[str, Any], keys: list[str], create: bool = False) -> Any:
+    for key in keys:
+        if create:
+            raw = raw.setdefault(key, {})
+        elif not isinstance(raw, dict) or key not in raw:
+            return None
+        else:
+            raw = raw[key]
+    return raw

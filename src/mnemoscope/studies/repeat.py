@@ -9,16 +9,15 @@ their directories, each seed's summary, one headline per claim of the paper) and
 ``analysis.claims.combine``).
 
 Study seed k shifts every random draw of the study: ``shift_seeds`` adds ``k * SEED_STRIDE`` to
-every integer field named ``seed`` or ``*_seed`` anywhere in the config, and to every entry of an
-integer list named ``seeds`` (sslmem's K encoders a side, ``feldman.seeds``): splits, training
-subsets, planted images, training seeds (initialization, data order, augmentations), random
-labels, measurement views, binomial draws and permutations, the toy model's problems. Counts
-named ``seeds`` (profiles' N, ``verdict.seeds``, ``toy.seeds``) are not seeds and stay; the
-networks they count start at a shifted ``first_seed`` / ``seed``. Study seed 0 is the study
-itself (nothing shifts), so its trainings are those of an unrepeated run of the same config. The
-stride keeps the seeds of different study seeds apart (no two share a network's seed as long as
-a config's seeds stay below it). What is a choice, not a draw, stays: the held-out class of
-sslmem's planted images, dataset sizes, hyperparameters.
+every integer field named ``seed`` or ``*_seed`` anywhere in the config, and to every entry of a
+list named ``seeds`` (every study config names a list of seeds so, and a count never:
+``studies.config``): splits, training subsets, planted images, training seeds (initialization,
+data order, augmentations), random labels, measurement views, binomial draws and permutations,
+the toy model's problems. Study seed 0 is the study itself (nothing shifts), so its trainings
+are those of an unrepeated run of the same config. The stride keeps the seeds of different
+study seeds apart (no two share a network's seed as long as a config's seeds stay below it).
+What is a choice, not a draw, stays: the held-out class of sslmem's planted images, dataset
+sizes, hyperparameters.
 """
 
 from __future__ import annotations
@@ -82,7 +81,7 @@ def shift_seeds(raw: Any, study_seed: int) -> Any:
         if isinstance(value, dict):
             return {k: walk(v, str(k)) for k, v in value.items() if not (k == "repeat" and not key)}
         if key == "seeds" and isinstance(value, list):
-            return [v + shift if _integer(v) else walk(v) for v in value]
+            return [v + shift for v in value]
         if isinstance(value, list):
             return [walk(v) for v in value]
         if (key == "seed" or key.endswith("_seed")) and _integer(value):

@@ -30,8 +30,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.strict import StrictModel
-from mnemoscope.studies.config import StudyConfig
+from mnemoscope.studies.config import DataSpec, StudyConfig, StudyTrain, moved
 from mnemoscope.training import AugmentConfig, ModelConfig, OptimConfig
+from mnemoscope.training.config import overlay_fields
 
 # The four training settings of table 2 (INIT, the fifth column, is every run's epoch 0).
 SETTINGS = ("random+da", "random", "clean+da", "clean")
@@ -39,9 +40,10 @@ TAPS = ("layer1", "layer2", "layer3", "layer4", "embedding", "projector_hidden",
 BANK_MODES = ("label_preserving", "per_view")
 
 
-class DataSpec(StrictModel):
+class Data(DataSpec):
+    """The dataset, and the training, probe and test images drawn from it."""
+
     name: str = Field("cifar10", description="dataset (paper 003: CIFAR-10, CIFAR-100, TinyIN)")
-    options: dict[str, Any] = Field(default_factory=dict, description="mnemoscope.data options")
     train_size: int | None = Field(
         None,
         ge=20,
@@ -61,42 +63,23 @@ class DataSpec(StrictModel):
     split_seed: int = Field(0, ge=0, description="seed of the training, probe and test subsets")
 
 
-class TrainingSpec(StrictModel):
-    """What every network of the study shares (appendix F, table 6)."""
+# Appendix F, table 6: what a benign study's `train` is laid over.
+PAPER_TRAIN: dict[str, Any] = {
+    "model": {"name": "resnet18", "projector_hidden": 65536, "projector_norm": "none"},
+    "optim": {"name": "adam", "lr": 4e-3, "betas": [0.9, 0.999], "weight_decay": 0.0,
+              "schedule": "none"},
+    "augment": {"name": "benign"},
+    "objective": {"name": "random_labels", "loss": "mse", "mixup_alpha": 1.0, "label_seed": 0},
+    "epochs": 5000,
+    "batch_size": 256,
+}  # fmt: skip
 
-    model: ModelConfig = Field(
-        default_factory=lambda: ModelConfig(
-            name="resnet18", projector_hidden=65536, projector_norm="none"
-        ),
-        description="paper: ResNet-18 (CIFAR stem), projector hidden 65,536, no normalization",
-    )
-    optim: OptimConfig = Field(
-        default_factory=lambda: OptimConfig(
-            name="adam", lr=4e-3, weight_decay=0.0, schedule="none"
-        ),
-        description="paper: Adam (0.9, 0.999), lr 4e-3, no schedule, no weight decay",
-    )
-    augment: AugmentConfig = Field(
-        default_factory=lambda: AugmentConfig(name="benign"),
-        description="the DA settings' augmentation (paper: table 6 = the `benign` preset); also "
-        "the T of the invariance measure",
-    )
-    mixup_alpha: float | None = Field(
-        1.0, gt=0, description="mixup Beta(alpha, alpha) in the DA settings; None = no mixup"
-    )
-    loss: Literal["mse", "ce"] = Field("mse", description="paper: MSE on one-hot targets")
-    epochs: int = Field(5000, ge=1, description="paper: 5,000 (fig. 6) to 13,000 (fig. 4)")
-    batch_size: int = Field(256, ge=2, description="paper: 256")
-    seed: int = Field(0, description="seed of initialization, data order and augmentations")
-    label_seed: int = Field(0, description="seed of the random labels, shared by every network")
-    measure_at: list[float] = Field(
-        default_factory=list,
-        description="epochs probed during training (figs. 4, 7, 11); 0 and the last are added",
-    )
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
-    device: str = "auto"
-    channels_last: bool = True
-    compile: bool = False
+
+def paper_by_default(cls: type, train: Any) -> Any:
+    """Validator of ``train`` (before parsing): the fields given laid over ``PAPER_TRAIN``."""
+    if isinstance(train, dict):
+        return overlay_fields(PAPER_TRAIN, train)
+    return train
 
 
 class ProbeSpec(StrictModel):
@@ -140,10 +123,10 @@ class VerdictSpec(StrictModel):
     margin: float = Field(
         0.0, ge=0, description="benign needs clean probe > init probe + margin (paper: 0)"
     )
-    seeds: int = Field(
+    networks: int = Field(
         1,
         ge=1,
-        description="networks per random-label setting (training.seed, +1, ...), each compared "
+        description="networks per random-label setting (train.seed, +1, ...), each compared "
         "with its own initialization; with 2 or more the verdict needs the confidence interval "
         "of the mean gain over seeds to clear the margin, else it is 'undecided at this scale' "
         "(paper: one network, a point comparison)",
@@ -225,7 +208,7 @@ class SweepSpec(StrictModel):
 
     epochs: int | None = Field(None, ge=1, description="epochs per sweep run; None = training's")
     measure_at: list[float] | None = Field(
-        None, description="epochs probed in sweep runs; None = training.measure_at"
+        None, description="epochs probed in sweep runs; None = train.measure_at"
     )
     banks: BankSweep = Field(default_factory=BankSweep)
     iid: IidSweep = Field(default_factory=IidSweep)
@@ -272,8 +255,10 @@ class ToySpec(StrictModel):
     lr: float = Field(0.02, gt=0)
     probe_points: int = Field(1000, ge=21, description="fresh labelled points the kNN is fit on")
     test_points: int = Field(1000, ge=1, description="fresh test points")
-    seeds: int = Field(2, ge=1, description="repetitions per cell, averaged")
-    seed: int = Field(0, ge=0, description="the repetitions use seeds seed .. seed + seeds - 1")
+    repetitions: int = Field(2, ge=1, description="repetitions per cell, averaged")
+    seed: int = Field(
+        0, ge=0, description="the repetitions use seeds seed .. seed + repetitions - 1"
+    )
     k: int = Field(20, ge=1)
 
     @model_validator(mode="after")
@@ -289,8 +274,18 @@ class Config(StudyConfig):
     """The benign-memorization study: table 2 settings probed per tap, verdict, sweeps, toy."""
 
     study: Literal["benign"] = "benign"
-    data: DataSpec = Field(default_factory=DataSpec)
-    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    data: Data = Field(default_factory=Data)
+    train: StudyTrain = Field(
+        default_factory=lambda: StudyTrain.model_validate(PAPER_TRAIN),
+        description="what every network shares, laid over the paper's (appendix F, table 6: "
+        "ResNet-18, projector 65,536 without normalization, Adam lr 4e-3 without schedule or "
+        "weight decay, batch 256, MSE on one-hot targets, mixup alpha 1, 5,000 epochs). "
+        "objective: the random-label objective of the random settings (its loss, mixup_alpha "
+        "and label_seed; the clean settings train `supervised` with the same loss and mixup, "
+        "mixup only with augmentation); augment: the DA settings' augmentation and the T of "
+        "the invariance measure; measure_at: epochs probed during training (0 and the last "
+        "are added); seed: the first network's",
+    )
     settings: list[Literal["random+da", "random", "clean+da", "clean"]] = Field(
         default_factory=lambda: list(SETTINGS),
         min_length=1,
@@ -302,6 +297,43 @@ class Config(StudyConfig):
     sweeps: SweepSpec = Field(default_factory=SweepSpec)
     toy: ToySpec = Field(default_factory=ToySpec)
 
+    _paper_by_default = field_validator("train", mode="before")(paper_by_default)
+
+    @field_validator("train")
+    @classmethod
+    def _random_labels_and_augmentation(cls, train: StudyTrain) -> StudyTrain:
+        if train.objective.name != "random_labels":
+            raise ValueError(
+                f"train.objective {train.objective.name!r}: the benign study trains random "
+                "labels (and derives its clean settings from them): use random_labels"
+            )
+        if train.augment is None:
+            raise ValueError("train.augment: name the DA settings' augmentation (paper: benign)")
+        return train
+
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        notes = []
+        training = raw.pop("training", None)
+        if isinstance(training, dict):
+            if "train" in raw:
+                raise ValueError("both training (an earlier version's key) and train are set")
+            objective = {"name": "random_labels"}
+            for key in ("loss", "mixup_alpha", "label_seed"):
+                if key in training:
+                    objective[key] = training.pop(key)
+            # A section given there was whole (its own defaults), never laid over the paper's
+            for key, section in (("model", ModelConfig), ("optim", OptimConfig),
+                                 ("augment", AugmentConfig)):  # fmt: skip
+                if isinstance(training.get(key), dict):
+                    training[key] = section.model_validate(training[key]).model_dump(mode="json")
+            raw["train"] = {**training, "objective": objective}
+            notes.append("training is now train (its loss, mixup_alpha and label_seed are "
+                         "train.objective's)")  # fmt: skip
+        notes += moved(raw, "verdict.seeds", "verdict.networks")
+        notes += moved(raw, "toy.seeds", "toy.repetitions")
+        return notes
+
     @field_validator("settings")
     @classmethod
     def _unique_settings(cls, settings: list[str]) -> list[str]:
@@ -309,26 +341,26 @@ class Config(StudyConfig):
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
-        late = [p for p in self.training.measure_at if not 0 <= p <= self.training.epochs]
+        late = [p for p in self.train.measure_at if not 0 <= p <= self.train.epochs]
         if late:
             raise ValueError(
-                f"training.measure_at epoch {late[0]} is outside 0..{self.training.epochs}"
+                f"train.measure_at epoch {late[0]} is outside 0..{self.train.epochs}"
             )
         sweep_epochs = self.sweep_epochs
         late = [p for p in (self.sweeps.measure_at or []) if not 0 <= p <= sweep_epochs]
         if late:
             raise ValueError(f"sweeps.measure_at epoch {late[0]} is outside 0..{sweep_epochs}")
-        if "projector_hidden" in self.probe.taps and not self.training.model.projector_hidden:
+        if "projector_hidden" in self.probe.taps and not self.train.model.projector_hidden:
             raise ValueError(
-                "probe.taps has 'projector_hidden' but training.model.projector_hidden is 0/None "
+                "probe.taps has 'projector_hidden' but train.model.projector_hidden is 0/None "
                 "(a linear head has no hidden layer): drop the tap or give the projector a width"
             )
         size, iid = self.data.train_size, self.sweeps.iid.subset
-        batch = self.training.batch_size
+        batch = self.train.batch_size
         for name, images in (("data.train_size", size), ("sweeps.iid.subset", iid)):
             if images is not None and batch > images:
                 raise ValueError(
-                    f"training.batch_size={batch} is larger than {name}={images}: a batch "
+                    f"train.batch_size={batch} is larger than {name}={images}: a batch "
                     "cannot hold more images than the training set"
                 )
         if size is not None and self.invariance.images > size:
@@ -343,13 +375,13 @@ class Config(StudyConfig):
         return self
 
     def describe(self) -> str:
-        return f"{self.data.name}, {self.training.model.name}; {self.training.epochs} epochs"
+        return f"{self.data.name}, {self.train.model.name}; {self.train.epochs} epochs"
 
     @property
     def sweep_epochs(self) -> int:
-        return self.sweeps.epochs or self.training.epochs
+        return self.sweeps.epochs or self.train.epochs
 
     @property
     def sweep_measure_at(self) -> list[float]:
         points = self.sweeps.measure_at
-        return list(self.training.measure_at if points is None else points)
+        return list(self.train.measure_at if points is None else points)

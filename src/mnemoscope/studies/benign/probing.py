@@ -40,7 +40,7 @@ from mnemoscope.measure.invariance import measure_invariance
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.strict import StrictModel
 from mnemoscope.studies.benign.config import (
-    DataSpec,
+    Data,
     InvarianceSpec,
     ProbeSpec,
     VerdictSpec,
@@ -87,7 +87,7 @@ class ProbeTargets:
 
 
 def probe_data(
-    spec: DataSpec,
+    spec: Data,
     invariance: InvarianceSpec,
     augmentation_of: AugmentConfig,
     probe: ProbeSpec,
@@ -294,7 +294,7 @@ class ProbeHook(Hook):
     Its description (part of the run key) leaves out ``probe.batch_size`` and
     ``probe.feature_budget_gb``: they change how features are computed, never their values."""
 
-    data: DataSpec
+    data: Data
     invariance: InvarianceSpec
     augment: AugmentConfig
     probe: ProbeSpec

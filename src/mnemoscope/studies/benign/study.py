@@ -36,10 +36,10 @@ def prepare_data(config: Config, bundle: data.DatasetBundle | None = None) -> St
     any training."""
     if bundle is None:
         bundle = data.load(config.data.name, **config.data.options)
-    probe, train_index = probe_data(config.data, config.invariance, config.training.augment,
+    probe, train_index = probe_data(config.data, config.invariance, config.train.augment,
                                     config.probe, bundle)  # fmt: skip
     return StudyData(
-        bundle, train_index, probe, random_label_set(bundle, config.training.label_seed)
+        bundle, train_index, probe, random_label_set(bundle, config.train.objective.label_seed)
     )
 
 
@@ -72,8 +72,8 @@ def run(config: Config, frame: Frame) -> BenignSummary:
     study = prepare_data(config)
     transfer_targets = load_transfer_targets(config, study.bundle)
     jobs = all_jobs(config, study)
-    store = frame.start(config.training.device)
-    toy_cells = len(config.toy.samples) * len(config.toy.augmentations) * config.toy.seeds
+    store = frame.start(config.train.device)
+    toy_cells = len(config.toy.samples) * len(config.toy.augmentations) * config.toy.repetitions
     frame.steps(len(jobs) + 2 + (toy_cells if config.toy.enabled else 0))
     with store.timed("training"):
         trained = frame.train([job.spec(config) for job in jobs], bundle=study.bundle)

@@ -8,7 +8,7 @@ it once.
 
 Settings (appendix F, table 6; "without augmentation" = no augmentation and no mixup):
 
-    random+da  random labels, `training.augment` + mixup      clean+da  true labels, same
+    random+da  random labels, `train.augment` + mixup      clean+da  true labels, same
     random     random labels, no augmentation                 clean     true labels, same
 
 The noisy probe and the fit accuracy are measured on the trained images that the clean probe is
@@ -65,7 +65,7 @@ class Job:
     def spec(self, config: Config) -> RunSpec:
         """The job as a RunSpec: its config and recipe, probed by a ``ProbeHook``."""
         hook = ProbeHook(data=config.data, invariance=config.invariance,
-                         augment=config.training.augment, probe=config.probe,
+                         augment=config.train.augment, probe=config.probe,
                          targets=TargetsSpec.of(self.targets),
                          final_epoch=float(self.config.epochs))  # fmt: skip
         return RunSpec(self.config, self.recipe, {HOOK_NAME: hook})
@@ -94,45 +94,36 @@ def train_config(
     """The TrainConfig of one network: the study's training fields plus a setting.
 
     ``labels``: "random" (``random_labels`` objective) or "clean" (``supervised``);
-    ``augmented``: the DA setting (``training.augment`` and mixup) or none; ``objective``
+    ``augmented``: the DA setting (``train.augment`` and mixup) or none; ``objective``
     updates the objective's fields (num_classes, label_noise, per_sample); ``augment_config``
     replaces the augmentation, ``mixup`` forces mixup on or off, ``model`` updates the model,
-    ``seed`` replaces ``training.seed``, ``save_epochs`` keeps those weights (0: the
+    ``seed`` replaces ``train.seed``, ``save_epochs`` keeps those weights (0: the
     initialization, for transfer probing).
     """
-    spec = config.training
+    train = config.train
+    shared = train.objective  # the random-label objective: its loss, mixup and label seed
     use_mixup = augmented if mixup is None else mixup
     objective_fields: dict[str, Any] = {
         "name": "random_labels" if labels == "random" else "supervised",
-        "loss": spec.loss,
-        "mixup_alpha": spec.mixup_alpha if use_mixup else None,
+        "loss": shared.loss,
+        "mixup_alpha": shared.mixup_alpha if use_mixup else None,
     }
     if labels == "random":
-        objective_fields["label_seed"] = spec.label_seed
+        objective_fields["label_seed"] = shared.label_seed
     objective_fields.update(objective or {})
     if augment_config is None:
-        augment_config = spec.augment.model_dump(mode="json") if augmented else {"name": "none"}
-    fields = {
-        "data": {
-            "name": config.data.name,
-            "options": config.data.options,
-            "subset": None if subset is None else subset.tolist(),
-        },
-        "model": {**spec.model.model_dump(mode="json"), **(model or {})},
-        "objective": objective_fields,
-        "augment": augment_config,
-        "optim": spec.optim.model_dump(mode="json"),
-        "epochs": epochs,
-        "batch_size": spec.batch_size,
-        "seed": spec.seed if seed is None else seed,
-        "precision": spec.precision,
-        "device": spec.device,
-        "channels_last": spec.channels_last,
-        "compile": spec.compile,
-        "measure_at": measurement_points(epochs, measure_at),
-        "save_epochs": save_epochs or [],
-    }
-    return TrainConfig.model_validate(fields)
+        augment_config = train.augment.model_dump(mode="json") if augmented else {"name": "none"}
+    return train.run_config(
+        config.data,
+        None if subset is None else subset.tolist(),
+        model={**train.model.model_dump(mode="json"), **(model or {})},
+        objective=objective_fields,
+        augment=augment_config,
+        epochs=epochs,
+        seed=train.seed if seed is None else seed,
+        measure_at=measurement_points(epochs, measure_at),
+        save_epochs=save_epochs or [],
+    )
 
 
 def trained_labels(config: TrainConfig, bundle: data.DatasetBundle) -> torch.Tensor:
@@ -196,8 +187,8 @@ def main_jobs(config: Config, study: StudyData) -> list[Job]:
             config,
             labels=labels,
             augmented=bool(da),
-            epochs=config.training.epochs,
-            measure_at=config.training.measure_at,
+            epochs=config.train.epochs,
+            measure_at=config.train.measure_at,
             subset=subset,
             save_epochs=[0] if position == 0 else None,
         )
@@ -218,7 +209,7 @@ def main_jobs(config: Config, study: StudyData) -> list[Job]:
 
 def verdict_seed_jobs(config: Config, study: StudyData) -> list[Job]:
     """The further networks of each random-label setting of table 2 behind the verdict's
-    seed-level interval: seeds training.seed + 1 .. + verdict.seeds - 1 (the main job is the
+    seed-level interval: seeds train.seed + 1 .. + verdict.networks - 1 (the main job is the
     first), the same random labels and images, each probed at its own initialization."""
     jobs = []
     subset = None if config.data.train_size is None else study.train_index
@@ -226,11 +217,11 @@ def verdict_seed_jobs(config: Config, study: StudyData) -> list[Job]:
         labels, _, da = setting.partition("+")
         if labels != "random":
             continue
-        for extra in range(1, config.verdict.seeds):
-            seed = config.training.seed + extra
+        for extra in range(1, config.verdict.networks):
+            seed = config.train.seed + extra
             train = train_config(config, labels=labels, augmented=bool(da), seed=seed,
-                                 epochs=config.training.epochs,
-                                 measure_at=config.training.measure_at, subset=subset)  # fmt: skip
+                                 epochs=config.train.epochs,
+                                 measure_at=config.train.measure_at, subset=subset)  # fmt: skip
             params = {"setting": setting, "seed": seed}
             label = f"{setting} seed {seed}"
             jobs.append(_subset_job(config, study, VERDICT_SEEDS, label, params, train,
@@ -352,7 +343,7 @@ def bank_epochs(config: Config, views: int) -> int:
 def bank_jobs(config: Config, study: StudyData) -> list[Job]:
     """Fig. 6: N x B fixed views, label-preserving or one random label per view."""
     sweep = config.sweeps.banks
-    spec = config.training
+    train = config.train
     index = study.train_index
     probed_index = probed(study, index)
     jobs = []
@@ -371,16 +362,17 @@ def bank_jobs(config: Config, study: StudyData) -> list[Job]:
                 subset=None,
                 mixup=sweep.mixup,
             )
-            recipe = BankRecipe(index=index.tolist(), augment=spec.augment, views=views,
+            recipe = BankRecipe(index=index.tolist(), augment=train.augment, views=views,
                                 seed=sweep.seed,
-                                label_seed=spec.label_seed if preserving else None)  # fmt: skip
+                                label_seed=train.objective.label_seed if preserving
+                                else None)  # fmt: skip
             own = study.random_labels[probed_index] if preserving else None
             targets = ProbeTargets(probed_index, own, own)
             params = {
                 "views": views,
                 "mode": mode,
                 "epochs": epochs,
-                "steps": epochs * -(-len(index) * views // spec.batch_size),
+                "steps": epochs * -(-len(index) * views // train.batch_size),
             }
             jobs.append(Job("banks", f"B={views} {mode}", params, train, targets, recipe))
     return jobs
@@ -443,7 +435,7 @@ def iid_jobs(config: Config, study: StudyData) -> list[Job]:
                 subset=None,
                 mixup=sweep.mixup,
             )
-            label_seed = config.training.label_seed if labels_name == "random" else None
+            label_seed = config.train.objective.label_seed if labels_name == "random" else None
             recipe = IidRecipe(groups=groups.tolist(), label_seed=label_seed)
             if labels_name == "random":
                 own = study.random_labels[probed_index]

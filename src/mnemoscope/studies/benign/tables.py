@@ -8,7 +8,7 @@ Tables (``tables/NAME.csv`` and ``.parquet``):
   train_acc_random, probe_acc, init_probe_acc, verdict (+ probe_beats_init, epoch, tap,
   fit_threshold, linear_acc, init_linear_acc, and the seed-level interval: seeds, gain,
   gain_low, gain_high, confidence, margin); accuracies are means over the setting's
-  ``verdict.seeds`` networks, train_acc_random_min the least-fitted network's.
+  ``verdict.networks`` networks, train_acc_random_min the least-fitted network's.
 * ``benign_invariance``: setting, epoch, tap, invariance (eq. 2, mean over the sample).
 * ``benign_training``: setting, epoch, loss, train_accuracy (engine, per epoch), fit_accuracy
   (unaugmented training images, at measured epochs).
@@ -263,7 +263,7 @@ def summary(config: Config, built: dict[str, pd.DataFrame], num_classes: int) ->
     for setting in ("random", "random+da"):
         if setting in final_knn and "output" in final_knn[setting] and "output" in init:
             knn = final_knn[setting]
-            network = f" (seed {config.training.seed})" if config.verdict.seeds > 1 else ""
+            network = f" (seed {config.train.seed})" if config.verdict.networks > 1 else ""
             headlines.append(
                 f"{setting}{network}: clean kNN of the output layer {init['output']:.1%} -> "
                 f"{knn['output']:.1%}, of the embedding {init['embedding']:.1%} -> "

@@ -116,7 +116,7 @@ def toy_grid(spec: ToySpec, done: Callable[[], None] | None = None) -> pd.DataFr
     """One row per (samples n, augmentations B, seed): test_knn, init_knn, fit_accuracy, loss;
     ``done()`` is called after each cell (progress)."""
     rows = []
-    for seed in range(spec.seed, spec.seed + spec.seeds):
+    for seed in range(spec.seed, spec.seed + spec.repetitions):
         for samples in spec.samples:
             for views in spec.augmentations:
                 cell = train_toy(samples, views, spec, seed)

@@ -9,45 +9,37 @@ trains one A and one B per seed.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.measure.dejavu import DEFAULT_K
 from mnemoscope.strict import StrictModel
-from mnemoscope.studies.config import StudyConfig
+from mnemoscope.studies.config import (
+    Size,
+    SplitSpec,
+    StudyConfig,
+    StudyTrain,
+    distinct_seeds,
+    moved,
+)
 from mnemoscope.studies.sslmem.config import (
     MeasureConfig,
-    Size,
     VariantConfig,
     default_train,
-    distinct_seeds,
     ssl_by_default,
 )
-from mnemoscope.training import DataConfig, TrainConfig
 
 
-class SplitConfig(StrictModel):
-    """A's half, B's half and the public set, disjoint parts of the training split."""
+class SplitConfig(SplitSpec):
+    """A's half, B's half and the public set, disjoint parts of the training split (``seed``
+    also draws the scored sample)."""
 
     half: Size = Field(0.4, description="images A trains on, and as many B: fraction or count")
     public: Size = Field(0.2, description="labelled public set the kNN reads: fraction or count")
-    stratify: bool = Field(True, description="keep class proportions in every part")
-    seed: int = Field(0, ge=0, description="seed of the partition and of the scored sample")
 
-    @model_validator(mode="after")
-    def _sizes(self) -> SplitConfig:
-        sizes = {"half": self.half, "public": self.public}
-        if len({type(value) for value in sizes.values()}) > 1:
-            raise ValueError(f"split sizes mix counts and fractions: {sizes}; use one kind")
-        if any(value <= 0 for value in sizes.values()):
-            raise ValueError(f"split sizes must be > 0: {sizes}")
-        if isinstance(self.half, float) and 2 * self.half + self.public > 1 + 1e-9:
-            raise ValueError(
-                f"splits: 2 x half + public = {2 * self.half + self.public:g} > 1 of the "
-                f"training set ({sizes})"
-            )
-        return self
+    def parts(self) -> dict[str, Size]:
+        return {"A's half": self.half, "B's half": self.half, "public": self.public}
 
 
 class DejaVuConfig(StrictModel):
@@ -73,10 +65,10 @@ class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem-dejavu``."""
 
     study: Literal["sslmem-dejavu"] = "sslmem-dejavu"
-    train: TrainConfig = Field(
+    train: StudyTrain = Field(
         default_factory=default_train,
-        description="the training every method overlays (data.subset is set by the study: A's "
-        "or B's half); objective defaults to simclr",
+        description="the training every method overlays, on `data` (the study chooses A's or "
+        "B's half); objective defaults to simclr",
     )
     methods: list[VariantConfig] = Field(
         default_factory=lambda: [VariantConfig(name="simclr")],
@@ -101,9 +93,7 @@ class Config(StudyConfig):
 
     @field_validator("train")
     @classmethod
-    def _study_owns_subsets(cls, train: TrainConfig) -> TrainConfig:
-        if train.data.subset is not None:
-            raise ValueError("train.data.subset is set by the study (A's or B's half): omit it")
+    def _study_owns_subsets(cls, train: StudyTrain) -> StudyTrain:
         if train.save_epochs or train.measure_at:
             raise ValueError("train.save_epochs / train.measure_at: the study uses final weights")
         return train
@@ -130,20 +120,19 @@ class Config(StudyConfig):
         self.method_trains()
         return self
 
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        return moved(raw, "train.data", "data")
+
     def describe(self) -> str:
-        return (f"{self.train.data.name}, {self.train.model.name}; {len(self.seeds)} seeds; "
+        return (f"{self.data.name}, {self.train.model.name}; {len(self.seeds)} seeds; "
                 f"{self.train.epochs} epochs")
 
-    @property
-    def data(self) -> DataConfig:
-        """The training dataset (``train.data``; every study config has ``data``: ``plan``)."""
-        return self.train.data
-
-    def method_trains(self) -> dict[str, TrainConfig]:
+    def method_trains(self) -> dict[str, StudyTrain]:
         """Each method's training by row name: ``train`` with the method's fields laid over."""
         if not self.methods:
             raise ValueError("methods is empty: name at least one (e.g. {name: simclr})")
-        trains: dict[str, TrainConfig] = {}
+        trains: dict[str, StudyTrain] = {}
         for method in self.methods:
             if method.name in trains:
                 raise ValueError(f"methods: the name {method.name!r} is used twice: rename one")

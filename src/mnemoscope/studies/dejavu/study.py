@@ -38,6 +38,7 @@ from mnemoscope.measure.dejavu import GROUPS, DejaVu, dejavu
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.store import json_safe
+from mnemoscope.studies.config import StudyTrain
 from mnemoscope.studies.dejavu.config import Config
 from mnemoscope.studies.dejavu.figures import draw_figures
 from mnemoscope.studies.dejavu.summary import DejaVuSummary
@@ -51,7 +52,7 @@ from mnemoscope.training import RunSpec, TrainConfig, TrainResult, prepare
 def run(config: Config, frame: Frame) -> DejaVuSummary:
     """Run the study in ``frame``; trainings live in ``OUT/runs/``."""
     # Everything that can refuse the input comes before the first write (frame.start).
-    bundle = data.load(config.train.data.name, **config.train.data.options)
+    bundle = data.load(config.data.name, **config.data.options)
     halves = make_halves(bundle, config)
     points, images = scored_points(bundle, halves, config)
     trains = config.method_trains()
@@ -113,15 +114,10 @@ def make_halves(bundle: data.DatasetBundle, config: Config) -> dict[str, torch.T
     return parts
 
 
-def side_specs(config: Config, train: TrainConfig, half: torch.Tensor) -> list[RunSpec]:
+def side_specs(config: Config, train: StudyTrain, half: torch.Tensor) -> list[RunSpec]:
     """One run per seed of ``train`` on the training positions ``half``."""
-    specs = []
-    for seed in config.seeds:
-        raw = train.model_dump(mode="json")
-        raw["data"].update(subset=half.tolist())
-        raw.update(seed=seed)
-        specs.append(RunSpec(TrainConfig.model_validate(raw)))
-    return specs
+    return [RunSpec(train.run_config(config.data, half.tolist(), seed=seed))
+            for seed in config.seeds]  # fmt: skip
 
 
 def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
@@ -147,10 +143,11 @@ def scored_points(
     return pd.concat(frames, ignore_index=True), torch.cat(images)
 
 
-def sslmem_view(config: Config, train: TrainConfig) -> SSLMemConfig:
+def sslmem_view(config: Config, train: StudyTrain) -> SSLMemConfig:
     """The sslmem study's config with this method's training and the measurement: what its
     ``measure_options`` and ``measure_auto`` read."""
-    return SSLMemConfig(train=train, seeds=config.seeds, measure=config.measure)
+    return SSLMemConfig(data=config.data, train=train, seeds=config.seeds,
+                        measure=config.measure)  # fmt: skip
 
 
 def check_before_training(

@@ -13,15 +13,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
-from mnemoscope.training.config import DataConfig
+from mnemoscope.studies.sslmem.config import Nested
 
 
-def _default_sslmem() -> SSLMemConfig:
+def _default_sslmem() -> Nested:
     # The paper's case: MAE on ViT-Tiny (the sslmem study's own default, SimCLR, cannot be DP).
-    return SSLMemConfig.model_validate(
+    return Nested.model_validate(
         {"train": {"objective": {"name": "mae"}, "model": {"name": "vit-tiny"}}}
     )
 
@@ -45,10 +44,11 @@ class Config(StudyConfig):
         description="the other options of TrainConfig.privacy: delta (null = 1/n), "
         "max_grad_norm (1.0), accountant (rdp)",
     )
-    sslmem: SSLMemConfig = Field(
+    sslmem: Nested = Field(
         default_factory=_default_sslmem,
-        description="the SSLMem study (study: sslmem fields); its train must be a per-example "
-        "method (mae, supervised) without privacy; compare is set by this study",
+        description="the SSLMem study (study: sslmem fields but data, execution and repeat: "
+        "this config's); its train must be a per-example method (mae, supervised) without "
+        "privacy; compare is set by this study",
     )
 
     @field_validator("epsilons")
@@ -71,16 +71,12 @@ class Config(StudyConfig):
 
     @field_validator("sslmem")
     @classmethod
-    def _sslmem_owned(cls, sslmem: SSLMemConfig) -> SSLMemConfig:
+    def _sslmem_owned(cls, sslmem: Nested) -> Nested:
         if sslmem.compare.variants or sslmem.compare.lambdas:
             raise ValueError(
                 "sslmem.compare.variants / lambdas are set by this study (one per epsilon): "
                 "leave them out"
             )
-        if sslmem.execution != ExecutionConfig():  # (not fields_set: a dump must revalidate)
-            raise ValueError("sslmem.execution: set execution at the top of this config")
-        if sslmem.repeat is not None:
-            raise ValueError("sslmem.repeat: repeat the whole study with `repeat` at the top")
         if sslmem.train.privacy is not None:
             raise ValueError(
                 "sslmem.train.privacy is set by this study per epsilon; sslmem.train is the "
@@ -93,15 +89,14 @@ class Config(StudyConfig):
         self.sslmem_config()  # refuses, e.g., a batch-coupled method, naming it
         return self
 
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        return Nested.lift(raw, "sslmem")
+
     def describe(self) -> str:
         train = self.sslmem.train
-        return (f"{train.data.name}, {train.model.name}; {len(self.sslmem.seeds)} seeds; "
+        return (f"{self.data.name}, {train.model.name}; {len(self.sslmem.seeds)} seeds; "
                 f"{train.epochs} epochs")
-
-    @property
-    def data(self) -> DataConfig:
-        """The training dataset (``mnemoscope plan`` reads it)."""
-        return self.sslmem.train.data
 
     def sslmem_config(self) -> SSLMemConfig:
         """The SSLMem study run: the base (epsilon = infinity) and one variant per epsilon."""
@@ -111,6 +106,5 @@ class Config(StudyConfig):
             {"name": variant_name(epsilon), "train": {"privacy": {**self.dp, "epsilon": epsilon}}}
             for epsilon in self.epsilons
         ]
-        raw = {**self.sslmem.model_dump(mode="json"), "compare": compare,
-               "execution": self.execution.model_dump(mode="json")}  # fmt: skip
+        raw = {**self.sslmem.whole(self).model_dump(mode="json"), "compare": compare}
         return SSLMemConfig.model_validate(raw)

@@ -40,10 +40,9 @@ SUBSTUDY = "sslmem"  # the SSLMem study's directory inside ``out``
 def run(config: Config, frame: Frame) -> PrivacySummary:
     """Run the study in ``frame``; the SSLMem study and its trainings live in ``OUT/sslmem``."""
     inner = config.sslmem_config()
-    train = inner.train
     # Refuse a bad dataset before the first write: a finished directory stays as it was.
-    bundle = data.load(train.data.name, **train.data.options)
-    run_dir = frame.start(train.device)
+    bundle = data.load(config.data.name, **config.data.options)
+    run_dir = frame.start(inner.train.device)
     scored = studies.run(inner, frame.path / SUBSTUDY, progress=frame.display, quiet=frame.quiet)
     spent = spent_privacy(inner, bundle, frame.path / SUBSTUDY / "runs")
     table = privacy_table(config, scored.load_table("sslmem_methods"),

@@ -15,7 +15,6 @@ objective or augmentation) without code.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import re
@@ -25,9 +24,8 @@ from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
 from mnemoscope.strict import StrictModel
-from mnemoscope.studies.config import StudyConfig
+from mnemoscope.studies.config import DataSpec, StudyConfig, StudyTrain, distinct_seeds
 from mnemoscope.training import TrainConfig
-from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.objectives import RECOGNIZABLE, method
 
 # Keys of a TrainConfig the study sets itself: the data and tracked set are shared by every
@@ -37,9 +35,10 @@ PROCEDURE_FIELDS = ("averaged_trials", "alignment", "fixed_view", "simclr_indica
 PARADIGM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class DataSpec(StrictModel):
+class Data(DataSpec):
+    """The dataset, and the training images: all of its training split or a subset."""
+
     name: str = Field("cifar10", description="dataset (paper 001: CIFAR-10)")
-    options: dict[str, Any] = Field(default_factory=dict, description="mnemoscope.data options")
     train_size: int | None = Field(
         None, ge=2, description="training images, a class-stratified seeded subset; None = all "
         "(paper 001: all 50,000)",
@@ -106,22 +105,25 @@ class FigureSpec(StrictModel):
     seed: int = Field(0, ge=0, description="seed of the t-SNE sample and of fig 7's channels")
 
 
+PAPER_OPTIM: dict[str, Any] = {"lr": 3e-4, "weight_decay": 1e-4, "momentum": 0.9,
+                               "schedule": "cosine"}  # fmt: skip
 PAPER_TRAIN: dict[str, Any] = {
     "model": {"name": "resnet18", "output_dim": 128},
-    "optim": {"lr": 3e-4, "weight_decay": 1e-4, "momentum": 0.9, "schedule": "cosine"},
+    "optim": {"name": "adam", **PAPER_OPTIM},
     "batch_size": 256,
     "epochs": 200,
 }
-
+# Another optimizer replaces the base's whole section (``overlay_fields``): each names its lr.
+SGD = {"name": "sgd", **PAPER_OPTIM}
 PAPER_PARADIGMS: list[dict[str, Any]] = [
     {"name": "supervised", "train": {"objective": {"name": "supervised"},
-     "augment": {"name": "weak"}, "optim": {"name": "sgd"}}},
+     "augment": {"name": "weak"}, "optim": SGD}},
     {"name": "simclr", "train": {"objective": {"name": "simclr", "temperature": 0.07},
-     "augment": {"name": "simclr"}, "optim": {"name": "adam"}}},
+     "augment": {"name": "simclr"}}},
     {"name": "random_labels", "train": {"objective": {"name": "random_labels"},
-     "augment": {"name": "none"}, "optim": {"name": "sgd"}}},
+     "augment": {"name": "none"}, "optim": SGD}},
     {"name": "random_labels_aug", "train": {"objective": {"name": "random_labels"},
-     "augment": {"name": "weak"}, "optim": {"name": "sgd"}}},
+     "augment": {"name": "weak"}, "optim": SGD}},
 ]  # fmt: skip
 
 
@@ -129,15 +131,15 @@ class Config(StudyConfig):
     """The profiles study: paradigms x seeds trained with recognition tracking, then analysed."""
 
     study: Literal["profiles"] = "profiles"
-    seeds: int = Field(30, ge=1, description="N networks per paradigm (paper: 30)")
-    first_seed: int = Field(
-        0, ge=0, description="the N networks train with seeds first_seed .. first_seed + N - 1"
+    seeds: list[int] = Field(
+        default_factory=lambda: list(range(30)),
+        description="the N networks of each paradigm, one per seed (paper: N = 30)",
     )
-    data: DataSpec = Field(default_factory=DataSpec)
+    data: Data = Field(default_factory=Data)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
-    train: dict[str, Any] = Field(
-        default_factory=lambda: copy.deepcopy(PAPER_TRAIN),
-        description="TrainConfig fields every paradigm shares",
+    train: StudyTrain = Field(
+        default_factory=lambda: StudyTrain.model_validate(PAPER_TRAIN),
+        description="the training every paradigm overlays (on `data`, with the study's seeds)",
     )
     paradigms: list[ParadigmSpec] = Field(
         default_factory=lambda: [ParadigmSpec.model_validate(p) for p in PAPER_PARADIGMS],
@@ -183,6 +185,22 @@ class Config(StudyConfig):
     null_seed: int = Field(0, ge=0, description="seed of the network-block permutations")
     figures: FigureSpec = Field(default_factory=FigureSpec)
 
+    _seeds = field_validator("seeds")(distinct_seeds)
+
+    @field_validator("train")
+    @classmethod
+    def _study_owns_seeds(cls, train: StudyTrain) -> StudyTrain:
+        if train.seed != 0 or train.measure_at:
+            raise ValueError(
+                "train.seed / train.measure_at are set by the study (seeds from `seeds`, "
+                "measurement epochs from each paradigm's measure_every/measure_extra)"
+            )
+        return train
+
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        return _optimizers_named(raw) + _seeds_listed(raw)
+
     @field_validator("targets")
     @classmethod
     def _targets_are_probabilities(cls, targets: list[float]) -> list[float]:
@@ -197,14 +215,13 @@ class Config(StudyConfig):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"paradigm name {repeated[0]!r} is used twice: names must be unique")
-        for owner, fields in [("train", self.train)] + [
-            (f"paradigm {p.name!r} train", p.train) for p in self.paradigms
-        ]:
-            owned = [key for key in STUDY_OWNED_KEYS if key in fields]
+        for paradigm in self.paradigms:
+            owned = [key for key in STUDY_OWNED_KEYS if key in paradigm.train]
             if owned:
                 raise ValueError(
-                    f"{owner} sets {owned[0]!r}, which the study sets itself (data from `data`, "
-                    "seeds from `seeds`, measurement epochs from measure_every/measure_extra)"
+                    f"paradigm {paradigm.name!r} train sets {owned[0]!r}, which the study sets "
+                    "itself (data from `data`, seeds from `seeds`, measurement epochs from "
+                    "measure_every/measure_extra)"
                 )
         if self.data.train_size is not None and self.tracking.size > self.data.train_size:
             raise ValueError(
@@ -235,8 +252,8 @@ class Config(StudyConfig):
         return self
 
     def describe(self) -> str:
-        first = self.train_config(self.paradigms[0], self.first_seed)
-        return (f"{self.data.name}, {first.model.name}; N = {self.seeds} seeds per paradigm, "
+        first = self.train_config(self.paradigms[0], self.seeds[0])
+        return (f"{self.data.name}, {first.model.name}; N = {len(self.seeds)} seeds per paradigm, "
                 f"|X| = {self.tracking.size} tracked images, M = {self.tracking.augmentations} "
                 f"augmentations; {first.epochs} epochs")
 
@@ -262,12 +279,9 @@ class Config(StudyConfig):
     ) -> TrainConfig:
         """The TrainConfig of one network of ``paradigm``: ``train`` with the paradigm's fields
         laid over it, plus the study-owned data, seed and measurement fields."""
-        fields = overlay_fields(self.train, paradigm.train)
-        fields["data"] = {"name": self.data.name, "options": self.data.options, "subset": subset}
-        fields["seed"] = seed
-        fields["measure_at"] = measure_at or []
         try:
-            return TrainConfig.model_validate(fields)
+            train = self.train.overlay(paradigm.train)
+            return train.run_config(self.data, subset, seed=seed, measure_at=measure_at or [])
         except ValueError as error:
             raise ValueError(
                 f"paradigm {paradigm.name!r}: invalid training config: {error}"
@@ -276,6 +290,36 @@ class Config(StudyConfig):
     def eval_batch_size(self, config: TrainConfig) -> int:
         """B of SimCLR's evaluation batches for a paradigm's training config."""
         return self.tracking.eval_batch_size or config.batch_size
+
+
+def _seeds_listed(raw: dict[str, Any]) -> list[str]:
+    """Earlier versions counted the networks (``seeds: N`` from ``first_seed``): a list now."""
+    if not isinstance(raw.get("seeds"), int) and "first_seed" not in raw:
+        return []
+    count = raw.get("seeds", 30)
+    first = raw.pop("first_seed", 0)
+    if not isinstance(count, int) or not isinstance(first, int):
+        raise ValueError(f"first_seed {first!r} with seeds {count!r}: give seeds as a list")
+    raw["seeds"] = list(range(first, first + count))
+    return [f"seeds: {count} with first_seed {first} is now seeds: "
+            f"[{first}, ..., {first + count - 1}]"]  # fmt: skip
+
+
+def _optimizers_named(raw: dict[str, Any]) -> list[str]:
+    """Earlier versions' ``train`` was a partial dict: an optimizer without a name there merged
+    into a paradigm's named one. ``train`` is a whole training now, so another optimizer
+    replaces its section: the paradigm's gets the shared settings it used to inherit."""
+    shared = (raw.get("train") or {}).get("optim")
+    if not isinstance(shared, dict) or "name" in shared:
+        return []
+    notes = []
+    for paradigm in raw.get("paradigms") or []:
+        own = (paradigm.get("train") or {}).get("optim") if isinstance(paradigm, dict) else None
+        if isinstance(own, dict) and "name" in own:
+            paradigm["train"]["optim"] = {**shared, **own}
+            notes.append(f"paradigm {paradigm.get('name')!r} train.optim now holds train.optim's "
+                         "settings too")  # fmt: skip
+    return notes
 
 
 def measurement_epochs(paradigm: ParadigmSpec, epochs: int, steps_per_epoch: int) -> list[float]:

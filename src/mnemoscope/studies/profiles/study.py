@@ -78,11 +78,12 @@ def run(config: Config, frame: Frame) -> ProfilesSummary:
     study.save_array("tracked-labels", tracked.labels)
     for name, group in specs.items():
         save_targets(study, name, group[0], bundle)
-    frame.steps(len(paradigms) * (config.seeds + 1) + 1)
+    count = len(config.seeds)
+    frame.steps(len(paradigms) * (count + 1) + 1)
     trained = frame.train([spec for group in specs.values() for spec in group], bundle=bundle)
     training_rows = []
     for paradigm in paradigms:
-        results, trained = trained[: config.seeds], trained[config.seeds :]
+        results, trained = trained[:count], trained[count:]
         training_rows += save_paradigm_arrays(study, paradigm.name, results)
         save_representations(config, study, paradigm.name, results[0], bundle, train_index)
         frame.advance()
@@ -109,7 +110,7 @@ def paradigm_specs(
     return [
         RunSpec(config.train_config(paradigm, seed, subset=subset, measure_at=measure_at),
                 hooks={HOOK: hook})
-        for seed in range(config.first_seed, config.first_seed + config.seeds)
+        for seed in config.seeds
     ]  # fmt: skip
 
 

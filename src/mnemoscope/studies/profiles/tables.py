@@ -242,7 +242,7 @@ def build_summary(
     headlines.append(f"recognition tracking took {share:.1%} of training + tracking time")
     return ProfilesSummary.model_validate(json_safe({
         "procedure": procedure.name,
-        "seeds": config.seeds,
+        "seeds": len(config.seeds),
         "tracked_images": config.tracking.size,
         "augmentations": config.tracking.augmentations,
         "targets": config.targets,

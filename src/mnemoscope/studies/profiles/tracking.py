@@ -41,7 +41,7 @@ from mnemoscope.measure.recognition import (
     classification_recognition,
     pair_recognition,
 )
-from mnemoscope.studies.profiles.config import DataSpec, TrackingSpec
+from mnemoscope.studies.profiles.config import Data, TrackingSpec
 from mnemoscope.training import Hook, HookContext, TrainConfig, prepare
 from mnemoscope.training.objectives import method
 
@@ -191,7 +191,7 @@ class RecognitionTracker:
 
 
 def select_images(
-    spec: DataSpec, tracking: TrackingSpec, bundle: data.DatasetBundle
+    spec: Data, tracking: TrackingSpec, bundle: data.DatasetBundle
 ) -> tuple[torch.Tensor, TrackedSet]:
     """The training images (sorted dataset indices) and the tracked set X among them."""
     labels = bundle.train.labels
@@ -226,7 +226,7 @@ class RecognitionHook(Hook):
     Its description (part of the run key) is its fields but ``tracking.batch_size``, which
     only sets how many views go through the network at once."""
 
-    data: DataSpec
+    data: Data
     tracking: TrackingSpec
     eval_batch_size: int
     _tracker: RecognitionTracker | None = PrivateAttr(None)

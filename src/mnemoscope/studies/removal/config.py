@@ -1,7 +1,8 @@
 """The config of the removal and coreset study (paper 002, section 4.4, appendices B.2, D.5).
 
-The ranking comes from an SSLMem study (``sslmem``, any ``study: sslmem`` config without
-``study``): its f encoders train on S_S + S_C, its scores rank the candidates S_C. Then:
+The ranking comes from an SSLMem study nested at ``sslmem`` (any ``study: sslmem`` config's
+fields but its data, execution and repeats, which are this config's): its f encoders train on
+S_S + S_C, its scores rank the candidates S_C. Then:
 
 * removal (fig. 3, figs. 6-7, table 14): retrain f on S_S + S_C without the k candidates of
   highest SSLMem, and without k random candidates (``draws`` draws), for every k and seed;
@@ -14,15 +15,14 @@ retrains the same way), probed linearly on each ``downstream`` dataset.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.strict import StrictModel
 from mnemoscope.studies.config import StudyConfig
 from mnemoscope.studies.sslmem.config import Config as SslmemConfig
-from mnemoscope.training import DataConfig
+from mnemoscope.studies.sslmem.config import Nested
 from mnemoscope.training.downstream import DownstreamConfig, check_labels
 
 
@@ -71,15 +71,10 @@ class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem-removal``."""
 
     study: Literal["sslmem-removal"] = "sslmem-removal"
-    execution: ExecutionConfig = Field(
-        default_factory=ExecutionConfig,
-        description="where the retrainings run (local, processes, ray, slurm); never changes "
-        "results (the SSLMem study uses its own sslmem.execution)",
-    )
-    sslmem: SslmemConfig = Field(
-        default_factory=SslmemConfig,
-        description="the SSLMem study that ranks S_C (run into OUT/sslmem, reused when "
-        "finished); its train and seeds are every retraining's",
+    sslmem: Nested = Field(
+        default_factory=Nested,
+        description="the SSLMem study that ranks S_C, on `data` (run into OUT/sslmem, reused "
+        "when finished); its train and seeds are every retraining's",
     )
     removal: RemovalConfig = Field(default_factory=RemovalConfig)
     coreset: CoresetConfig = Field(default_factory=CoresetConfig)
@@ -93,24 +88,14 @@ class Config(StudyConfig):
     tap: str = Field("embedding", description="features probed (paper: the representation)")
     alpha: float = Field(0.05, gt=0, lt=1, description="level of the paired tests' verdicts")
 
-    @field_validator("sslmem", mode="before")
-    @classmethod
-    def _sslmem_study(cls, sslmem: object) -> object:
-        # the nested config is a whole sslmem study's, whose `study` key may be left out
-        if isinstance(sslmem, dict) and "study" not in sslmem:
-            return {**sslmem, "study": "sslmem"}
-        return sslmem
-
     @field_validator("sslmem")
     @classmethod
-    def _no_planted(cls, sslmem: SslmemConfig) -> SslmemConfig:
+    def _no_planted(cls, sslmem: Nested) -> Nested:
         if sslmem.planted.kinds:
             raise ValueError(
                 f"sslmem.planted.kinds = {sslmem.planted.kinds}: planted images are not "
                 "training data to remove or keep; leave planted out of the ranking study"
             )
-        if sslmem.repeat is not None:
-            raise ValueError("sslmem.repeat: repeat the whole study with `repeat` at the top")
         return sslmem
 
     @field_validator("downstream")
@@ -125,15 +110,18 @@ class Config(StudyConfig):
             raise ValueError("removal.ks and coreset.ks are both empty: nothing to retrain")
         return self
 
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        return Nested.lift(raw, "sslmem")
+
     def describe(self) -> str:
         train = self.sslmem.train
-        return (f"{train.data.name}, {train.model.name}; {len(self.sslmem.seeds)} seeds; "
+        return (f"{self.data.name}, {train.model.name}; {len(self.sslmem.seeds)} seeds; "
                 f"{train.epochs} epochs")
 
-    @property
-    def data(self) -> DataConfig:
-        """The training dataset (``mnemoscope plan`` reads it)."""
-        return self.sslmem.train.data
+    def ranking_study(self) -> SslmemConfig:
+        """The SSLMem study that ranks S_C, whole: ``sslmem`` on this config's data."""
+        return self.sslmem.whole(self)
 
     def downstream_sets(self) -> list[DownstreamConfig]:
         """``downstream``, or the training dataset itself when empty."""

@@ -1,8 +1,8 @@
 """``run``: does memorization matter? Removal (paper 002 fig. 3) and coreset (table 17).
 
-1. Rank: the SSLMem study ``config.sslmem`` runs into ``OUT/sslmem`` (a finished one with the
-   same config is reused as is); its f encoders and its scores of the candidates S_C (eq. 2,
-   ``pairs: auto`` draws view pairs until the per-image score is reliable) give the ranking,
+1. Rank: the SSLMem study ``config.ranking_study()`` runs into ``OUT/sslmem`` (a finished one
+   with the same config is reused as is); its f encoders and its scores of the candidates S_C
+   (eq. 2, ``pairs: auto`` draws view pairs until the per-image score is reliable) give the ranking,
    and its split-half reliability is reported with the results.
 2. Select (``selection``): per k, the top-k candidates and ``draws`` random k.
 3. Retrain f's training config on S_S + S_C without them (removal), or on them alone
@@ -101,11 +101,10 @@ def run(config: Config, frame: Frame) -> RemovalSummary:
 def rank(config: Config, out: Path, frame: Frame) -> RunDir:
     """The SSLMem study that ranks S_C: reused when it finished with this very config."""
     ranking_dir = RunDir(out)
-    if ranking_dir.is_complete and ranking_dir.read_config() == config.sslmem.model_dump(
-        mode="json"
-    ):
+    study = config.ranking_study()
+    if ranking_dir.is_complete and ranking_dir.read_config() == study.model_dump(mode="json"):
         return ranking_dir
-    return studies.run(config.sslmem, out, progress=frame.display, quiet=frame.quiet)
+    return studies.run(study, out, progress=frame.display, quiet=frame.quiet)
 
 
 # --- training configs ------------------------------------------------------------------------
@@ -113,7 +112,7 @@ def rank(config: Config, out: Path, frame: Frame) -> RunDir:
 
 def f_config(config: Config, bundle: data.DatasetBundle, splits: Splits, seed: int) -> TrainConfig:
     """The SSLMem study's f of ``seed`` (S_S + S_C): the very run it trained."""
-    return sslmem_study.encoder_config(config.sslmem, splits, Planted(bundle), seed, "f")
+    return sslmem_study.encoder_config(config.ranking_study(), splits, Planted(bundle), seed, "f")
 
 
 def retrain_config(selection: chosen.Selection, bundle: data.DatasetBundle,

@@ -37,6 +37,7 @@ import torch
 
 from mnemoscope.analysis import reliability
 from mnemoscope.measure.alignment import memorization_score
+from mnemoscope.studies.config import StudyTrain
 from mnemoscope.studies.sslmem import feldman, study, tables
 from mnemoscope.studies.sslmem.config import Config
 from mnemoscope.studies.sslmem.planted import Planted
@@ -47,7 +48,7 @@ from mnemoscope.training import TrainConfig, TrainResult
 SUPERVISED_COLUMNS = {"sslmem_supervised": "supervised SSLMem", "feldman": "supervised Feldman"}
 
 
-def variant_study(config: Config, train: TrainConfig) -> Config:
+def variant_study(config: Config, train: StudyTrain) -> Config:
     """The study config with ``train`` as its training: what ``study.encoder_config``,
     ``measure_options`` and ``probe_accuracy`` read. A variant keeps the checkpoints of
     ``over_training.epochs`` inside its training, so that one equal to the base has the very

@@ -14,23 +14,23 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.stats import TOP_KS
+from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.strict import StrictModel
-from mnemoscope.studies.config import StudyConfig
-from mnemoscope.training import (
-    AugmentConfig,
-    DataConfig,
-    OptimConfig,
-    SupervisedObjective,
-    TrainConfig,
+from mnemoscope.studies.config import (
+    Size,
+    SplitSpec,
+    StudyConfig,
+    StudyTrain,
+    distinct_seeds,
+    moved,
+    refuse_outer_owned,
 )
+from mnemoscope.training import AugmentConfig, OptimConfig, SupervisedObjective
 
 PLANTED_KINDS = ("inverted", "held_out_class", "noise")
 
 
-Size = float | int  # a fraction of the pool (float) or a count (int)
-
-
-class SplitConfig(StrictModel):
+class SplitConfig(SplitSpec):
     """S_S / S_C / S_I from the training set and S_E from the test set (section 4)."""
 
     shared: Size = Field(0.8, description="S_S: fraction or count of the training set (80%)")
@@ -42,24 +42,10 @@ class SplitConfig(StrictModel):
     scored_shared: int | None = Field(
         None, ge=1, description="S_S points scored; None = as many as S_C (a sample, as S_C)"
     )
-    stratify: bool = Field(True, description="keep class proportions in every part")
-    seed: int = Field(0, ge=0, description="seed of the partition")
 
-    @model_validator(mode="after")
-    def _one_kind_of_size(self) -> SplitConfig:
-        sizes = {
-            "shared": self.shared,
-            "candidates": self.candidates,
-            "independent": self.independent,
-        }
-        kinds = {type(value) for value in sizes.values()}
-        if len(kinds) > 1:
-            raise ValueError(f"split sizes mix counts and fractions: {sizes}; use one kind")
-        if any(value <= 0 for value in sizes.values()):
-            raise ValueError(f"split sizes must be > 0: {sizes}")
-        if float in kinds and sum(sizes.values()) > 1 + 1e-9:
-            raise ValueError(f"split fractions sum to {sum(sizes.values()):g} > 1: {sizes}")
-        return self
+    def parts(self) -> dict[str, Size]:
+        return {"shared": self.shared, "candidates": self.candidates,
+                "independent": self.independent}  # fmt: skip
 
 
 class PlantedConfig(StrictModel):
@@ -292,26 +278,19 @@ def ssl_by_default(cls: type, train: Any) -> Any:
     return train
 
 
-def distinct_seeds(cls: type, seeds: list[int]) -> list[int]:
-    """Validator of ``seeds``: the encoders a side, each seed once."""
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
-    return seeds
-
-
-def default_train() -> TrainConfig:
+def default_train() -> StudyTrain:
     """SimCLR with the training defaults: the SSL studies' default ``train``."""
-    return TrainConfig.model_validate({"objective": {"name": "simclr"}})
+    return StudyTrain.model_validate({"objective": {"name": "simclr"}})
 
 
 class Config(StudyConfig):
     """``mnemoscope run``'s config for ``study: sslmem``."""
 
     study: Literal["sslmem"] = "sslmem"
-    train: TrainConfig = Field(
+    train: StudyTrain = Field(
         default_factory=default_train,
-        description="the training of every f and g (dataset in train.data; data.subset is set "
-        "by the study); objective defaults to simclr",
+        description="the training of every f and g on `data` (the study chooses their images: "
+        "S_S + S_C for f, S_S + S_I for g); objective defaults to simclr",
     )
     seeds: list[int] = Field(
         default_factory=lambda: [0, 1, 2],
@@ -330,12 +309,7 @@ class Config(StudyConfig):
 
     @field_validator("train")
     @classmethod
-    def _study_owns_subsets(cls, train: TrainConfig) -> TrainConfig:
-        if train.data.subset is not None:
-            raise ValueError(
-                "train.data.subset is set by the study (S_S + S_C for "
-                "f, S_S + S_I for g): leave them out"
-            )
+    def _study_owns_subsets(cls, train: StudyTrain) -> StudyTrain:
         if train.save_epochs or train.measure_at:
             raise ValueError(
                 "train.save_epochs / train.measure_at are set by the study: use "
@@ -361,17 +335,16 @@ class Config(StudyConfig):
         self.variant_trains()  # builds (and so validates) every variant's TrainConfig
         return self
 
-    @property
-    def data(self) -> DataConfig:
-        """The training dataset (``train.data``; every study config has ``data``: ``plan``)."""
-        return self.train.data
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        return moved(raw, "train.data", "data")
 
     def describe(self) -> str:
-        return (f"{self.train.data.name}, {self.train.model.name}; K = {len(self.seeds)} "
+        return (f"{self.data.name}, {self.train.model.name}; K = {len(self.seeds)} "
                 f"encoders a side, |S_S| = {self.splits.shared}, |S_C| = "
                 f"{self.splits.candidates}; {self.train.epochs} epochs")
 
-    def variant_trains(self) -> dict[str, TrainConfig]:
+    def variant_trains(self) -> dict[str, StudyTrain]:
         """The trainings compared (``compare``), by row name: the study's ``train`` first
         (``compare.base_name``), then ``compare.variants``, then one per ``compare.lambdas``
         other than the base's own ``alignment_lambda`` (that point is the base row)."""
@@ -397,3 +370,54 @@ class Config(StudyConfig):
             except ValueError as error:  # pydantic's ValidationError is a ValueError
                 raise ValueError(f"compare variant {name!r}: {error}") from None
         return trains
+
+
+class Nested(Config):
+    """An SSLMem study nested in another (the ranking study of ``sslmem-removal`` and of
+    ``sslmem-privacy``): every field of ``Config`` but its data, execution and repeats, which
+    are the outer config's (``studies.config.OUTER_OWNED``; ``whole`` gives the full config)."""
+
+    study: Literal["sslmem"] = "sslmem"
+    data: None = Field(None, description="the outer config's `data`")
+    execution: None = Field(None, description="the outer config's `execution`")
+    repeat: None = Field(None, description="the outer config's `repeat` repeats the whole study")
+
+    @field_validator("data", "execution", "repeat", mode="before")
+    @classmethod
+    def _outer_owned(cls, value: Any, info: Any) -> None:
+        refuse_outer_owned(info.field_name, value, "sslmem")
+        return None
+
+    @classmethod
+    def upgrade(cls, raw: dict[str, Any]) -> list[str]:
+        return []  # the outer config moves the nested study's keys (``lift``)
+
+    @classmethod
+    def lift(cls, outer: dict[str, Any], at: str) -> list[str]:
+        """The outer config's ``upgrade``: move what earlier versions kept in the nested study
+        at ``outer[at]`` to the outer config (its dataset; an execution or repeat set only
+        there), drop the nested copies a stored config of an earlier version repeats."""
+        notes = moved(outer, f"{at}.train.data", "data")
+        inner = outer.get(at)
+        if not isinstance(inner, dict):
+            return notes
+        defaults = {"execution": ExecutionConfig().model_dump(mode="json"), "repeat": None}
+        for key, default in defaults.items():
+            if key not in inner:
+                continue
+            if inner[key] in (None, default, outer.get(key)):
+                inner.pop(key)  # the outer's own value, or nothing set
+            else:
+                notes += moved(outer, f"{at}.{key}", key)
+        return notes
+
+    def describe(self) -> str:
+        return f"{self.train.model.name}; K = {len(self.seeds)} encoders a side"
+
+    def whole(self, outer: StudyConfig) -> Config:
+        """The SSLMem study's own config: these fields on the outer config's data and
+        execution, run once."""
+        return Config.model_validate({**self.model_dump(mode="json"),
+                                      "data": outer.data.model_dump(mode="json"),
+                                      "execution": outer.execution.model_dump(mode="json"),
+                                      "repeat": None})  # fmt: skip

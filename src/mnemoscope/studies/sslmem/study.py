@@ -50,7 +50,7 @@ def run(config: Config, frame: Frame) -> SSLMemSummary:
     out = frame.path
     # Everything that can refuse the input comes before the first write (frame.start): a bad
     # rerun leaves a finished study directory as it was, COMPLETE included.
-    bundle = data.load(config.train.data.name, **config.train.data.options)
+    bundle = data.load(config.data.name, **config.data.options)
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
     f_configs = [encoder_config(config, splits, planted, seed, "f") for seed in config.seeds]
@@ -166,7 +166,7 @@ def run(config: Config, frame: Frame) -> SSLMemSummary:
 
 def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
     """Every run the study trains (f and g, every compared variant's, Feldman's supervised
-    pairs), on ``bundle`` (the dataset ``config.train.data`` names)."""
+    pairs), on ``bundle`` (the dataset ``config.data`` names)."""
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
     configs = []
@@ -190,13 +190,8 @@ def encoder_config(
     """f (side "f": S_S + S_C + planted) or g (side "g": S_S + S_I) of seed ``seed``."""
     extra = torch.cat([splits.candidates, planted.all_index]) if side == "f" else splits.independent
     subset = torch.cat([splits.shared, extra]).sort().values.tolist()
-    base = config.train.model_dump(mode="json")
-    base["data"].update(subset=subset)
-    base.update(
-        seed=seed,
-        save_epochs=[e for e in config.over_training.epochs if e < config.train.epochs],
-    )
-    return TrainConfig.model_validate(base)
+    save_epochs = [e for e in config.over_training.epochs if e < config.train.epochs]
+    return config.train.run_config(config.data, subset, seed=seed, save_epochs=save_epochs)
 
 
 # --- the scored points and eq. 1 -------------------------------------------------------------

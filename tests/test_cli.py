@@ -219,9 +219,8 @@ def test_run_options_override_the_execution_section_and_are_validated(tmp_path):
 def test_plan_prints_a_labelled_one_gpu_estimate(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text(yaml.safe_dump({
-        "study": "sslmem", "seeds": [0],
-        "train": {"data": {"name": "fmnist-mini"}, "model": {"name": "resnet18"}, "epochs": 2,
-                  "batch_size": 64},
+        "study": "sslmem", "seeds": [0], "data": {"name": "fmnist-mini"},
+        "train": {"model": {"name": "resnet18"}, "epochs": 2, "batch_size": 64},
         "splits": {"shared": 200, "candidates": 20, "independent": 20},
     }))  # fmt: skip
     result = runner.invoke(app, ["plan", str(path), "--out", str(tmp_path / "out"),

@@ -27,7 +27,7 @@ def tiny(**overrides) -> Config:
     raw = {
         "study": "benign",
         "data": {"name": "fmnist-mini", "train_size": 60, "test_size": 100},
-        "training": {
+        "train": {
             "model": {"name": "convnet-tiny", "projector_hidden": 16, "projector_norm": "none"},
             "optim": {"name": "adam", "lr": 1e-3, "schedule": "none"},
             "augment": {"name": "benign", "params": {"crop_scale": [0.5, 1.0]}},
@@ -40,7 +40,7 @@ def tiny(**overrides) -> Config:
             "samples": [4],
             "augmentations": [1, 2],
             "steps": 5,
-            "seeds": 1,
+            "repetitions": 1,
             "probe_points": 40,
             "test_points": 30,
         },
@@ -55,18 +55,17 @@ def tiny(**overrides) -> Config:
 
 def test_defaults_are_the_papers():
     config = Config(study="benign")
-    training = config.training
+    train = config.train
     assert (config.data.name, config.data.train_size) == ("cifar10", None)
-    assert training.model.name == "resnet18"
-    assert (training.model.projector_hidden, training.model.projector_norm) == (65536, "none")
-    assert (training.optim.name, training.optim.lr, training.optim.schedule) == (
-        "adam",
-        4e-3,
-        "none",
-    )
-    assert training.optim.weight_decay == 0 and training.batch_size == 256
-    assert (training.loss, training.augment.name) == ("mse", "benign")
-    assert training.mixup_alpha is not None
+    assert train.model.name == "resnet18"
+    assert (train.model.projector_hidden, train.model.projector_norm) == (65536, "none")
+    assert (train.optim.name, train.optim.lr, train.optim.schedule) == ("adam", 4e-3, "none")
+    assert train.optim.weight_decay == 0 and train.batch_size == 256
+    assert (train.objective.loss, train.augment.name) == ("mse", "benign")
+    assert train.objective.mixup_alpha is not None and train.epochs == 5000
+    # a partial train is laid over the paper's: what it leaves out stays the paper's
+    partial = Config.model_validate({"study": "benign", "train": {"epochs": 3}}).train
+    assert partial.model.projector_hidden == 65536 and partial.optim.lr == 4e-3
     assert config.probe.k == 20 and not config.probe.weighted
     assert config.verdict.fit_threshold == 1.0
     assert config.settings == ["random+da", "random", "clean+da", "clean"]
@@ -77,7 +76,7 @@ def test_defaults_are_the_papers():
     [
         ({"probe": {"taps": ["layer9"]}}, "unknown tap"),
         ({"probe": {"taps": ["layer1"]}}, "embedding"),
-        ({"training": {"measure_at": [5]}}, "outside"),
+        ({"train": {"measure_at": [5]}}, "after the last epoch"),
         ({"settings": ["random", "bogus"]}, "settings"),
         ({"sweeps": {"num_classes": [1]}}, "num_classes"),
         ({"sweeps": {"label_noise": {"fractions": [1.5]}}}, "fractions"),
@@ -159,7 +158,7 @@ def test_verdict_interval_is_the_t_interval_of_the_mean_gain():
 
 
 def test_verdict_seeds_add_networks_to_random_label_settings_only():
-    config = tiny(verdict={"seeds": 3})
+    config = tiny(verdict={"networks": 3})
     jobs = [job for job in all_jobs(config, prepare_data(config)) if job.sweep == "verdict_seeds"]
     assert sorted((job.params["setting"], job.config.seed) for job in jobs) == [
         ("random", 1), ("random", 2), ("random+da", 1), ("random+da", 2)]  # fmt: skip
@@ -168,7 +167,7 @@ def test_verdict_seeds_add_networks_to_random_label_settings_only():
 
 
 def test_verdict_table_over_seeds(tmp_path):
-    config = tiny(settings=["random"], toy={"enabled": False}, verdict={"seeds": 2})
+    config = tiny(settings=["random"], toy={"enabled": False}, verdict={"networks": 2})
     store = studies.run(config, tmp_path, quiet=True)
     assert len(list((store.path / "runs").iterdir())) == 2
     row = _table(store, "benign_verdict").iloc[0]

@@ -15,8 +15,8 @@ from mnemoscope.studies.dejavu import study
 
 TINY = {
     "study": "sslmem-dejavu",
+    "data": {"name": "fmnist-mini"},
     "train": {
-        "data": {"name": "fmnist-mini"},
         "model": {"name": "convnet-tiny", "projector_hidden": 32, "output_dim": 16},
         "epochs": 1,
         "batch_size": 40,
@@ -83,7 +83,7 @@ def test_a_measurement_that_cannot_work_is_refused_before_anything_is_written(
         ({"methods": [{"name": "a"}, {"name": "a"}]}, "used twice"),
         ({"methods": []}, "methods is empty"),
         ({"methods": [{"name": "a", "train": {"seed": 3}}]}, "seeds are the study's"),
-        ({"splits": {"half": 0.45, "public": 0.2}}, "2 x half \\+ public = 1.1"),
+        ({"splits": {"half": 0.45, "public": 0.2}}, "fractions sum to 1.1 > 1"),
         ({"dejavu": {"box": 1.0}}, "box"),
         ({"measure": {"extra_taps": ["output"]}}, "measure.tap only"),
     ],

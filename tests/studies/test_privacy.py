@@ -116,9 +116,15 @@ def test_the_study_owns_compare_and_privacy_of_the_sslmem_config():
     train = {**sslmem["train"], "privacy": {"epsilon": 4}}
     with pytest.raises(ValueError, match="sslmem.train.privacy is set by this study"):
         privacy.Config.model_validate({**TINY, "sslmem": {**sslmem, "train": train}})
+    # an earlier version's nested execution moves to the top; beside another one, refused
     execution = {"backend": "processes", "workers": 2}
-    with pytest.raises(ValueError, match="set execution at the top"):
-        privacy.Config.model_validate({**TINY, "sslmem": {**sslmem, "execution": execution}})
+    with pytest.warns(UserWarning, match="sslmem.execution is now execution"):
+        moved = privacy.Config.model_validate({**TINY, "sslmem": {**sslmem,
+                                                                 "execution": execution}})
+    assert moved.execution.backend == "processes" and moved.sslmem.execution is None
+    with pytest.raises(ValueError, match="both sslmem.execution .* and execution are set"):
+        privacy.Config.model_validate({**TINY, "execution": {"backend": "local"},
+                                       "sslmem": {**sslmem, "execution": execution}})
 
 
 def _row(epsilon, mean, low, high, accuracy):

@@ -23,7 +23,7 @@ def tiny_config(**overrides) -> Config:
     """Three paradigms x two seeds x two epochs on 128 images: seconds on 2 CPU cores."""
     raw = {
         "study": "profiles",
-        "seeds": SEEDS,
+        "seeds": list(range(SEEDS)),
         "data": {"name": "fmnist-mini", "train_size": 128},
         "tracking": {"size": TRACKED, "augmentations": VIEWS, "eval_batch_size": 16},
         "train": {
@@ -76,7 +76,7 @@ def study(tmp_path_factory):
 
 def test_defaults_are_paper_001():
     config = Config()
-    assert config.seeds == 30 and config.tracking.size == 1000
+    assert config.seeds == list(range(30)) and config.tracking.size == 1000
     assert config.tracking.augmentations == 10 and config.data.name == "cifar10"
     assert config.targets == [0.25, 0.5, 0.75]
     by_name = {p.name: config.train_config(p, seed=0) for p in config.paradigms}

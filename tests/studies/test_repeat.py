@@ -16,7 +16,7 @@ def test_shift_seeds_shifts_every_seed_and_nothing_else():
     raw = {
         "study": "x", "repeat": {"study_seeds": [0, 1]}, "seed": 3, "seeds": [0, 1],
         "data": {"split_seed": 2, "train_size": 10, "seeds_note": 7},
-        "verdict": {"seeds": 3}, "toy": {"seeds": 2, "seed": 0},
+        "verdict": {"networks": 3}, "toy": {"repetitions": 2, "seed": 0},
         "paradigms": [{"train": {"objective": {"label_seed": 5}}, "flag_seed": True}],
         "feldman": {"seeds": None},
     }  # fmt: skip
@@ -25,7 +25,7 @@ def test_shift_seeds_shifts_every_seed_and_nothing_else():
     assert shifted == {
         "study": "x", "seed": 3 + s, "seeds": [s, 1 + s],
         "data": {"split_seed": 2 + s, "train_size": 10, "seeds_note": 7},
-        "verdict": {"seeds": 3}, "toy": {"seeds": 2, "seed": s},
+        "verdict": {"networks": 3}, "toy": {"repetitions": 2, "seed": s},
         "paradigms": [{"train": {"objective": {"label_seed": 5 + s}}, "flag_seed": True}],
         "feldman": {"seeds": None},
     }  # fmt: skip
@@ -50,9 +50,9 @@ def test_every_training_and_draw_moves_with_the_study_seed(study):
     assert not subsets[0] & subsets[1]  # every training set is drawn anew
     draws = {
         "profiles": lambda c: (c.data.split_seed, c.tracking.seed, c.tracking.bank_seed,
-                               c.binomial_seed, c.null_seed, c.figures.seed, c.first_seed),
+                               c.binomial_seed, c.null_seed, c.figures.seed, *c.seeds),
         "sslmem": lambda c: (c.splits.seed, c.planted.seed, c.measure.seed, *c.seeds),
-        "benign": lambda c: (c.data.split_seed, c.training.seed, c.training.label_seed,
+        "benign": lambda c: (c.data.split_seed, c.train.seed, c.train.objective.label_seed,
                              c.invariance.seed, c.toy.seed),
     }[study]  # fmt: skip
     assert all(b == a + SEED_STRIDE for a, b in zip(draws(first), draws(second), strict=True))
@@ -89,7 +89,7 @@ def test_repeat_spec_refuses_repeated_or_negative_seeds():
 def repeated(tmp_path_factory):
     out = tmp_path_factory.mktemp("repeated")
     config = tiny_config(
-        seeds=2, repeat={"study_seeds": [0, 3]},
+        seeds=[0, 1], repeat={"study_seeds": [0, 3]},
         paradigms=[{"name": "supervised", "train": {"objective": {"name": "supervised"}}},
                    {"name": "simclr", "train": {"objective": {"name": "simclr",
                                                               "temperature": 0.2}}}],

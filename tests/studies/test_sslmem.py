@@ -101,7 +101,9 @@ def test_config_validation():
     supervised = {"study": "sslmem", "train": {"objective": {"name": "supervised"}}}
     assert sslmem.Config.model_validate(supervised).train.objective.name == "supervised"
     bad = [
-        ({"train": {"data": {"subset": [1, 2]}}}, "set by the study"),
+        ({"data": {"name": "fmnist-mini", "subset": [1, 2]}}, "subset"),
+        ({"train": {"objective": {"name": "simclr"}, "data": {"name": "x"}}},
+         "dataset is `data` at the top"),
         ({"train": {"epochs": 5}, "over_training": {"epochs": [8]}}, "after the last epoch"),
         ({"splits": {"shared": 0.8, "candidates": 100}}, "mix counts and fractions"),
         ({"splits": {"shared": 0.8, "candidates": 0.2, "independent": 0.1}}, "sum to 1.1"),

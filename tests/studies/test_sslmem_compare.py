@@ -72,7 +72,7 @@ def test_variants_merge_into_the_base_train_and_lambdas_expand():
         ({"variants": [{"name": "base"}]}, "'base' is used twice"),
         ({"variants": [{"name": "lambda-0.5"}], "lambdas": [0.5]}, "'lambda-0.5' is used twice"),
         ({"variants": [{"name": "s", "train": {"seed": 4}}]}, "sets train.seed"),
-        ({"variants": [{"name": "s", "train": {"data": {"subset": [1]}}}]}, "set by the study"),
+        ({"variants": [{"name": "s", "train": {"data": {"subset": [1]}}}]}, "dataset is `data`"),
         ({"variants": [{"name": "s", "train": {"epochs": 0}}]}, "compare variant 's'"),
         ({"variants": [{"name": "two words"}]}, "pattern"),
         ({"lambdas": [0.5, 1.5]}, r"\[1.5\] are outside \[0, 1\]"),

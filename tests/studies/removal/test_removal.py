@@ -20,8 +20,9 @@ ROOT = Path(__file__).parents[3]
 CONFIGS = ("sslmem-removal-quick", "sslmem-removal", "sslmem-removal-paper")
 TINY = {
     "study": "sslmem-removal",
+    "data": {"name": "fmnist-mini"},
     "sslmem": {
-        "train": {"data": {"name": "fmnist-mini"}, "epochs": 1, "batch_size": 64,
+        "train": {"epochs": 1, "batch_size": 64,
                   "model": {"name": "convnet-tiny", "projector_hidden": 32, "output_dim": 16},
                   "augment": {"name": "simclr", "params": {"crop_scale": [0.3, 1.0],
                                                            "blur_p": 0.0}}},

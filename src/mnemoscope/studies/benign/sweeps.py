@@ -343,7 +343,7 @@ def bank_epochs(config: Config, views: int) -> int:
 def bank_jobs(config: Config, study: StudyData) -> list[Job]:
     """Fig. 6: N x B fixed views, label-preserving or one random label per view."""
     sweep = config.sweeps.banks
-    train = config.train
+    shared = config.train  # (each job's own TrainConfig is `train` below)
     index = study.train_index
     probed_index = probed(study, index)
     jobs = []
@@ -362,9 +362,9 @@ def bank_jobs(config: Config, study: StudyData) -> list[Job]:
                 subset=None,
                 mixup=sweep.mixup,
             )
-            recipe = BankRecipe(index=index.tolist(), augment=train.augment, views=views,
+            recipe = BankRecipe(index=index.tolist(), augment=shared.augment, views=views,
                                 seed=sweep.seed,
-                                label_seed=train.objective.label_seed if preserving
+                                label_seed=shared.objective.label_seed if preserving
                                 else None)  # fmt: skip
             own = study.random_labels[probed_index] if preserving else None
             targets = ProbeTargets(probed_index, own, own)
@@ -372,7 +372,7 @@ def bank_jobs(config: Config, study: StudyData) -> list[Job]:
                 "views": views,
                 "mode": mode,
                 "epochs": epochs,
-                "steps": epochs * -(-len(index) * views // train.batch_size),
+                "steps": epochs * -(-len(index) * views // shared.batch_size),
             }
             jobs.append(Job("banks", f"B={views} {mode}", params, train, targets, recipe))
     return jobs

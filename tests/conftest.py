@@ -1,5 +1,5 @@
-"""Builders of typed study summaries for tests of claims and reports: the smallest valid
-summary of each study, with the numbers a test sets."""
+"""Builders of typed study summaries for tests of claims and reports (the smallest valid
+summary of each study, with the numbers a test sets), and scripts/demo_results.py as a module."""
 
 from mnemoscope.studies.benign.summary import BenignSummary
 from mnemoscope.studies.dejavu.summary import DejaVuSummary
@@ -73,3 +73,15 @@ def privacy_summary(rows: list[dict]) -> dict:
 def dejavu_summary(rows: list[dict]) -> dict:
     summary = {"table4": rows, "per_seed": [], "sizes": {}, "classes": []}
     return DejaVuSummary.model_validate(summary).model_dump(mode="json")
+
+
+def demo_results():
+    """``scripts/demo_results.py`` loaded as a module (scripts are no package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "demo_results.py"
+    spec = importlib.util.spec_from_file_location("demo_results", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

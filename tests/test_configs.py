@@ -2,6 +2,7 @@
 promise of `mnemoscope run configs/NAME.yaml` never meets a config error."""
 
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +14,12 @@ PACKAGED = sorted(p.name for p in resources.files("mnemoscope.configs").iterdir(
                   if p.name.endswith(".yaml"))  # fmt: skip
 
 
-def test_the_package_ships_configs():
+def test_the_package_ships_configs_and_the_root_links_to_them():
     assert "benign-fitted.yaml" in PACKAGED and "sslmem-demo.yaml" in PACKAGED
+    root = Path(__file__).resolve().parents[1]
+    # one copy: `mnemoscope run configs/NAME.yaml` in a checkout runs the packaged file
+    assert (root / "configs").is_symlink()
+    assert (root / "configs").resolve() == (root / "src" / "mnemoscope" / "configs").resolve()
 
 
 @pytest.mark.parametrize("name", PACKAGED)

@@ -11,19 +11,8 @@ from mnemoscope.analysis.claims import Measured
 from mnemoscope.cli import app
 from mnemoscope.reports.findings import SMOKE_TEST
 from mnemoscope.studies.repeat import RepeatSpec
-from tests.studies.removal.test_removal import TINY as TINY_REMOVAL
-from tests.studies.test_benign import tiny as tiny_benign
-from tests.studies.test_profiles import tiny_config as tiny_profiles
-from tests.studies.test_sslmem import TINY as TINY_SSLMEM
-
-
-def tiny_configs() -> dict[str, dict]:
-    return {
-        "profiles": tiny_profiles().model_dump(mode="json"),
-        "sslmem": dict(TINY_SSLMEM),
-        "benign": tiny_benign().model_dump(mode="json"),
-        "sslmem-removal": dict(TINY_REMOVAL),
-    }
+from tests.conftest import demo_results as _demo_results
+from tests.studies.conftest import tiny_configs
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +87,6 @@ def test_second_demo_reuses_the_finished_trainings(demo_run):
 
 
 # --- scripts/demo_results.py: README's results section from a stored run directory -----------
-
-
-def _demo_results():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "demo_results.py"
-    spec = importlib.util.spec_from_file_location("demo_results", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_demo_results_section_matches_the_run_directory(demo_run):

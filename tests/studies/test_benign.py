@@ -20,37 +20,7 @@ from mnemoscope.studies.benign.sweeps import (
     num_classes_jobs,
     trained_labels,
 )
-
-
-def tiny(**overrides) -> Config:
-    """A study that trains a dozen convnet-tiny networks on 60 images for one epoch."""
-    raw = {
-        "study": "benign",
-        "data": {"name": "fmnist-mini", "train_size": 60, "test_size": 100},
-        "train": {
-            "model": {"name": "convnet-tiny", "projector_hidden": 16, "projector_norm": "none"},
-            "optim": {"name": "adam", "lr": 1e-3, "schedule": "none"},
-            "augment": {"name": "benign", "params": {"crop_scale": [0.5, 1.0]}},
-            "epochs": 1,
-            "batch_size": 30,
-        },
-        "probe": {"k": 5},
-        "invariance": {"images": 8, "views": 2},
-        "toy": {
-            "samples": [4],
-            "augmentations": [1, 2],
-            "steps": 5,
-            "repetitions": 1,
-            "probe_points": 40,
-            "test_points": 30,
-        },
-    }
-    for key, value in overrides.items():
-        raw[key] = {**raw[key], **value} if isinstance(raw.get(key), dict) else value
-    return Config.model_validate(raw)
-
-
-# -- config ------------------------------------------------------------------------------------
+from tests.studies.conftest import tiny_benign
 
 
 def test_defaults_are_the_papers():
@@ -87,7 +57,7 @@ def test_defaults_are_the_papers():
 )
 def test_bad_config_is_refused_naming_the_problem(override, message):
     with pytest.raises(ValueError, match=message):
-        tiny(**override)
+        tiny_benign(**override)
 
 
 def test_the_registry_finds_the_study():
@@ -100,9 +70,9 @@ def test_measurement_points_include_init_and_the_end():
 
 
 def test_bank_budget_keeps_the_number_of_steps():
-    config = tiny(sweeps={"epochs": 64, "banks": {"views": [1, 4, 16]}})
+    config = tiny_benign(sweeps={"epochs": 64, "banks": {"views": [1, 4, 16]}})
     assert [bank_epochs(config, views) for views in (1, 4, 16)] == [64, 16, 4]
-    same_passes = tiny(sweeps={"epochs": 64, "banks": {"views": [4], "budget": "epochs"}})
+    same_passes = tiny_benign(sweeps={"epochs": 64, "banks": {"views": [4], "budget": "epochs"}})
     assert bank_epochs(same_passes, 4) == 64
 
 
@@ -158,7 +128,7 @@ def test_verdict_interval_is_the_t_interval_of_the_mean_gain():
 
 
 def test_verdict_seeds_add_networks_to_random_label_settings_only():
-    config = tiny(verdict={"networks": 3})
+    config = tiny_benign(verdict={"networks": 3})
     jobs = [job for job in all_jobs(config, prepare_data(config)) if job.sweep == "verdict_seeds"]
     assert sorted((job.params["setting"], job.config.seed) for job in jobs) == [
         ("random", 1), ("random", 2), ("random+da", 1), ("random+da", 2)]  # fmt: skip
@@ -167,7 +137,7 @@ def test_verdict_seeds_add_networks_to_random_label_settings_only():
 
 
 def test_verdict_table_over_seeds(tmp_path):
-    config = tiny(settings=["random"], toy={"enabled": False}, verdict={"networks": 2})
+    config = tiny_benign(settings=["random"], toy={"enabled": False}, verdict={"networks": 2})
     store = studies.run(config, tmp_path, quiet=True)
     assert len(list((store.path / "runs").iterdir())) == 2
     row = _table(store, "benign_verdict").iloc[0]
@@ -183,7 +153,7 @@ def test_verdict_table_over_seeds(tmp_path):
 
 @pytest.fixture(scope="module")
 def study_data():
-    return prepare_data(tiny())
+    return prepare_data(tiny_benign())
 
 
 def test_subsets_are_class_balanced(study_data):
@@ -209,7 +179,7 @@ def test_bank_views_share_their_images_label(study_data):
 
 
 def test_per_view_bank_gives_every_view_its_own_random_label(study_data):
-    config = tiny(sweeps={"banks": {"views": [4], "modes": ["per_view"]}})
+    config = tiny_benign(sweeps={"banks": {"views": [4], "modes": ["per_view"]}})
     jobs = [job for job in all_jobs(config, study_data) if job.sweep == "banks"]
     assert len(jobs) == 1 and jobs[0].targets.trained_labels is None
     bundle = jobs[0].bundle(study_data.bundle)
@@ -217,7 +187,7 @@ def test_per_view_bank_gives_every_view_its_own_random_label(study_data):
     assert labels.max() < 10
     differing = (labels != labels[:, :1]).any(dim=1).float().mean().item()
     assert differing > 0.5  # i.i.d. over 10 classes: 1 - 0.1^3 of the images
-    preserving = tiny(sweeps={"banks": {"views": [4], "modes": ["label_preserving"]}})
+    preserving = tiny_benign(sweeps={"banks": {"views": [4], "modes": ["label_preserving"]}})
     job = [job for job in all_jobs(preserving, study_data) if job.sweep == "banks"][0]
     kept = trained_labels(job.config, job.bundle(study_data.bundle)).view(60, 4)
     assert torch.equal(
@@ -240,7 +210,7 @@ def test_iid_groups_are_same_class_images_never_reused(study_data):
 
 
 def test_iid_views_carry_the_anchor_label(study_data):
-    config = tiny(sweeps={"iid": {"views": [3]}})
+    config = tiny_benign(sweeps={"iid": {"views": [3]}})
     jobs = {job.label: job for job in all_jobs(config, study_data) if job.sweep == "iid"}
     random_job, clean_job = jobs["random+iid B=3"], jobs["clean+iid B=3"]
     anchors = study_data.train_index
@@ -249,7 +219,7 @@ def test_iid_views_carry_the_anchor_label(study_data):
     clean_views = clean_job.bundle(study_data.bundle).train.labels.view(60, 3)
     assert torch.equal(clean_views[:, 0], study_data.bundle.train.labels[anchors])
     # the other views are same-class training images outside the s images and the probe set
-    config_probe = tiny(data={"probe_size": 200}, sweeps={"iid": {"views": [3]}})
+    config_probe = tiny_benign(data={"probe_size": 200}, sweeps={"iid": {"views": [3]}})
     wider = prepare_data(config_probe)
     job = next(job for job in all_jobs(config_probe, wider) if job.label == "clean+iid B=3")
     images = job.bundle(wider.bundle).train.images.view(60, 3, -1)
@@ -261,7 +231,7 @@ def test_iid_views_carry_the_anchor_label(study_data):
 
 
 def test_num_classes_and_per_sample_labels(study_data):
-    config = tiny(sweeps={"num_classes": [3, "per_sample"]})
+    config = tiny_benign(sweeps={"num_classes": [3, "per_sample"]})
     three, per_sample = num_classes_jobs(config, study_data)
     labels = three.targets.trained_labels
     assert labels.max() <= 2 and len(labels.unique()) == 3
@@ -273,7 +243,7 @@ def test_num_classes_and_per_sample_labels(study_data):
 
 
 def test_label_noise_keeps_the_documented_fraction(study_data):
-    config = tiny(
+    config = tiny_benign(
         data={"train_size": 1000},
         invariance={"images": 8},
         sweeps={"label_noise": {"fractions": [0.0, 0.5, 1.0], "augmented": [False]}},
@@ -291,7 +261,7 @@ def test_label_noise_keeps_the_documented_fraction(study_data):
 
 
 def test_clean_settings_are_probed_against_the_studys_random_labels(study_data):
-    jobs = {job.label: job for job in all_jobs(tiny(), study_data) if job.sweep == "main"}
+    jobs = {job.label: job for job in all_jobs(tiny_benign(), study_data) if job.sweep == "main"}
     index = study_data.train_index
     clean = jobs["clean"].targets
     assert torch.equal(clean.trained_labels, study_data.bundle.train.labels[index])
@@ -302,11 +272,11 @@ def test_clean_settings_are_probed_against_the_studys_random_labels(study_data):
 
 def test_too_small_a_training_set_for_the_invariance_sample_is_refused():
     with pytest.raises(ValueError, match="invariance.images"):
-        prepare_data(tiny(invariance={"images": 500}))
+        prepare_data(tiny_benign(invariance={"images": 500}))
 
 
 def test_transfer_target_with_other_channels_is_refused(tmp_path):
-    config = tiny(sweeps={"transfer": [{"name": "digits", "options": {"channels": 3}}]})
+    config = tiny_benign(sweeps={"transfer": [{"name": "digits", "options": {"channels": 3}}]})
     with pytest.raises(ValueError, match="channels"):
         studies.run(config, tmp_path, quiet=True)
     assert not (tmp_path / "runs").exists()  # refused before any training
@@ -329,7 +299,7 @@ SWEEPS = {
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("benign")
-    config = tiny(sweeps=SWEEPS)
+    config = tiny_benign(sweeps=SWEEPS)
     studies.run(config, out, quiet=True)
     checkpoints = sorted((out / "runs").glob("*/checkpoints/final.safetensors"))
     stamps = {path: path.stat().st_mtime_ns for path in checkpoints}
@@ -463,7 +433,7 @@ def test_figures_are_redrawn_from_the_tables_alone(finished, tmp_path):
 
 
 def test_empty_sweeps_write_no_sweep_tables(tmp_path):
-    config = tiny(settings=["random"], toy={"enabled": False})
+    config = tiny_benign(settings=["random"], toy={"enabled": False})
     store = studies.run(config, tmp_path, quiet=True)
     tables = {path.stem for path in (store.path / "tables").glob("*.csv")}
     assert tables == {"benign_probes", "benign_verdict", "benign_invariance", "benign_training"}

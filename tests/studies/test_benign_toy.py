@@ -61,9 +61,8 @@ def test_random_labels_of_a_few_points_are_memorized():
 
 
 def test_grid_has_a_row_per_cell_and_is_reproducible():
-    spec = ToySpec(
-        samples=[3, 5], augmentations=[1, 2], repetitions=1, steps=5, probe_points=40, test_points=30
-    )
+    spec = ToySpec(samples=[3, 5], augmentations=[1, 2], repetitions=1, steps=5,
+                   probe_points=40, test_points=30)  # fmt: skip
     first = toy_grid(spec)
     assert len(first) == 4
     assert set(zip(first.samples, first.augmentations, strict=True)) == {

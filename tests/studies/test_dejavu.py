@@ -12,22 +12,7 @@ from mnemoscope.measure.dejavu import GROUPS
 from mnemoscope.store import RunDir
 from mnemoscope.studies import dejavu
 from mnemoscope.studies.dejavu import study
-
-TINY = {
-    "study": "sslmem-dejavu",
-    "data": {"name": "fmnist-mini"},
-    "train": {
-        "model": {"name": "convnet-tiny", "projector_hidden": 32, "output_dim": 16},
-        "epochs": 1,
-        "batch_size": 40,
-    },
-    "methods": [{"name": "simclr"}, {"name": "vicreg", "train": {"objective": {"name": "vicreg"}}}],
-    "seeds": [0, 1],
-    "splits": {"half": 80, "public": 60},
-    "dejavu": {"k": 10, "scored": 30},
-    "measure": {"pairs": 2},
-    "probe": "knn",
-}
+from tests.studies.conftest import TINY_DEJAVU as TINY
 
 
 @pytest.fixture(scope="module")

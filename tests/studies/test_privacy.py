@@ -13,25 +13,7 @@ from mnemoscope.reports import render_report
 from mnemoscope.store import RunDir
 from mnemoscope.studies import privacy
 from mnemoscope.studies.privacy.study import TABLE
-
-TINY = {
-    "study": "sslmem-privacy",
-    "epsilons": [8, float("inf")],  # inf: the baseline, always there
-    "sslmem": {
-        # supervised convnet-tiny: DP's other per-example method, and seconds on a CPU (the
-        # MAE path is tested in tests/training/test_privacy.py; the packaged configs use MAE)
-        "train": {
-            "model": {"name": "convnet-tiny", "projector_hidden": 16},
-            "objective": {"name": "supervised"},
-            "epochs": 1,
-            "batch_size": 8,
-        },
-        "seeds": [0],
-        "splits": {"shared": 24, "candidates": 8, "independent": 8, "extra": 8},
-        "measure": {"pairs": 2},
-        "stats": {"bootstrap_resamples": 100, "top_ks": [4]},
-    },
-}  # fmt: skip
+from tests.studies.conftest import TINY_PRIVACY as TINY
 
 
 @pytest.fixture(scope="module")

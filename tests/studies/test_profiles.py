@@ -15,53 +15,8 @@ from mnemoscope.studies.profiles.tracking import RecognitionHook, select_images
 from mnemoscope.training import load_network
 from mnemoscope.training.config import overlay_fields
 from mnemoscope.training.labels import random_labels
-
-SEEDS, EPOCHS, TRACKED, VIEWS = 2, 2, 32, 2
-
-
-def tiny_config(**overrides) -> Config:
-    """Three paradigms x two seeds x two epochs on 128 images: seconds on 2 CPU cores."""
-    raw = {
-        "study": "profiles",
-        "seeds": list(range(SEEDS)),
-        "data": {"name": "fmnist-mini", "train_size": 128},
-        "tracking": {"size": TRACKED, "augmentations": VIEWS, "eval_batch_size": 16},
-        "train": {
-            "model": {"name": "convnet-tiny", "projector_hidden": 32, "output_dim": 16},
-            "optim": {"name": "adam", "lr": 2e-3},
-            "batch_size": 32,
-            "epochs": EPOCHS,
-        },
-        "paradigms": [
-            {
-                "name": "supervised",
-                "train": {"objective": {"name": "supervised"}},
-                "measure_every": 0.5,
-            },
-            {
-                "name": "simclr",
-                "train": {
-                    "objective": {"name": "simclr", "temperature": 0.2},
-                    "augment": {"name": "simclr", "params": {"crop_scale": [0.3, 1.0]}},
-                },
-            },
-            {
-                "name": "random_labels",
-                "train": {
-                    "objective": {"name": "random_labels", "label_seed": 3},
-                    "augment": {"name": "none"},
-                },
-            },
-        ],  # fmt: skip
-        "figures": {
-            "tsne_images": 40,
-            "tsne_iterations": 250,
-            "activation_steps": 2,
-            "activation_channels": 2,
-        },  # fmt: skip
-    }
-    raw.update(overrides)
-    return Config.model_validate(raw)
+from tests.studies.conftest import EPOCHS, SEEDS, TRACKED, VIEWS
+from tests.studies.conftest import tiny_profiles as tiny_config
 
 
 @pytest.fixture(scope="module")

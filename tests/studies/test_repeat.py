@@ -9,7 +9,8 @@ from mnemoscope.config_file import packaged_config
 from mnemoscope.reports.html import render_report
 from mnemoscope.studies.profiles import STUDY as PROFILES
 from mnemoscope.studies.repeat import SEED_STRIDE, RepeatSpec, seed_config, seed_dir, shift_seeds
-from tests.studies.test_profiles import tiny_config
+from tests.conftest import demo_results
+from tests.studies.conftest import tiny_profiles as tiny_config
 
 
 def test_shift_seeds_shifts_every_seed_and_nothing_else():
@@ -135,10 +136,8 @@ def test_repeated_study_table_and_report_show_each_seed_and_the_spread(repeated)
 
 
 def test_readme_results_show_every_study_seed_of_a_repeated_study(repeated):
-    from tests.test_demo import _demo_results
-
     _, result = repeated
-    body = _demo_results().section(result.path)
+    body = demo_results().section(result.path)
     table = pd.read_csv(result.path / "tables" / "repeat_findings.csv", dtype={"study_seed": str})
     rows = [line.split(" | ") for line in body.splitlines() if line.startswith("| ")]
     header = next(r for r in rows if r[0] == "| claim")
@@ -189,10 +188,8 @@ def test_config_measured_block_gives_each_study_seeds_time_and_the_combined_verd
 ):
     import yaml
 
-    from tests.test_demo import _demo_results
-
     config, result = repeated
-    results = _demo_results()
+    results = demo_results()
     path = tmp_path / "profiles-repeated.yaml"
     path.write_text("# header\n" + yaml.safe_dump(config.model_dump(mode="json")))
     assert results.main([str(result.path), "--config", str(path)]) == 0

@@ -23,6 +23,7 @@ import yaml
 from mnemoscope import studies
 from mnemoscope.locks import LOCK_FILE, LockHeld
 from mnemoscope.store import TEMPORARY, RunDir
+from tests.studies.conftest import tiny_configs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -202,15 +203,7 @@ def test_sigkill_at_three_moments_then_resume_matches_an_uninterrupted_run(conte
 
 
 def _tiny_configs():
-    from tests.studies.removal.test_removal import TINY as REMOVAL
-    from tests.studies.test_benign import tiny
-    from tests.studies.test_dejavu import TINY as DEJAVU
-    from tests.studies.test_privacy import TINY as PRIVACY
-    from tests.studies.test_sslmem import TINY
-
-    return {"profiles": CONFIG, "sslmem": TINY, "benign": tiny().model_dump(mode="json"),
-            "sslmem-removal": REMOVAL, "sslmem-privacy": PRIVACY,
-            "sslmem-dejavu": DEJAVU}  # fmt: skip
+    return {**tiny_configs(), "profiles": CONFIG}  # the cheapest profiles study of all
 
 
 def _finished_directory(out: Path) -> dict[str, bytes]:

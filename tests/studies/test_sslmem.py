@@ -23,6 +23,7 @@ from mnemoscope.studies.sslmem.planted import held_out_class, plant, planted_rec
 from mnemoscope.studies.sslmem.splits import make_splits
 from mnemoscope.training import RunSpec, TrainConfig
 from mnemoscope.training.config import epoch_checkpoint
+from tests.studies.conftest import TINY_SSLMEM as TINY
 
 
 @pytest.fixture(scope="module")
@@ -163,29 +164,6 @@ def test_planted_images_do_not_set_the_normalization_scale():
     noise = after[after["kind"] == "noise"]
     np.testing.assert_allclose(noise["score_norm"], noise["score_raw"] / spread)
     assert (noise["score_norm"] > 1).all() and summary_before.loc[0, "mean"] > 0.05
-
-
-TINY = {
-    "study": "sslmem",
-    "train": {
-        "model": {"name": "convnet-tiny", "projector_hidden": 32, "output_dim": 16},
-        "epochs": 2,
-        "batch_size": 64,
-    },
-    "seeds": [0, 1],
-    "splits": {"shared": 160, "candidates": 40, "independent": 40, "extra": 40},
-    "planted": {"kinds": ["inverted", "noise"], "per_kind": 6},
-    "measure": {
-        "pairs": "auto",
-        "max_pairs": 8,
-        "center": ["plain", "shared"],
-        "extra_taps": "all",
-    },
-    "unitmem": {"enabled": True, "views": 3, "top": 5},
-    "over_training": {"epochs": [1]},
-    "feldman": {"enabled": True, "seeds": [0], "epochs": 1},
-    "stats": {"bootstrap_resamples": 200, "top_ks": [10, 20]},
-}
 
 
 # extra_taps: all on a convnet read at auto (= layer4): every other tap, in network order

@@ -5,7 +5,6 @@ import pytest
 import torch
 from lightly.loss import DINOLoss, NegativeCosineSimilarity
 
-from mnemoscope import models
 from mnemoscope.training import prepare
 from mnemoscope.training.objectives import (
     TrainingModel,
@@ -16,33 +15,7 @@ from mnemoscope.training.objectives import (
     negative_cosine_per_example,
 )
 from mnemoscope.training.objectives.mae import random_token_mask
-from tests.training.configs import tiny_config
-
-TINY_OBJECTIVES = {
-    "byol": {"name": "byol", "predictor_hidden": 32, "momentum": 0.9},
-    "simsiam": {"name": "simsiam", "predictor_hidden": 16},
-    "dino": {"name": "dino", "bottleneck_dim": 16, "warmup_teacher_temp_epochs": 2},
-    "vicreg": {"name": "vicreg"},
-    "barlowtwins": {"name": "barlowtwins"},
-    "mae": {"name": "mae", "decoder_dim": 32, "decoder_depth": 1, "decoder_heads": 2},
-}
-VIT = {"name": "vit-tiny", "projector_hidden": 16, "output_dim": 8, "options": {"patch_size": 14}}
-
-
-def method_config(method, objective=None, model=None, **overrides):
-    """``tiny_config`` for ``method``, ``objective`` and ``model`` options merged into its own."""
-    model = {**(VIT if method == "mae" else {"output_dim": 32}), **(model or {})}
-    options = {**TINY_OBJECTIVES[method], **(objective or {})}
-    return tiny_config(objective=options, model=model, **overrides)
-
-
-def attached(config, bundle):
-    """The objective of ``config`` attached to a fresh network, as the engine builds them."""
-    prepared = prepare(config, bundle)
-    torch.manual_seed(0)
-    network = models.build(**prepared.network_config)
-    owned = prepared.objective.attach(network)
-    return prepared.objective, network, owned
+from tests.training.conftest import attached, method_config
 
 
 def _random(*shape, seed=0):

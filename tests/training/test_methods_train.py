@@ -6,7 +6,7 @@ import torch
 
 from mnemoscope.models import Network
 from mnemoscope.training import load_network, train
-from tests.training.test_methods import method_config
+from tests.training.conftest import method_config
 
 # Modules each method adds to the network, by their key in the objective's checkpointed state.
 OWNED = {

@@ -9,7 +9,7 @@ from mnemoscope.training import TrainConfig, prepare, train
 from mnemoscope.training.objectives import TrainingModel
 from mnemoscope.training.regularizer import regularized_loss, view_distances
 from tests.training.configs import tiny_config
-from tests.training.test_methods import attached, method_config
+from tests.training.conftest import attached, method_config
 
 
 def _pair(seed=0):

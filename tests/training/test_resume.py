@@ -13,7 +13,7 @@ import yaml
 from mnemoscope.store import RunDir
 from mnemoscope.training import RunSpec, train
 from tests.training.configs import tiny_config
-from tests.training.test_methods import method_config
+from tests.training.conftest import method_config
 
 
 def _start(config_path, out):

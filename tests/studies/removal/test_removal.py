@@ -15,29 +15,11 @@ from mnemoscope.config_file import read_config
 from mnemoscope.reports.html import render_report
 from mnemoscope.studies import removal
 from mnemoscope.studies.removal import selection, tables
+from tests.studies.conftest import TINY_REMOVAL as TINY
 
 ROOT = Path(__file__).parents[3]
 CONFIGS = ("sslmem-removal-quick", "sslmem-removal", "sslmem-removal-paper")
-TINY = {
-    "study": "sslmem-removal",
-    "data": {"name": "fmnist-mini"},
-    "sslmem": {
-        "train": {"epochs": 1, "batch_size": 64,
-                  "model": {"name": "convnet-tiny", "projector_hidden": 32, "output_dim": 16},
-                  "augment": {"name": "simclr", "params": {"crop_scale": [0.3, 1.0],
-                                                           "blur_p": 0.0}}},
-        "seeds": [0, 1],
-        "splits": {"shared": 30, "candidates": 60, "independent": 60, "extra": 20,
-                   "scored_shared": 20},
-        "measure": {"pairs": "auto", "max_pairs": 4, "tap": "output", "batch_size": 512},
-    },
-    "removal": {"ks": [10], "draws": 2},
-    "coreset": {"ks": [15], "draws": 1},
-    # a label with markup: the report must show it, never run it
-    "downstream": [{"name": "fmnist-mini", "label": "fmnist<b>mini</b>", "train_limit": 200,
-                    "test_limit": 100},
-                   {"name": "digits", "train_limit": 200, "test_limit": 100}],
-}  # fmt: skip
+
 
 
 @pytest.fixture(scope="module")
@@ -198,9 +180,8 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path):
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_packaged_configs_validate_and_are_kept_in_sync(name):
-    text = (ROOT / "configs" / f"{name}.yaml").read_text()
-    assert text == (ROOT / "src" / "mnemoscope" / "configs" / f"{name}.yaml").read_text()
+def test_packaged_configs_validate(name):
+    text = (ROOT / "src" / "mnemoscope" / "configs" / f"{name}.yaml").read_text()
     config = studies.load_config(yaml.safe_load(text))
     assert config.study == "sslmem-removal"
     assert "Cost" in text.split("study:")[0]

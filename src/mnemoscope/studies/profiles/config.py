@@ -127,6 +127,21 @@ PAPER_PARADIGMS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+class Train(StudyTrain):
+    """The profiles study's training: a ``StudyTrain`` whose seed the study gives each run (one
+    network per entry of ``seeds``), so that no integer seed sits here for ``repeat`` to shift."""
+
+    seed: None = Field(None, description="set by the study: one network per entry of `seeds`")
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed_is_the_studys(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError(f"train.seed = {value!r}: the study trains one network per entry "
+                             "of `seeds`")  # fmt: skip
+        return None
+
+
 class Config(StudyConfig):
     """The profiles study: paradigms x seeds trained with recognition tracking, then analysed."""
 
@@ -137,8 +152,8 @@ class Config(StudyConfig):
     )
     data: Data = Field(default_factory=Data)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
-    train: StudyTrain = Field(
-        default_factory=lambda: StudyTrain.model_validate(PAPER_TRAIN),
+    train: Train = Field(
+        default_factory=lambda: Train.model_validate(PAPER_TRAIN),
         description="the training every paradigm overlays (on `data`, with the study's seeds)",
     )
     paradigms: list[ParadigmSpec] = Field(
@@ -189,11 +204,11 @@ class Config(StudyConfig):
 
     @field_validator("train")
     @classmethod
-    def _study_owns_seeds(cls, train: StudyTrain) -> StudyTrain:
-        if train.seed != 0 or train.measure_at:
+    def _study_owns_measure_at(cls, train: Train) -> Train:
+        if train.measure_at:
             raise ValueError(
-                "train.seed / train.measure_at are set by the study (seeds from `seeds`, "
-                "measurement epochs from each paradigm's measure_every/measure_extra)"
+                "train.measure_at is set by the study (each paradigm's "
+                "measure_every/measure_extra)"
             )
         return train
 

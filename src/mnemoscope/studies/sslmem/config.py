@@ -395,20 +395,21 @@ class Nested(Config):
     @classmethod
     def lift(cls, outer: dict[str, Any], at: str) -> list[str]:
         """The outer config's ``upgrade``: move what earlier versions kept in the nested study
-        at ``outer[at]`` to the outer config (its dataset; an execution or repeat set only
-        there), drop the nested copies a stored config of an earlier version repeats."""
+        at ``outer[at]`` to the outer config (its dataset; an execution set only there), drop
+        the nested copies a stored config of an earlier version repeats. A nested ``repeat``
+        stays to be refused: no earlier version ran one."""
         notes = moved(outer, f"{at}.train.data", "data")
         inner = outer.get(at)
         if not isinstance(inner, dict):
             return notes
-        defaults = {"execution": ExecutionConfig().model_dump(mode="json"), "repeat": None}
-        for key, default in defaults.items():
-            if key not in inner:
-                continue
-            if inner[key] in (None, default, outer.get(key)):
-                inner.pop(key)  # the outer's own value, or nothing set
+        if inner.get("repeat", "set") is None:
+            inner.pop("repeat")
+        if "execution" in inner:
+            if inner["execution"] in (None, ExecutionConfig().model_dump(mode="json"),
+                                      outer.get("execution")):  # fmt: skip
+                inner.pop("execution")  # the outer's own value, or nothing set
             else:
-                notes += moved(outer, f"{at}.{key}", key)
+                notes += moved(outer, f"{at}.execution", "execution")
         return notes
 
     def describe(self) -> str:

@@ -16,7 +16,6 @@ not fit a laptop's memory).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,9 @@ import pandas as pd
 import torch
 
 from mnemoscope import data
-from mnemoscope.environment import autocast_dtype
 from mnemoscope.store import RunDir
 from mnemoscope.training import RunSpec, TrainConfig, prepare
-from mnemoscope.training.engine import TrainingModel, _restore, _train_step
+from mnemoscope.training.engine import time_steps
 from mnemoscope.training.spec import as_spec
 
 
@@ -55,32 +53,12 @@ def dataset_or_standin(name: str, options: dict[str, Any]) -> tuple[data.Dataset
 def seconds_per_image(spec: RunSpec, bundle: data.DatasetBundle, steps: int = 3,
                       device: str | None = None) -> float:  # fmt: skip
     """Training seconds per image of ``spec``'s kind of run on ``device`` (default: the
-    config's): ``steps`` optimizer steps on random images after one warm-up step."""
+    config's): ``steps`` optimizer steps on random images after one warm-up step
+    (``training.engine.time_steps``)."""
     update = {"measure_at": []} if device is None else {"measure_at": [], "device": device}
     config = spec.config.model_copy(update=update)
-    prepared = prepare(RunSpec(config, spec.data), bundle)
-    count = len(prepared.images)
-    prepared.images = torch.randint(0, 256, prepared.images.shape, dtype=torch.uint8,
-                                    device=prepared.device)  # fmt: skip
-    state = _restore(config, prepared, RunDir(Path("/nonexistent")), "", max(1, count))
-    amp_dtype = autocast_dtype(prepared.device, config.precision)
-    model = TrainingModel(state.network, prepared.device, amp_dtype, state.network)
-    state.network.train()
-    batch = min(config.batch_size, count)
-    timings = []
-    for step in range(steps + 1):
-        positions = torch.randperm(count, generator=state.generator)[:batch]
-        started = time.perf_counter()
-        output = _train_step(config, prepared.objective, model, prepared.images, positions,
-                             state.generator)  # fmt: skip
-        state.optimizer.zero_grad(set_to_none=True)
-        output.loss.backward()
-        state.optimizer.step()
-        if prepared.device.type == "cuda":
-            torch.cuda.synchronize()
-        if step:  # the first step pays for allocation and kernel selection
-            timings.append(time.perf_counter() - started)
-    return sum(timings) / len(timings) / batch
+    seconds, batch = time_steps(RunSpec(config, spec.data), bundle, steps=steps)
+    return seconds / batch
 
 
 # One-GPU training throughput that the paper configs' headers assume: training images per

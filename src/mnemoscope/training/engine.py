@@ -311,9 +311,7 @@ def _train(
     run = RunDir(Path(root) / spec.run_name)
     result = TrainResult(run, config)
     if run.is_complete:
-        missing = [
-            e for e in config.save_epochs if not run.checkpoint_path(epoch_checkpoint(e)).exists()
-        ]
+        missing = _missing_checkpoints(run, config)
         if missing:  # e.g. epoch 0 from a version that did not keep the initialization
             raise RuntimeError(
                 f"run {run.path} is complete but lacks the checkpoints of save_epochs {missing}; "
@@ -344,6 +342,20 @@ def _train(
     run.update_meta(finished=now_iso())
     run.mark_complete()
     return result
+
+
+def is_trained(spec: RunSpec, root: str | Path) -> bool:
+    """Whether ``train(spec, root)`` would return the run as it stands: complete, with its
+    probe table if it asks for one. A complete run that lacks a checkpoint of ``save_epochs``
+    is not: ``train`` refuses it, saying so."""
+    run = RunDir(Path(root) / spec.run_name)
+    if not run.is_complete or _missing_checkpoints(run, spec.config):
+        return False
+    return spec.config.probe is None or has_probe(run, spec.config.probe)
+
+
+def _missing_checkpoints(run: RunDir, config: TrainConfig) -> list[int]:
+    return [e for e in config.save_epochs if not run.checkpoint_path(epoch_checkpoint(e)).exists()]
 
 
 def _probe(config: TrainConfig, prepared: _Prepared, run: RunDir, network: nn.Module) -> None:

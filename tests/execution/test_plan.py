@@ -44,3 +44,27 @@ def test_one_gpu_estimate_scales_the_assumed_throughput_and_says_so(tmp_path, fm
     slower = plan_table([simclr], [tmp_path], fmnist, real=True, measure=False)
     per_image = slower["gpu_seconds"].iloc[0] / slower["image_epochs"].iloc[0]
     assert per_image == pytest.approx(expected / (256 * 3) * 2)  # two views an image
+
+
+def test_plan_summary_counts_per_kind_and_estimates_the_runs_left():
+    import pandas as pd
+
+    from mnemoscope.execution.plan import PLAN_COLUMNS, plan_summary
+
+    table = pd.DataFrame({
+        "kind": ["a b b8", "a b b8", "c d b8"], "complete": [True, False, False],
+        "image_epochs": [1000, 1000, 500], "seconds": [10.0, 10.0, 4000.0],
+        "gpu_seconds": [np.nan, np.nan, 7200.0],
+        "gpu_basis": [None, None, "1 images/s at 32 x 32 px (assumed)"],
+    })  # fmt: skip
+    rows, lines = plan_summary(table, real=True, measure=True)
+    assert all(len(row) == len(PLAN_COLUMNS) for row in rows)
+    assert rows[0] == ("a b b8", "2", "1", "2,000", "1.00e-02", "0 min 10 s", "-")
+    assert rows[1] == ("c d b8", "1", "0", "500", "8.00e+00", "1 h 06 min", "2 h 00 min")
+    assert lines[0] == ("3 runs, 2 to train: about 1 h 06 min of training on this machine (one "
+                        "run after another; measurements come on top)")  # fmt: skip
+    assert lines[1].startswith("* one-GPU estimate: about 2 h 00 min of training for the 1 runs")
+    assert lines[1].endswith("c d b8: 1 images/s at 32 x 32 px (assumed).")
+    rows, lines = plan_summary(table.assign(complete=None), real=False, measure=False)
+    assert rows[0] == ("a b b8", "2", "?", "2,000", "-", "-", "-")
+    assert lines[0] == "3 runs, 3 to train (not timed here: --no-measure)"

@@ -131,3 +131,53 @@ def plan_table(
                      "gpu_basis": None if assumed is None else
                      f"{assumed[0]:,.0f} images/s at 32 x 32 px ({assumed[1]})"})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# The columns of ``plan_summary``'s rows, as `mnemoscope plan` prints them.
+PLAN_COLUMNS = ("kind", "runs", "complete", "images x epochs", "seconds/image", "estimate",
+                "1-GPU estimate*")  # fmt: skip
+
+
+def plan_summary(
+    table: pd.DataFrame, real: bool, measure: bool
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """What `mnemoscope plan` prints of ``plan_table``'s table: one row per kind of run
+    (``PLAN_COLUMNS``: runs, complete ones, images x epochs, the measured seconds per image,
+    the estimate here and on one GPU for the runs left) and the lines under it (runs left and
+    the training time here; the basis of the one-GPU estimate). ``real``: the dataset is the
+    real one (else completeness is unknown and every run is left); ``measure``: the table
+    holds timings."""
+    rows = []
+    for name, group in table.groupby("kind", sort=False):
+        done = "?" if not real else f"{int(group['complete'].sum())}"
+        left = group if not real else group[~group["complete"].astype(bool)]
+        per_image = group["seconds"].sum() / group["image_epochs"].sum()
+        rows.append((name, str(len(group)), done, f"{int(group['image_epochs'].sum()):,}",
+                     "-" if not measure else f"{per_image:.2e}",
+                     duration(left["seconds"].sum()) if measure else "-",
+                     duration(left["gpu_seconds"].sum(min_count=1))))  # fmt: skip
+    left = table if not real else table[~table["complete"].astype(bool)]
+    if measure:
+        lines = [f"{len(table)} runs, {len(left)} to train: about "
+                 f"{duration(left['seconds'].sum())} of training on this machine "
+                 "(one run after another; measurements come on top)"]  # fmt: skip
+    else:
+        lines = [f"{len(table)} runs, {len(left)} to train (not timed here: --no-measure)"]
+    assumed = left.dropna(subset=["gpu_basis"])
+    if len(assumed):
+        first_basis = assumed.groupby("kind", sort=False)["gpu_basis"].first()
+        bases = "; ".join(f"{name}: {basis}" for name, basis in first_basis.items())
+        lines.append(
+            f"* one-GPU estimate: about {duration(assumed['gpu_seconds'].sum())} of training "
+            f"for the {len(assumed)} runs left of the kinds below on one H100 in bf16, run after "
+            "run. An ESTIMATE, not a measurement: images x epochs over the throughput the paper "
+            f"configs' headers assume (scaled by pixels from 32 x 32): {bases}.")  # fmt: skip
+    return rows, lines
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as "H h MM min" or "M min SS s"; "-" for NaN (nothing to estimate from)."""
+    if seconds != seconds:  # NaN
+        return "-"
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"

@@ -356,7 +356,7 @@ def sslmem_score(
     """SSLMem scores (paper 002, eq. 2) of dataset images for checkpointed encoders f and g,
     or of a study's own candidates (--from-study). Options left out take the study's values
     (with --from-study) or the defaults named in their help."""
-    from mnemoscope.sslmem import read_ids, score_dataset, score_study
+    from mnemoscope.scoring import read_ids, score_dataset, score_study
 
     given = {"augment": augment, "pairs": pairs, "reference": reference, "distance": distance,
              "tap": tap, "seed": seed}  # fmt: skip

@@ -5,7 +5,9 @@ epochs; per kind of run (model, objective, batch size, image size) the seconds p
 image measured here with a few optimizer steps on random images of the right shape, hence an
 estimate of the training time left (hooks' measurements come on top). Where the dataset is not
 on this machine (a paper config), the runs are built on a stand-in of the catalogued size, so
-counts and costs hold but which runs are complete cannot be told.
+counts and costs hold but which runs are complete cannot be told. A run's images are counted
+from its data recipe and subset (``training_images``), without preparing it: only the one run
+timed per kind is prepared, and only when measuring.
 
 For the models the paper configs train (ResNet-18/50, ViT-tiny) it adds an estimate on one
 GPU: images x epochs over the throughput those configs' headers assume for one H100 in bf16
@@ -16,6 +18,7 @@ not fit a laptop's memory).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,8 @@ import torch
 
 from mnemoscope import data
 from mnemoscope.store import RunDir
-from mnemoscope.training import RunSpec, TrainConfig, prepare
-from mnemoscope.training.engine import time_steps
+from mnemoscope.training import RunSpec, TrainConfig
+from mnemoscope.training.engine import time_steps, training_subset
 from mnemoscope.training.spec import as_spec
 
 
@@ -98,6 +101,24 @@ def kind(config: TrainConfig) -> str:
     return f"{config.model.name} {config.objective.name} b{config.batch_size}"
 
 
+def training_images(
+    spec: RunSpec, bundle: data.DatasetBundle, built: dict[str, tuple[int, tuple[int, int]]]
+) -> tuple[int, tuple[int, int]]:
+    """The number of images ``spec``'s run trains on and their (H, W), without preparing the
+    run (no objective, no normalization statistics): its ``data.subset`` of the training split
+    that its data recipe gives from ``bundle`` (``DataRecipe.training_shape``; ``bundle``
+    itself without a recipe), checked as training checks it. ``built`` caches each recipe's split size and image size by its
+    description (the runs of a study share a few recipes)."""
+    if spec.data is None:
+        size, image_size = len(bundle.train), bundle.image_size
+    else:
+        recipe = json.dumps(spec.data.describe(), sort_keys=True)
+        if recipe not in built:
+            built[recipe] = spec.data.training_shape(bundle)
+        size, image_size = built[recipe]
+    return len(training_subset(spec.config, size)), image_size
+
+
 def plan_table(
     specs: list[RunSpec],
     roots: list[Path],
@@ -112,22 +133,21 @@ def plan_table(
     image_epochs, the estimated training seconds on this device (NaN with ``measure=False``)
     and on one GPU (gpu_seconds, an estimate from ``GPU_IMAGES_PER_SECOND``; NaN for models
     without an assumption) and the basis of that estimate (gpu_basis)."""
-    rows, measured = [], {}
+    rows, measured, built = [], {}, {}
     for spec in {as_spec(s).run_name: s for s in specs}.values():
         config = spec.config
-        images = prepare(spec, bundle).images
+        images, image_size = training_images(spec, bundle, built)
         name = kind(config)
         if name not in measured:
             measured[name] = (seconds_per_image(spec, bundle, device=device) if measure
                               else float("nan"))  # fmt: skip
-        image_epochs = len(images) * config.epochs
+        image_epochs = images * config.epochs
         assumed = gpu_assumption(config)
         complete = any(RunDir(r / spec.run_name).is_complete for r in roots) if real else None
         rows.append({"kind": name, "run": spec.run_name, "complete": complete,
-                     "images": len(images), "epochs": config.epochs, "image_epochs": image_epochs,
+                     "images": images, "epochs": config.epochs, "image_epochs": image_epochs,
                      "seconds": image_epochs * measured[name],
-                     "gpu_seconds": image_epochs * gpu_seconds_per_image(
-                         config, tuple(images.shape[-2:])),
+                     "gpu_seconds": image_epochs * gpu_seconds_per_image(config, image_size),
                      "gpu_basis": None if assumed is None else
                      f"{assumed[0]:,.0f} images/s at 32 x 32 px ({assumed[1]})"})  # fmt: skip
     return pd.DataFrame(rows)

@@ -236,10 +236,11 @@ def prepare(config: TrainConfig | RunSpec, bundle: data.DatasetBundle | None = N
     return _Prepared(images.to(device), objective, network_config, device, bundle, source)
 
 
-def training_subset(config: TrainConfig, bundle: data.DatasetBundle) -> torch.Tensor:
+def training_subset(config: TrainConfig, bundle: data.DatasetBundle | int) -> torch.Tensor:
     """The indices of ``bundle.train`` that ``config`` trains on, after checking that they
-    exist and hold at least one batch (cheap: nothing is built or copied)."""
-    size = len(bundle.train)
+    exist and hold at least one batch (cheap: nothing is built or copied). ``bundle`` may be
+    the size of that training split alone."""
+    size = bundle if isinstance(bundle, int) else len(bundle.train)
     if config.data.subset is None:
         subset = torch.arange(size)
     else:

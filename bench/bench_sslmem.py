@@ -5,7 +5,7 @@ representations at the same tap (default: the paper's, the last feature map), l2
 eq. 2 from them. The per-image scorer does what the authors' ``memorization_scores.py`` does:
 for every image and pair, draw each view with a per-image torchvision transform (the same SimCLR
 recipe), push it through each encoder on its own (batch of one) and average the distances. The
-batched scorer (``mnemoscope.sslmem.alignment_losses``) draws the views of 256 images at once,
+batched scorer (``measure.alignment.alignment_losses``) draws the views of 256 images at once,
 folds BatchNorm into the convs (``models.folding``) and runs every encoder once per chunk of
 images x views. Both use channels_last networks in fp32. The per-image loop is also timed on the
 folded encoders, to show how much of the speed-up is batching. Before timing, the two scorers

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from typer.testing import CliRunner
 
-from mnemoscope import data, models, sslmem
+from mnemoscope import data, models, scoring
 from mnemoscope.cli import app
 from mnemoscope.config_file import MAX_NODES, parse_config
 from mnemoscope.errors import BadInput, shorten
@@ -471,7 +471,7 @@ def rgb_network() -> models.Network:
 
 def score(images: torch.Tensor, net: models.Network | None = None):
     net = net or network()
-    return sslmem.score([net], [net], images, pairs=1)
+    return scoring.score([net], [net], images, pairs=1)
 
 
 GREY = torch.rand(4, 1, 16, 16)

@@ -122,6 +122,17 @@ def test_run_is_complete_only_after_marker(tmp_path):
     assert run.read_config() == {"seed": 3, "sizes": [1, 2]}
 
 
+def test_a_run_config_is_read_by_the_strict_config_reader(tmp_path):
+    from mnemoscope.errors import BadInput
+
+    run = RunDir(tmp_path / "run")
+    run.write_config({})
+    assert run.read_config() == {}
+    (run.path / "config.yaml").write_text("seed: 1\nepochs: 2\nseed: 3\n")
+    with pytest.raises(BadInput, match="key 'seed' is written twice"):
+        run.read_config()
+
+
 def test_arrays_round_trip_and_memory_map(tmp_path):
     run = RunDir(tmp_path)
     values = np.random.default_rng(0).random((3, 4)).astype(np.float16)

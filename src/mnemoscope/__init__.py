@@ -17,7 +17,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 SUBMODULES = (
-    "analysis", "augment", "data", "measure", "models", "reports", "sslmem", "store", "studies",
+    "analysis", "augment", "data", "measure", "models", "reports", "scoring", "store", "studies",
     "training",
 )  # fmt: skip
 __all__ = ["__version__", *SUBMODULES]

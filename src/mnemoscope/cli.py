@@ -280,7 +280,12 @@ def plan(
     import pandas as pd
 
     from mnemoscope import studies
-    from mnemoscope.execution.plan import dataset_or_standin, plan_table
+    from mnemoscope.execution.plan import (
+        PLAN_COLUMNS,
+        dataset_or_standin,
+        plan_summary,
+        plan_table,
+    )
     from mnemoscope.studies.repeat import seed_config, seed_dir
 
     config = _load_config(config_path, studies.load_config)
@@ -299,47 +304,19 @@ def plan(
         console.print(Text(f"dataset {dataset.name!r} is not here: runs built on a stand-in of "
                            "its catalogued size (counts and costs hold, completeness unknown)"),
                       style="yellow")  # fmt: skip
-    summary = Table("kind", "runs", "complete", "images x epochs", "seconds/image", "estimate",
-                    "1-GPU estimate*")  # fmt: skip
-    for name, group in table.groupby("kind", sort=False):
-        done = "?" if not real else f"{int(group['complete'].sum())}"
-        left = group if not real else group[~group["complete"].astype(bool)]
-        per_image = group["seconds"].sum() / group["image_epochs"].sum()
-        summary.add_row(name, str(len(group)), done, f"{int(group['image_epochs'].sum()):,}",
-                        "-" if not measure else f"{per_image:.2e}",
-                        _duration(left["seconds"].sum()) if measure else "-",
-                        _duration(left["gpu_seconds"].sum(min_count=1)))  # fmt: skip
+    rows, lines = plan_summary(table, real, measure)
+    summary = Table(*PLAN_COLUMNS)
+    for row in rows:
+        summary.add_row(*row)
     console.print(summary)
-    left = table if not real else table[~table["complete"].astype(bool)]
-    if measure:
-        console.print(Text(f"{len(table)} runs, {len(left)} to train: about "
-                           f"{_duration(left['seconds'].sum())} of training on this machine "
-                           "(one run after another; measurements come on top)"))  # fmt: skip
-    else:
-        console.print(Text(f"{len(table)} runs, {len(left)} to train (not timed here: "
-                           "--no-measure)"))  # fmt: skip
-    assumed = left.dropna(subset=["gpu_basis"])
-    if len(assumed):
-        bases = "; ".join(f"{name}: {basis}" for name, basis in
-                          assumed.groupby("kind", sort=False)["gpu_basis"].first().items())
-        console.print(Text(
-            f"* one-GPU estimate: about {_duration(assumed['gpu_seconds'].sum())} of training "
-            f"for the {len(assumed)} runs left of the kinds below on one H100 in bf16, run after "
-            "run. An ESTIMATE, not a measurement: images x epochs over the throughput the paper "
-            f"configs' headers assume (scaled by pixels from 32 x 32): {bases}."))  # fmt: skip
+    for line in lines:
+        console.print(Text(line))
 
 
 def _run_roots(study_dir: Path) -> list[Path]:
     """Where a study's runs live: its ``runs/``, and a nested study's (removal and privacy
     keep the SSLMem study's f and g in ``OUT/sslmem/runs``)."""
     return [study_dir / "runs", *sorted(study_dir.glob("*/runs"))]
-
-
-def _duration(seconds: float) -> str:
-    if seconds != seconds:  # NaN: nothing to estimate from
-        return "-"
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
 
 
 @app.command("sslmem-score")
@@ -378,7 +355,7 @@ def sslmem_score(
     """SSLMem scores (paper 002, eq. 2) of dataset images for checkpointed encoders f and g,
     or of a study's own candidates (--from-study). Options left out take the study's values
     (with --from-study) or the defaults named in their help."""
-    from mnemoscope.sslmem import read_ids, score_dataset, score_study
+    from mnemoscope.scoring import read_ids, score_dataset, score_study
 
     given = {"augment": augment, "pairs": pairs, "reference": reference, "distance": distance,
              "tap": tap, "seed": seed}  # fmt: skip

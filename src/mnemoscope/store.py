@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import yaml
 
-from mnemoscope import locks
+from mnemoscope import config_file, locks
 
 COMPLETE_MARKER = "COMPLETE"
 # Temporaries of ``atomic_write``: ".NAME.XXXXXXXX.tmp" (also tempfile.mkstemp's names, which
@@ -138,7 +138,8 @@ class RunDir:
         return atomic_write_text(self.path / "config.yaml", text)
 
     def read_config(self) -> dict[str, Any]:
-        return yaml.safe_load((self.path / "config.yaml").read_text()) or {}
+        """The run's ``config.yaml``, read by ``config_file`` (the one strict YAML reader)."""
+        return config_file.read_config(self.path / "config.yaml")
 
     def read_meta(self) -> dict[str, Any]:
         meta_path = self.path / "meta.json"

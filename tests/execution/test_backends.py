@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from mnemoscope import data
 from mnemoscope.environment import torch_threads
 from mnemoscope.execution import (
     Backend,
     ExecutionConfig,
+    Local,
     StorageNotShared,
     make_backend,
     train_all,
@@ -101,8 +103,49 @@ class _ElsewhereBackend(Backend):
     def probe(self, path):
         return None
 
-    def run(self, specs, root, done):
+    def run(self, specs, root, done, **in_process):
         raise AssertionError("nothing may train when the storage is not shared")
+
+
+class _CountingLocal(Local):
+    """``Local``, noting which runs it is handed."""
+
+    def __init__(self):
+        self.handed: list[list[str]] = []
+
+    def run(self, specs, root, done, **in_process):
+        self.handed.append([spec.run_name for spec in specs])
+        super().run(specs, root, done, **in_process)
+
+
+def test_local_trains_here_with_the_bundle_and_display_and_never_retrains(
+    tmp_path, fmnist, monkeypatch
+):
+    from rich.progress import Progress
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("local training uses the bundle it is given")
+
+    monkeypatch.setattr(data, "load", no_loading)
+    specs = _specs([0, 1, 0], epochs=1)
+    names = [spec.run_name for spec in specs[:2]]
+    backend, finished = _CountingLocal(), []
+    with Progress(disable=True) as display:
+        results = train_all(specs, tmp_path, backend, bundle=fmnist, progress=display,
+                            done=finished.append)  # fmt: skip
+        assert [task.description for task in display.tasks] == names  # one run after another
+    assert backend.handed == [names] and [spec.run_name for spec in finished] == names
+    assert [r.run.path.name for r in results] == [names[0], names[1], names[0]]
+    stamp = results[0].run.checkpoint_path("final").stat().st_mtime_ns
+    again = train_all(specs, tmp_path, backend, bundle=fmnist, quiet=True)
+    assert again[0].run.path == results[0].run.path
+    assert backend.handed == [names]  # finished runs are not handed to any backend again
+    assert results[0].run.checkpoint_path("final").stat().st_mtime_ns == stamp
+    # a finished run that lacks the probe its spec asks for gains it, without training again
+    probed = _specs([0], epochs=1, probe={"train_limit": 100, "test_limit": 50, "linear": False})
+    assert train_all(probed, tmp_path, backend, bundle=fmnist, quiet=True)[0].probe() is not None
+    assert backend.handed[-1] == [names[0]]
+    assert results[0].run.checkpoint_path("final").stat().st_mtime_ns == stamp
 
 
 def test_storage_the_workers_cannot_see_is_refused_before_any_training(tmp_path):

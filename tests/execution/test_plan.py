@@ -1,11 +1,15 @@
 """plan: runs, which are complete, images x epochs and a measured cost, before any training."""
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
+import torch
 
+from mnemoscope import data
 from mnemoscope.execution import train_all
-from mnemoscope.execution.plan import dataset_or_standin, plan_table
-from mnemoscope.training import RunSpec
+from mnemoscope.execution.plan import GPU_IMAGES_PER_SECOND, dataset_or_standin, plan_table
+from mnemoscope.training import DataRecipe, RunSpec, engine
 from tests.training.configs import tiny_config
 
 
@@ -28,8 +32,6 @@ def test_a_missing_dataset_is_planned_on_a_stand_in_of_its_size():
 
 
 def test_one_gpu_estimate_scales_the_assumed_throughput_and_says_so(tmp_path, fmnist):
-    from mnemoscope.execution.plan import GPU_IMAGES_PER_SECOND
-
     resnet = RunSpec(tiny_config(model={"name": "resnet18"}, epochs=3))
     convnet = RunSpec(tiny_config(epochs=3))
     table = plan_table([resnet, convnet], [tmp_path], fmnist, real=True, measure=False)
@@ -44,3 +46,73 @@ def test_one_gpu_estimate_scales_the_assumed_throughput_and_says_so(tmp_path, fm
     slower = plan_table([simclr], [tmp_path], fmnist, real=True, measure=False)
     per_image = slower["gpu_seconds"].iloc[0] / slower["image_epochs"].iloc[0]
     assert per_image == pytest.approx(expected / (256 * 3) * 2)  # two views an image
+
+
+def test_plan_summary_counts_per_kind_and_estimates_the_runs_left():
+    import pandas as pd
+
+    from mnemoscope.execution.plan import PLAN_COLUMNS, plan_summary
+
+    table = pd.DataFrame({
+        "kind": ["a b b8", "a b b8", "c d b8"], "complete": [True, False, False],
+        "image_epochs": [1000, 1000, 500], "seconds": [10.0, 10.0, 4000.0],
+        "gpu_seconds": [np.nan, np.nan, 7200.0],
+        "gpu_basis": [None, None, "1 images/s at 32 x 32 px (assumed)"],
+    })  # fmt: skip
+    rows, lines = plan_summary(table, real=True, measure=True)
+    assert all(len(row) == len(PLAN_COLUMNS) for row in rows)
+    assert rows[0] == ("a b b8", "2", "1", "2,000", "1.00e-02", "0 min 10 s", "-")
+    assert rows[1] == ("c d b8", "1", "0", "500", "8.00e+00", "1 h 06 min", "2 h 00 min")
+    assert lines[0] == ("3 runs, 2 to train: about 1 h 06 min of training on this machine (one "
+                        "run after another; measurements come on top)")  # fmt: skip
+    assert lines[1].startswith("* one-GPU estimate: about 2 h 00 min of training for the 1 runs")
+    assert lines[1].endswith("c d b8: 1 images/s at 32 x 32 px (assumed).")
+    rows, lines = plan_summary(table.assign(complete=None), real=False, measure=False)
+    assert rows[0] == ("a b b8", "2", "?", "2,000", "-", "-", "-")
+    assert lines[0] == "3 runs, 3 to train (not timed here: --no-measure)"
+
+
+class _Halves(DataRecipe):
+    """The first ``count`` training images at half their size, noting each build."""
+
+    count: int
+    builds: ClassVar[list[int]] = []
+
+    def build(self, source):
+        _Halves.builds.append(self.count)
+
+        def halved(images):
+            return data.ImageSet(images.images[:, :, ::2, ::2].contiguous(), images.labels,
+                                 images.ids)  # fmt: skip
+
+        train = source.train.subset(torch.arange(self.count))
+        return data.DatasetBundle("halves", halved(train), halved(source.test), source.classes)
+
+
+def test_plan_counts_images_without_preparing_any_run(tmp_path, fmnist, monkeypatch):
+    def no_preparing(*args, **kwargs):
+        raise AssertionError("plan --no-measure counts images without preparing a run")
+
+    monkeypatch.setattr(engine, "prepare", no_preparing)
+    subset = RunSpec(tiny_config(data={"subset": list(range(100))}, epochs=3))
+    whole = RunSpec(tiny_config(data={"subset": None}, epochs=1))
+    recipe = [RunSpec(tiny_config(data={"subset": None}, seed=seed), _Halves(count=300))
+              for seed in (0, 1)]  # fmt: skip
+    every_third = tiny_config(data={"subset": list(range(0, 270, 3))})
+    recipe_subset = RunSpec(every_third, _Halves(count=300))
+    _Halves.builds.clear()
+    table = plan_table([subset, whole, *recipe, recipe_subset], [tmp_path], fmnist, real=True,
+                       measure=False)  # fmt: skip
+    assert list(table["images"]) == [100, len(fmnist.train), 300, 300, 90]
+    assert list(table["image_epochs"]) == [300, len(fmnist.train), 600, 600, 180]
+    assert _Halves.builds == [300]  # one build per recipe, however many runs share it
+    resnet = RunSpec(tiny_config(model={"name": "resnet18"}, data={"subset": None}),
+                     _Halves(count=300))  # fmt: skip
+    halved = plan_table([resnet], [tmp_path], fmnist, real=True, measure=False)
+    assumed, _ = GPU_IMAGES_PER_SECOND[("resnet18", None)]
+    expected = 300 * 2 * (14 * 14) / (32 * 32) / assumed  # the recipe's image size, 14 x 14 px
+    assert halved["gpu_seconds"].iloc[0] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="data.subset index 400 is out of range"):
+        beyond = tiny_config(data={"subset": [0, 400]}, batch_size=2)
+        plan_table([RunSpec(beyond, _Halves(count=300))], [tmp_path], fmnist, real=True,
+                   measure=False)  # fmt: skip

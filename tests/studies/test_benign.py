@@ -183,6 +183,9 @@ def test_per_view_bank_gives_every_view_its_own_random_label(study_data):
     jobs = [job for job in all_jobs(config, study_data) if job.sweep == "banks"]
     assert len(jobs) == 1 and jobs[0].targets.trained_labels is None
     bundle = jobs[0].bundle(study_data.bundle)
+    # plan counts a bank's images without building it: the count must be what build gives
+    assert jobs[0].recipe.training_shape(study_data.bundle) == (240, bundle.image_size)
+    assert bundle.train.images.shape == (240, 1, *bundle.image_size)
     labels = trained_labels(jobs[0].config, bundle).view(60, 4)
     assert labels.max() < 10
     differing = (labels != labels[:, :1]).any(dim=1).float().mean().item()

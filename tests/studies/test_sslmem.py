@@ -9,8 +9,7 @@ import torch
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from mnemoscope import data, studies
-from mnemoscope import sslmem as sslmem_api
+from mnemoscope import data, scoring, studies
 from mnemoscope.analysis import reliability
 from mnemoscope.cli import app
 from mnemoscope.measure.alignment import alignment_losses
@@ -303,8 +302,11 @@ def test_layermem_of_one_layer_is_sslmem_of_its_flattened_normalized_output(tiny
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
     points, images = study.scored_points(planted.bundle, splits, planted)
-    encoders = [network for role in ("f", "g")
-                for network in sslmem_api.load_encoders(roles.checkpoints(out, role, "final"))]
+    encoders = [
+        network
+        for role in ("f", "g")
+        for network in scoring.load_encoders(roles.checkpoints(out, role, "final"))
+    ]
     draws = json.loads((out / "meta.json").read_text())["view_draws"]
     options = {**study.measure_options(config), "pairs": draws, "tap": "layer2"}
     losses = alignment_losses(encoders, images, **options).numpy()
@@ -352,8 +354,11 @@ def test_over_training_scores_every_epoch_on_the_main_views(tiny_run):
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
     points, images = study.scored_points(planted.bundle, splits, planted)
-    encoders = [network for role in ("f", "g") for network in
-                sslmem_api.load_encoders(roles.checkpoints(out, role, epoch_checkpoint(1)))]
+    encoders = [
+        network
+        for role in ("f", "g")
+        for network in scoring.load_encoders(roles.checkpoints(out, role, epoch_checkpoint(1)))
+    ]
     draws = json.loads((out / "meta.json").read_text())["view_draws"]  # pairs: auto's
     options = {**study.measure_options(config), "pairs": draws}
     losses = alignment_losses(encoders, images, **options).numpy()

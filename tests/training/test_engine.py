@@ -222,3 +222,15 @@ def test_batch_larger_than_a_full_training_set_is_refused_before_any_run(tmp_pat
     with pytest.raises(ValueError, match=r"batch_size 16 is larger than the training subset \(8"):
         train_all([RunSpec(fits), RunSpec(too_large)], tmp_path, bundle=small, quiet=True)
     assert not any(tmp_path.iterdir())  # not even the first run trained
+
+
+def test_time_steps_times_optimizer_steps_and_writes_nothing(tmp_path, fmnist, monkeypatch):
+    from mnemoscope.training.engine import time_steps
+
+    monkeypatch.chdir(tmp_path)
+    seconds, batch = time_steps(RunSpec(tiny_config(batch_size=100)), fmnist, steps=2)
+    assert seconds > 0 and batch == 100
+    _, small = time_steps(RunSpec(tiny_config(data={"subset": list(range(8))}, batch_size=8)),
+                          fmnist, steps=1)  # fmt: skip
+    assert small == 8
+    assert not any(tmp_path.iterdir())  # a cost estimate, not a run

@@ -15,10 +15,9 @@ from mnemoscope.execution.backends import (
     make_backend,
     train_all,
 )
-from mnemoscope.execution.config import BACKENDS, ExecutionConfig
+from mnemoscope.execution.config import ExecutionConfig
 
 __all__ = [
-    "BACKENDS",
     "Backend",
     "ExecutionConfig",
     "Local",

@@ -1,9 +1,10 @@
 """``train_all(specs, root, backend)`` and what every backend shares.
 
-A backend gets the specs' JSON and the run root, and makes workers call ``train_spec`` on
-each; ``train_all`` then reads the run directories. Before any work it checks that a worker
-sees ``root`` (``check_shared_storage``): a run directory on a disk only the submitting machine
-has would train somewhere and never come back.
+``train_all`` hands a backend the runs not yet trained and the run root; ``Local`` trains them
+in this process, the others ship the specs' JSON to workers that call ``train_spec`` on each.
+``train_all`` then reads the run directories. Before any work it checks that a worker sees
+``root`` (``check_shared_storage``): a run directory on a disk only the submitting machine has
+would train somewhere and never come back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mnemoscope import data
 from mnemoscope.execution.config import ExecutionConfig
 from mnemoscope.store import RunDir, atomic_write_text
 from mnemoscope.training import RunSpec, TrainResult, train
-from mnemoscope.training.engine import training_subset
+from mnemoscope.training.engine import is_trained, training_subset
 
 # Written by the submitting process under the run root, read back by a worker.
 STORAGE_PROBE = ".mnemoscope-storage-check"
@@ -47,12 +48,25 @@ def read_probe(path: str) -> str | None:
 
 
 class Backend:
-    """Trains specs somewhere. ``run`` returns once every spec's run is complete (or raises);
-    ``probe`` reads a file on a worker."""
+    """Trains specs somewhere. ``run`` returns once every spec's run is complete (or raises),
+    calling ``done(spec)`` as each one finishes; ``probe`` reads a file on a worker.
+
+    ``bundle`` (the loaded dataset), ``progress`` (a rich display) and ``quiet`` serve training
+    in this process; a backend whose workers run elsewhere loads the dataset there and shows
+    no progress of its own."""
 
     name = "backend"
 
-    def run(self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None]) -> None:
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        root: Path,
+        done: Callable[[RunSpec], None],
+        *,
+        bundle: data.DatasetBundle | None = None,
+        progress: Progress | None = None,
+        quiet: bool = False,
+    ) -> None:
         raise NotImplementedError
 
     def probe(self, path: Path) -> str | None:
@@ -63,9 +77,27 @@ class Backend:
 
 
 class Local(Backend):
-    """In this process, one run after another (the default)."""
+    """In this process, one run after another (the default), with the caller's loaded dataset
+    and progress display."""
 
     name = "local"
+
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        root: Path,
+        done: Callable[[RunSpec], None],
+        *,
+        bundle: data.DatasetBundle | None = None,
+        progress: Progress | None = None,
+        quiet: bool = False,
+    ) -> None:
+        for spec in specs:
+            train(spec, root, bundle=bundle, progress=progress, quiet=quiet)
+            done(spec)
+
+    def probe(self, path: Path) -> str | None:
+        return read_probe(str(path))
 
 
 def check_shared_storage(root: Path, backend: Backend) -> None:
@@ -98,10 +130,12 @@ def train_all(
     done: Callable[[RunSpec], None] | None = None,
 ) -> list[TrainResult]:
     """Train every spec under ``root`` with ``backend`` (default: ``Local``) and return their
-    results in the order of ``specs``. Specs with one run key train once. ``bundle`` (the
-    loaded dataset) and ``progress`` serve in-process training only; with a ``bundle``, the
-    subset and batch size of every spec trained on the dataset itself are checked before the
-    first run starts. ``done(spec)`` is called as each run finishes."""
+    results in the order of ``specs``. Specs with one run key train once; a run that ``train``
+    would return as it stands (``training.engine.is_trained``) is not handed to the backend.
+    ``bundle`` (the loaded dataset) and ``progress`` serve in-process training only; with a
+    ``bundle``, the subset and batch size of every spec trained on the dataset itself are
+    checked before the first run starts. ``done(spec)`` is called as each run finishes (at
+    once for those already trained)."""
     root = Path(root).absolute()
     backend = backend or Local()
     if bundle is not None:
@@ -110,20 +144,13 @@ def train_all(
                 training_subset(spec.config, bundle)
     unique = list({spec.run_name: spec for spec in specs}.values())
     notify = done or (lambda spec: None)
-    if isinstance(backend, Local):
-        trained = {}
-        for spec in unique:
-            trained[spec.run_name] = train(spec, root, bundle=bundle, progress=progress,
-                                           quiet=quiet)  # fmt: skip
-            notify(spec)
-        return [trained[spec.run_name] for spec in specs]
-    pending = [spec for spec in unique if not RunDir(root / spec.run_name).is_complete]
+    pending = [spec for spec in unique if not is_trained(spec, root)]
     for spec in unique:
         if spec not in pending:
             notify(spec)
     if pending:
         check_shared_storage(root, backend)
-        backend.run(pending, root, notify)
+        backend.run(pending, root, notify, bundle=bundle, progress=progress, quiet=quiet)
     results = []
     for spec in specs:
         run = RunDir(root / spec.run_name)

@@ -12,8 +12,6 @@ from pydantic import Field, model_validator
 
 from mnemoscope.strict import StrictModel
 
-BACKENDS = ("local", "processes", "ray", "slurm")
-
 
 class ExecutionConfig(StrictModel):
     backend: Literal["local", "processes", "ray", "slurm"] = Field(

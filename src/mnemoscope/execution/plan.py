@@ -5,7 +5,9 @@ epochs; per kind of run (model, objective, batch size, image size) the seconds p
 image measured here with a few optimizer steps on random images of the right shape, hence an
 estimate of the training time left (hooks' measurements come on top). Where the dataset is not
 on this machine (a paper config), the runs are built on a stand-in of the catalogued size, so
-counts and costs hold but which runs are complete cannot be told.
+counts and costs hold but which runs are complete cannot be told. A run's images are counted
+from its data recipe and subset (``training_images``), without preparing it: only the one run
+timed per kind is prepared, and only when measuring.
 
 For the models the paper configs train (ResNet-18/50, ViT-tiny) it adds an estimate on one
 GPU: images x epochs over the throughput those configs' headers assume for one H100 in bf16
@@ -16,7 +18,7 @@ not fit a laptop's memory).
 
 from __future__ import annotations
 
-import time
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,9 @@ import pandas as pd
 import torch
 
 from mnemoscope import data
-from mnemoscope.environment import autocast_dtype
 from mnemoscope.store import RunDir
-from mnemoscope.training import RunSpec, TrainConfig, prepare
-from mnemoscope.training.engine import TrainingModel, _restore, _train_step
+from mnemoscope.training import RunSpec, TrainConfig
+from mnemoscope.training.engine import time_steps, training_subset
 from mnemoscope.training.spec import as_spec
 
 
@@ -55,32 +56,12 @@ def dataset_or_standin(name: str, options: dict[str, Any]) -> tuple[data.Dataset
 def seconds_per_image(spec: RunSpec, bundle: data.DatasetBundle, steps: int = 3,
                       device: str | None = None) -> float:  # fmt: skip
     """Training seconds per image of ``spec``'s kind of run on ``device`` (default: the
-    config's): ``steps`` optimizer steps on random images after one warm-up step."""
+    config's): ``steps`` optimizer steps on random images after one warm-up step
+    (``training.engine.time_steps``)."""
     update = {"measure_at": []} if device is None else {"measure_at": [], "device": device}
     config = spec.config.model_copy(update=update)
-    prepared = prepare(RunSpec(config, spec.data), bundle)
-    count = len(prepared.images)
-    prepared.images = torch.randint(0, 256, prepared.images.shape, dtype=torch.uint8,
-                                    device=prepared.device)  # fmt: skip
-    state = _restore(config, prepared, RunDir(Path("/nonexistent")), "", max(1, count))
-    amp_dtype = autocast_dtype(prepared.device, config.precision)
-    model = TrainingModel(state.network, prepared.device, amp_dtype, state.network)
-    state.network.train()
-    batch = min(config.batch_size, count)
-    timings = []
-    for step in range(steps + 1):
-        positions = torch.randperm(count, generator=state.generator)[:batch]
-        started = time.perf_counter()
-        output = _train_step(config, prepared.objective, model, prepared.images, positions,
-                             state.generator)  # fmt: skip
-        state.optimizer.zero_grad(set_to_none=True)
-        output.loss.backward()
-        state.optimizer.step()
-        if prepared.device.type == "cuda":
-            torch.cuda.synchronize()
-        if step:  # the first step pays for allocation and kernel selection
-            timings.append(time.perf_counter() - started)
-    return sum(timings) / len(timings) / batch
+    seconds, batch = time_steps(RunSpec(config, spec.data), bundle, steps=steps)
+    return seconds / batch
 
 
 # One-GPU training throughput that the paper configs' headers assume: training images per
@@ -120,6 +101,24 @@ def kind(config: TrainConfig) -> str:
     return f"{config.model.name} {config.objective.name} b{config.batch_size}"
 
 
+def training_images(
+    spec: RunSpec, bundle: data.DatasetBundle, built: dict[str, tuple[int, tuple[int, int]]]
+) -> tuple[int, tuple[int, int]]:
+    """The number of images ``spec``'s run trains on and their (H, W), without preparing the
+    run (no objective, no normalization statistics): its ``data.subset`` of the training split
+    that its data recipe gives from ``bundle`` (``DataRecipe.training_shape``; ``bundle``
+    itself without a recipe), checked as training checks it. ``built`` caches each recipe's
+    split size and image size by its description (the runs of a study share a few recipes)."""
+    if spec.data is None:
+        size, image_size = len(bundle.train), bundle.image_size
+    else:
+        recipe = json.dumps(spec.data.describe(), sort_keys=True)
+        if recipe not in built:
+            built[recipe] = spec.data.training_shape(bundle)
+        size, image_size = built[recipe]
+    return len(training_subset(spec.config, size)), image_size
+
+
 def plan_table(
     specs: list[RunSpec],
     roots: list[Path],
@@ -134,22 +133,71 @@ def plan_table(
     image_epochs, the estimated training seconds on this device (NaN with ``measure=False``)
     and on one GPU (gpu_seconds, an estimate from ``GPU_IMAGES_PER_SECOND``; NaN for models
     without an assumption) and the basis of that estimate (gpu_basis)."""
-    rows, measured = [], {}
+    rows, measured, built = [], {}, {}
     for spec in {as_spec(s).run_name: s for s in specs}.values():
         config = spec.config
-        images = prepare(spec, bundle).images
+        images, image_size = training_images(spec, bundle, built)
         name = kind(config)
         if name not in measured:
             measured[name] = (seconds_per_image(spec, bundle, device=device) if measure
                               else float("nan"))  # fmt: skip
-        image_epochs = len(images) * config.epochs
+        image_epochs = images * config.epochs
         assumed = gpu_assumption(config)
         complete = any(RunDir(r / spec.run_name).is_complete for r in roots) if real else None
         rows.append({"kind": name, "run": spec.run_name, "complete": complete,
-                     "images": len(images), "epochs": config.epochs, "image_epochs": image_epochs,
+                     "images": images, "epochs": config.epochs, "image_epochs": image_epochs,
                      "seconds": image_epochs * measured[name],
-                     "gpu_seconds": image_epochs * gpu_seconds_per_image(
-                         config, tuple(images.shape[-2:])),
+                     "gpu_seconds": image_epochs * gpu_seconds_per_image(config, image_size),
                      "gpu_basis": None if assumed is None else
                      f"{assumed[0]:,.0f} images/s at 32 x 32 px ({assumed[1]})"})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# The columns of ``plan_summary``'s rows, as `mnemoscope plan` prints them.
+PLAN_COLUMNS = ("kind", "runs", "complete", "images x epochs", "seconds/image", "estimate",
+                "1-GPU estimate*")  # fmt: skip
+
+
+def plan_summary(
+    table: pd.DataFrame, real: bool, measure: bool
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """What `mnemoscope plan` prints of ``plan_table``'s table: one row per kind of run
+    (``PLAN_COLUMNS``: runs, complete ones, images x epochs, the measured seconds per image,
+    the estimate here and on one GPU for the runs left) and the lines under it (runs left and
+    the training time here; the basis of the one-GPU estimate). ``real``: the dataset is the
+    real one (else completeness is unknown and every run is left); ``measure``: the table
+    holds timings."""
+    rows = []
+    for name, group in table.groupby("kind", sort=False):
+        done = "?" if not real else f"{int(group['complete'].sum())}"
+        left = group if not real else group[~group["complete"].astype(bool)]
+        per_image = group["seconds"].sum() / group["image_epochs"].sum()
+        rows.append((name, str(len(group)), done, f"{int(group['image_epochs'].sum()):,}",
+                     "-" if not measure else f"{per_image:.2e}",
+                     duration(left["seconds"].sum()) if measure else "-",
+                     duration(left["gpu_seconds"].sum(min_count=1))))  # fmt: skip
+    left = table if not real else table[~table["complete"].astype(bool)]
+    if measure:
+        lines = [f"{len(table)} runs, {len(left)} to train: about "
+                 f"{duration(left['seconds'].sum())} of training on this machine "
+                 "(one run after another; measurements come on top)"]  # fmt: skip
+    else:
+        lines = [f"{len(table)} runs, {len(left)} to train (not timed here: --no-measure)"]
+    assumed = left.dropna(subset=["gpu_basis"])
+    if len(assumed):
+        first_basis = assumed.groupby("kind", sort=False)["gpu_basis"].first()
+        bases = "; ".join(f"{name}: {basis}" for name, basis in first_basis.items())
+        lines.append(
+            f"* one-GPU estimate: about {duration(assumed['gpu_seconds'].sum())} of training "
+            f"for the {len(assumed)} runs left of the kinds below on one H100 in bf16, run after "
+            "run. An ESTIMATE, not a measurement: images x epochs over the throughput the paper "
+            f"configs' headers assume (scaled by pixels from 32 x 32): {bases}.")  # fmt: skip
+    return rows, lines
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as "H h MM min" or "M min SS s"; "-" for NaN (nothing to estimate from)."""
+    if seconds != seconds:  # NaN
+        return "-"
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"

@@ -35,7 +35,9 @@ class Processes(Backend):
     def probe(self, path: Path) -> str | None:
         return read_probe(str(path))  # the workers run on this machine: its file system
 
-    def run(self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None]) -> None:
+    def run(
+        self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None], **in_process
+    ) -> None:  # the in-process options (bundle, progress) do not reach a worker
         remaining = list(specs)
         for attempt in range(self.retries + 1):
             try:

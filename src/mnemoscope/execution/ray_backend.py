@@ -167,7 +167,9 @@ class Ray(Backend):
         ray = self._connect()
         return ray.get(ray.remote(num_cpus=0)(read_probe).remote(str(path)))
 
-    def run(self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None]) -> None:
+    def run(
+        self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None], **in_process
+    ) -> None:  # the in-process options (bundle, progress) do not reach a worker
         ray = self._connect()
         task = ray.remote(train_spec).options(num_cpus=self.cpus, num_gpus=self.gpus,
                                               max_retries=self.retries)  # fmt: skip

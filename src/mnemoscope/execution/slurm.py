@@ -61,7 +61,9 @@ class Slurm(Backend):
         job = self._executor(path.parent / ".submitit").submit(read_probe, str(path))
         return job.result()
 
-    def run(self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None]) -> None:
+    def run(
+        self, specs: Sequence[RunSpec], root: Path, done: Callable[[RunSpec], None], **in_process
+    ) -> None:  # the in-process options (bundle, progress) do not reach a worker
         submitit = _submitit()
         executor = self._executor(root / ".submitit")
         jsons = [spec.to_json() for spec in specs]

@@ -27,8 +27,7 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from mnemoscope import data
-from mnemoscope.measure.features import extract_features
-from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
+from mnemoscope.measure import probes
 from mnemoscope.strict import StrictModel
 from mnemoscope.training.probe import probe_images
 
@@ -126,13 +125,8 @@ def downstream_accuracy(
     linear (paper 002) or kNN (k = 20, cosine; paper 003)."""
     rows = []
     for chosen in sets:
-        fit = extract_features(network, chosen.train.images, [tap], device=device)[tap]
-        scored = extract_features(network, chosen.test.images, [tap], device=device)[tap]
-        arguments = (fit, chosen.train.labels, scored, chosen.test.labels)
-        if probe == "linear":
-            accuracy = linear_probe_accuracy(*arguments)
-        else:
-            accuracy = knn_accuracy(*arguments, num_classes=chosen.num_classes)
+        accuracy = probes.accuracy(network, chosen.train, chosen.test, probe, tap,
+                                   num_classes=chosen.num_classes, device=device)  # fmt: skip
         rows.append({"downstream": chosen.label, "accuracy": accuracy,
                      "train_size": len(chosen.train), "test_size": len(chosen.test)})  # fmt: skip
     return pd.DataFrame(rows, columns=["downstream", "accuracy", "train_size", "test_size"])

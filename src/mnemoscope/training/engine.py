@@ -236,10 +236,11 @@ def prepare(config: TrainConfig | RunSpec, bundle: data.DatasetBundle | None = N
     return _Prepared(images.to(device), objective, network_config, device, bundle, source)
 
 
-def training_subset(config: TrainConfig, bundle: data.DatasetBundle) -> torch.Tensor:
+def training_subset(config: TrainConfig, bundle: data.DatasetBundle | int) -> torch.Tensor:
     """The indices of ``bundle.train`` that ``config`` trains on, after checking that they
-    exist and hold at least one batch (cheap: nothing is built or copied)."""
-    size = len(bundle.train)
+    exist and hold at least one batch (cheap: nothing is built or copied). ``bundle`` may be
+    the size of that training split alone."""
+    size = bundle if isinstance(bundle, int) else len(bundle.train)
     if config.data.subset is None:
         subset = torch.arange(size)
     else:
@@ -311,9 +312,7 @@ def _train(
     run = RunDir(Path(root) / spec.run_name)
     result = TrainResult(run, config)
     if run.is_complete:
-        missing = [
-            e for e in config.save_epochs if not run.checkpoint_path(epoch_checkpoint(e)).exists()
-        ]
+        missing = _missing_checkpoints(run, config)
         if missing:  # e.g. epoch 0 from a version that did not keep the initialization
             raise RuntimeError(
                 f"run {run.path} is complete but lacks the checkpoints of save_epochs {missing}; "
@@ -344,6 +343,20 @@ def _train(
     run.update_meta(finished=now_iso())
     run.mark_complete()
     return result
+
+
+def is_trained(spec: RunSpec, root: str | Path) -> bool:
+    """Whether ``train(spec, root)`` would return the run as it stands: complete, with its
+    probe table if it asks for one. A complete run that lacks a checkpoint of ``save_epochs``
+    is not: ``train`` refuses it, saying so."""
+    run = RunDir(Path(root) / spec.run_name)
+    if not run.is_complete or _missing_checkpoints(run, spec.config):
+        return False
+    return spec.config.probe is None or has_probe(run, spec.config.probe)
+
+
+def _missing_checkpoints(run: RunDir, config: TrainConfig) -> list[int]:
+    return [e for e in config.save_epochs if not run.checkpoint_path(epoch_checkpoint(e)).exists()]
 
 
 def _probe(config: TrainConfig, prepared: _Prepared, run: RunDir, network: nn.Module) -> None:
@@ -435,8 +448,25 @@ def _privacy_record(prepared: _Prepared, state: _State, steps_per_epoch: int) ->
 def _restore(
     config: TrainConfig, prepared: _Prepared, run: RunDir, state_key: str, steps_per_epoch: int
 ) -> _State:
-    """A fresh start (initial weights from the seed's first stream, the generator from its
-    second), then the ``last`` checkpoint loaded over it when the run was interrupted."""
+    """A fresh start (``_fresh_state``), then the ``last`` checkpoint loaded over it when the
+    run was interrupted."""
+    state = _fresh_state(config, prepared, steps_per_epoch)
+    if run.checkpoint_path("last").exists():
+        saved = load_state(run, "last", state_key)
+        state.network.load_state_dict(saved.model)
+        if state.owned is not None:
+            state.owned.load_state_dict(saved.objective)
+        state.optimizer.load_state_dict(saved.optimizer)
+        if state.scheduler is not None:
+            state.scheduler.load_state_dict(saved.scheduler)
+        state.generator.set_state(saved.generator)
+        state.epoch, state.history = saved.epoch, saved.history
+    return state
+
+
+def _fresh_state(config: TrainConfig, prepared: _Prepared, steps_per_epoch: int) -> _State:
+    """The state before the first step: initial weights from the seed's first stream, the
+    generator from its second, the optimizer and schedule (and DP-SGD's step around them)."""
     device, objective = prepared.device, prepared.objective
     init_seed, data_seed = np.random.SeedSequence(config.seed).generate_state(2, dtype=np.uint64)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -458,17 +488,40 @@ def _restore(
         accounting = privacy.Accounting.calibrate(config.privacy, len(prepared.images),
                                                   config.batch_size, config.epochs)  # fmt: skip
         state.private = privacy.PrivateStep.attach(accounting, network, owned, optimizer)
-    if run.checkpoint_path("last").exists():
-        saved = load_state(run, "last", state_key)
-        network.load_state_dict(saved.model)
-        if owned is not None:
-            owned.load_state_dict(saved.objective)
-        optimizer.load_state_dict(saved.optimizer)
-        if state.scheduler is not None:
-            state.scheduler.load_state_dict(saved.scheduler)
-        generator.set_state(saved.generator)
-        state.epoch, state.history = saved.epoch, saved.history
     return state
+
+
+def time_steps(
+    spec: RunSpec, bundle: data.DatasetBundle | None = None, *, steps: int = 3
+) -> tuple[float, int]:
+    """Mean seconds of one optimizer step of ``spec``'s run on random images of its training
+    set's shape, timed over ``steps`` steps after one warm-up step (which pays for allocation
+    and kernel selection), and the batch size of those steps. Nothing is written: a cost
+    estimate (``execution.plan``), not a run."""
+    prepared = prepare(spec, bundle)
+    config = spec.config
+    count = len(prepared.images)
+    prepared.images = torch.randint(0, 256, prepared.images.shape, dtype=torch.uint8,
+                                    device=prepared.device)  # fmt: skip
+    state = _fresh_state(config, prepared, max(1, count))
+    amp_dtype = autocast_dtype(prepared.device, config.precision)
+    model = TrainingModel(state.network, prepared.device, amp_dtype, state.network)
+    state.network.train()
+    batch = min(config.batch_size, count)
+    timings = []
+    for step in range(steps + 1):
+        positions = torch.randperm(count, generator=state.generator)[:batch]
+        started = time.perf_counter()
+        output = _train_step(config, prepared.objective, model, prepared.images, positions,
+                             state.generator)  # fmt: skip
+        state.optimizer.zero_grad(set_to_none=True)
+        output.loss.backward()
+        state.optimizer.step()
+        if prepared.device.type == "cuda":
+            torch.cuda.synchronize()
+        if step:  # the first step pays for allocation and kernel selection
+            timings.append(time.perf_counter() - started)
+    return sum(timings) / len(timings), batch
 
 
 def _run_epoch(

@@ -7,8 +7,9 @@ For each probed tap, frozen features (eval mode, fp32) of the training split fit
 * a linear probe: multinomial logistic regression on standardized features, full-batch L-BFGS
   (deterministic; paper 002 probes linearly),
 
-and the table holds their accuracy on the test split. The features come from
-``mnemoscope.measure.features`` and the classifiers from ``mnemoscope.measure.probes``.
+and the table holds their accuracy on the test split. The features of every tap come from one
+pass of ``mnemoscope.measure.features`` and the probes from ``mnemoscope.measure.probes``
+(``feature_accuracy``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import nn
 
 from mnemoscope import data
 from mnemoscope.measure.features import extract_features
-from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
+from mnemoscope.measure.probes import feature_accuracy
 from mnemoscope.store import RunDir
 from mnemoscope.training.config import ProbeConfig
 
@@ -58,14 +59,14 @@ def probe_accuracy_table(
     train_features = extract_features(network, train_set.images, config.taps, device=device)
     test_features = extract_features(network, test_set.images, config.taps, device=device)
     rows: list[dict[str, Any]] = []
+    kinds = [kind for kind, wanted in (("knn", config.knn), ("linear", config.linear)) if wanted]
     for tap in config.taps:
-        fitted = (train_features[tap], train_set.labels, test_features[tap], test_set.labels)
-        if config.knn:
-            accuracy = knn_accuracy(*fitted, k=config.k, num_classes=bundle.num_classes)
-            rows.append({"tap": tap, "probe": "knn", "k": config.k, "accuracy": accuracy})
-        if config.linear:
-            accuracy = linear_probe_accuracy(*fitted)
-            rows.append({"tap": tap, "probe": "linear", "k": None, "accuracy": accuracy})
+        fit = (train_features[tap], train_set.labels)
+        test = (test_features[tap], test_set.labels)
+        for kind in kinds:
+            accuracy = feature_accuracy(fit, test, kind, k=config.k, num_classes=bundle.num_classes)
+            rows.append({"tap": tap, "probe": kind, "k": config.k if kind == "knn" else None,
+                         "accuracy": accuracy})  # fmt: skip
     table = pd.DataFrame(rows)
     table["train_size"] = len(train_set)
     table["test_size"] = len(test_set)

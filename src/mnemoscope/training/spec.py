@@ -59,6 +59,13 @@ class DataRecipe(Part):
         """The bundle the run trains on (``config.data.subset`` indexes its training split)."""
         raise NotImplementedError
 
+    def training_shape(self, source: DatasetBundle) -> tuple[int, tuple[int, int]]:
+        """The number of training images ``build(source)`` gives and their (H, W), for ``plan``.
+        The default builds the bundle; a recipe whose build is costly (augmentation banks)
+        says it without building, and a test checks that it says what ``build`` gives."""
+        built = self.build(source)
+        return len(built.train), built.image_size
+
 
 @dataclass(frozen=True)
 class HookContext:

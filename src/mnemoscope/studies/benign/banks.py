@@ -126,6 +126,10 @@ class BankRecipe(DataRecipe):
         labels = image_labels(source, index, self.label_seed)
         return bank_bundle(source, index, augmentation, self.views, self.seed, labels)
 
+    def training_shape(self, source: DatasetBundle) -> tuple[int, tuple[int, int]]:
+        # the bank's views keep the image size (its augmentation is built at that size)
+        return len(self.index) * self.views, source.image_size
+
 
 class IidRecipe(DataRecipe):
     """Table 3's training set: the images of ``groups`` ([s, B] dataset indices, the anchor

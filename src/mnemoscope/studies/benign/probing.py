@@ -35,9 +35,9 @@ from torch import nn
 
 from mnemoscope import augment, data
 from mnemoscope.analysis.stats import seed_interval
+from mnemoscope.measure import probes
 from mnemoscope.measure.features import extract_features
 from mnemoscope.measure.invariance import measure_invariance
-from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.strict import StrictModel
 from mnemoscope.studies.benign.config import (
     Data,
@@ -211,23 +211,15 @@ def probe_taps(
         test = extract_features(network, data.test_images, group, batch_size=spec.batch_size)
         for tap in group:
             train_f, test_f = train[tap].to(device), test[tap].to(device)
+            clean = ((train_f[fit_rows], fit_labels), (test_f, data.test_labels))
             results[f"clean_knn.{tap}"] = _scalar(
-                knn_accuracy(
-                    train_f[fit_rows],
-                    fit_labels,
-                    test_f,
-                    data.test_labels,
-                    k=spec.k,
-                    weighted=spec.weighted,
-                )
+                probes.feature_accuracy(*clean, "knn", k=spec.k, weighted=spec.weighted)
             )
             results[f"noisy_knn.{tap}"] = _scalar(_noisy_knn(train_f[trained_rows], targets, spec))
             if tap == "output":
                 results["fit_accuracy"] = _scalar(_fit_accuracy(train_f[trained_rows], targets))
             if linear and tap == "embedding":
-                results["linear.embedding"] = _scalar(
-                    linear_probe_accuracy(train_f[fit_rows], fit_labels, test_f, data.test_labels)
-                )
+                results["linear.embedding"] = _scalar(probes.feature_accuracy(*clean, "linear"))
         del train, test
     if "output" not in taps:
         output = extract_features(
@@ -246,9 +238,8 @@ def _noisy_knn(features: torch.Tensor, targets: ProbeTargets, spec: ProbeSpec) -
     labels = targets.noisy_labels
     if labels is None or len(features) <= spec.k:
         return math.nan
-    return knn_accuracy(
-        features, labels, features, labels, k=spec.k, weighted=spec.weighted, leave_self_out=True
-    )
+    return probes.feature_accuracy((features, labels), (features, labels), "knn", k=spec.k,
+                                   weighted=spec.weighted, leave_self_out=True)  # fmt: skip
 
 
 def _fit_accuracy(output: torch.Tensor, targets: ProbeTargets) -> float:
@@ -333,17 +324,9 @@ def transfer_accuracy(
     evaluated on its test split, the network frozen."""
     network.eval()
     device = next(network.parameters()).device
-    with torch.no_grad():
-        train = extract_features(network, train_images, ["embedding"], batch_size=spec.batch_size)
-        test = extract_features(network, test_images, ["embedding"], batch_size=spec.batch_size)
-    return knn_accuracy(
-        train["embedding"].to(device),
-        train_labels,
-        test["embedding"].to(device),
-        test_labels,
-        k=spec.k,
-        weighted=spec.weighted,
-    )
+    return probes.accuracy(network, (train_images, train_labels), (test_images, test_labels),
+                           "knn", "embedding", k=spec.k, weighted=spec.weighted,
+                           batch_size=spec.batch_size, knn_device=device)  # fmt: skip
 
 
 def verdict(

@@ -33,10 +33,9 @@ from scipy import stats
 
 from mnemoscope import data, models
 from mnemoscope.analysis import reliability
+from mnemoscope.measure import probes
 from mnemoscope.measure.alignment import check_measurement, resolve_tap
 from mnemoscope.measure.dejavu import GROUPS, DejaVu, dejavu
-from mnemoscope.measure.features import extract_features
-from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.store import json_safe
 from mnemoscope.studies.config import StudyTrain
 from mnemoscope.studies.dejavu.config import Config
@@ -233,10 +232,8 @@ def probe_accuracy(
 ) -> float:
     """Test accuracy of a probe of A's embedding fitted on A's half (linear, or kNN k = 20)."""
     network = sslmem.load_networks([result], "final", device)[0]
-    fit = extract_features(network, bundle.train.images[half], ["embedding"])["embedding"]
-    test = extract_features(network, bundle.test.images, ["embedding"])["embedding"]
-    score = knn_accuracy if config.probe == "knn" else linear_probe_accuracy
-    return score(fit, bundle.train.labels[half], test, bundle.test.labels)
+    fit = (bundle.train.images[half], bundle.train.labels[half])
+    return probes.accuracy(network, fit, bundle.test, config.probe, "embedding")
 
 
 # --- tables ----------------------------------------------------------------------------------

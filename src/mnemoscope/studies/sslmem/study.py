@@ -23,6 +23,7 @@ import torch
 
 from mnemoscope import data, models
 from mnemoscope.analysis import reliability
+from mnemoscope.measure import probes
 from mnemoscope.measure.alignment import (
     DEFAULT_PAIRS,
     SCORERS,
@@ -30,8 +31,6 @@ from mnemoscope.measure.alignment import (
     check_measurement,
     memorization_score,
 )
-from mnemoscope.measure.features import extract_features
-from mnemoscope.measure.probes import knn_accuracy, linear_probe_accuracy
 from mnemoscope.store import RunDir, json_safe
 from mnemoscope.studies.frame import Frame
 from mnemoscope.studies.sslmem import compare, feldman, layers, roles, tables, units
@@ -451,14 +450,11 @@ def probe_accuracy(
     excluded = held_out_class(config.planted, planted.bundle)
     if excluded is not None:
         test_index = test_index[test_set.labels != excluded]
-    accuracies = []
-    for network in load_networks(runs, checkpoint, device):
-        fit_features = extract_features(network, train_set.images[fit], ["embedding"])
-        test_features = extract_features(network, test_set.images[test_index], ["embedding"])
-        kind = probe or config.over_training.probe
-        fit_x, test_x = fit_features["embedding"], test_features["embedding"]
-        score = knn_accuracy if kind == "knn" else linear_probe_accuracy
-        accuracies.append(score(fit_x, train_set.labels[fit], test_x, test_set.labels[test_index]))
+    fit_set = (train_set.images[fit], train_set.labels[fit])
+    test_subset = (test_set.images[test_index], test_set.labels[test_index])
+    kind = probe or config.over_training.probe
+    accuracies = [probes.accuracy(network, fit_set, test_subset, kind, "embedding")
+                  for network in load_networks(runs, checkpoint, device)]  # fmt: skip
     return float(np.mean(accuracies))
 
 

@@ -1,8 +1,8 @@
 """Score your own encoders with SSLMem (paper 002): is an image memorized by the encoders that
-trained on it?
+trained on it? (The study that trains encoders and scores them is ``mnemoscope.studies.sslmem``.)
 
-    >>> from mnemoscope import sslmem
-    >>> result = sslmem.score(f_encoders, g_encoders, images)      # uint8 [N, C, H, W]
+    >>> from mnemoscope import scoring
+    >>> result = scoring.score(f_encoders, g_encoders, images)     # uint8 [N, C, H, W]
     >>> result.normalized                                           # m(x) / range, [N]
 
 ``f_encoders`` were trained on the images of interest, ``g_encoders`` without them (otherwise

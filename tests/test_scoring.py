@@ -1,4 +1,4 @@
-"""``mnemoscope.sslmem``: scoring any encoders, checkpoints, and ``mnemoscope sslmem-score``."""
+"""``mnemoscope.scoring``: scoring any encoders, checkpoints, and ``mnemoscope sslmem-score``."""
 
 import json
 
@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from mnemoscope import data, models, sslmem
+from mnemoscope import data, models, scoring
 from mnemoscope.cli import app
 from mnemoscope.store import RunDir
 
@@ -40,8 +40,8 @@ def test_the_docstring_states_the_default_tap_the_code_uses():
 
     from mnemoscope.measure.alignment import resolve_tap
 
-    doc = " ".join(sslmem.__doc__.split())
-    assert inspect.signature(sslmem.score).parameters["tap"].default == "auto"
+    doc = " ".join(scoring.__doc__.split())
+    assert inspect.signature(scoring.score).parameters["tap"].default == "auto"
     assert "(``auto`` by default:" in doc
     convnet = resolve_tap(network(0), "auto")
     vit = resolve_tap(models.build("vit-tiny", in_channels=1, image_size=28, patch_size=7), "auto")
@@ -49,7 +49,7 @@ def test_the_docstring_states_the_default_tap_the_code_uses():
 
 
 def test_score_returns_per_image_scores(images):
-    result = sslmem.score([network(0), network(1)], [network(2)], images, pairs=2)
+    result = scoring.score([network(0), network(1)], [network(2)], images, pairs=2)
     assert result.align_f.shape == (2, 48) and result.align_g.shape == (1, 48)
     np.testing.assert_allclose(result.raw, result.align_g[0] - result.align_f.mean(axis=0))
     assert result.normalized.max() - result.normalized.min() == pytest.approx(1.0)
@@ -64,7 +64,7 @@ def test_score_takes_any_module_and_float_images(images):
             return (x.flatten(1), None)  # like an MAE encoder: a tuple, features first
 
     floats = images.float() / 255
-    result = sslmem.score([Flatten()], [Flatten()], floats, augment="gaussian_noise", pairs=2)
+    result = scoring.score([Flatten()], [Flatten()], floats, augment="gaussian_noise", pairs=2)
     np.testing.assert_array_equal(result.raw, 0.0)
     assert (result.align_f > 0).all()
 
@@ -72,26 +72,26 @@ def test_score_takes_any_module_and_float_images(images):
 def test_shared_centering_needs_the_shared_points(images):
     nets = [network(0)], [network(1)]
     with pytest.raises(ValueError, match="needs `shared`"):
-        sslmem.score(*nets, images, center="shared")
-    result = sslmem.score(*nets, images, pairs=1, center="shared", shared=np.arange(20))
+        scoring.score(*nets, images, center="shared")
+    result = scoring.score(*nets, images, pairs=1, center="shared", shared=np.arange(20))
     assert result.raw[:20].mean() == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="at least one f and one g"):
-        sslmem.score([], [network(1)], images)
+        scoring.score([], [network(1)], images)
 
 
 def test_checkpoints_score_like_the_networks_they_hold(images, checkpoints):
-    from_files = sslmem.score_checkpoints(checkpoints[:2], checkpoints[2:], images, pairs=2)
-    in_memory = sslmem.score([network(0), network(1)], [network(2), network(3)], images, pairs=2)
+    from_files = scoring.score_checkpoints(checkpoints[:2], checkpoints[2:], images, pairs=2)
+    in_memory = scoring.score([network(0), network(1)], [network(2), network(3)], images, pairs=2)
     np.testing.assert_allclose(from_files.raw, in_memory.raw, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="not found"):
-        sslmem.load_encoders(["/nonexistent/net.safetensors"])
+        scoring.load_encoders(["/nonexistent/net.safetensors"])
 
 
 def test_command_line_writes_the_score_table(tmp_path, checkpoints):
     out = tmp_path / "scores"
     f0, f1, g0 = (str(path) for path in checkpoints[:3])
     arguments = ["sslmem-score", "--f", f0, "--f", f1, "--g", g0, "--out", str(out),
-                 "--count", "24", "--pairs", "2"]  # fmt: skip
+                 "--count", "24", "--pairs", "2"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     table = RunDir(out).load_table("sslmem_scores")
@@ -99,7 +99,7 @@ def test_command_line_writes_the_score_table(tmp_path, checkpoints):
     train = data.load("fmnist-mini").train
     assert table["id"].tolist() == train.ids[:24].tolist()
     images = train.images[:24]
-    expected = sslmem.score_checkpoints(checkpoints[:2], checkpoints[2:3], images, pairs=2)
+    expected = scoring.score_checkpoints(checkpoints[:2], checkpoints[2:3], images, pairs=2)
     np.testing.assert_allclose(table["score_raw"], expected.raw, rtol=1e-5, atol=1e-7)
 
 
@@ -122,7 +122,7 @@ def test_command_line_scores_the_images_of_an_ids_file(tmp_path, checkpoints):
     assert result.exit_code == 0, result.output
     table = RunDir(tmp_path / "by-ids").load_table("sslmem_scores")
     assert table["id"].tolist() == wanted  # in the file's order
-    expected = sslmem.score_checkpoints(checkpoints[:1], checkpoints[1:2],
+    expected = scoring.score_checkpoints(checkpoints[:1], checkpoints[1:2],
                                         train.images[[7, 3, 30]], pairs=2)  # fmt: skip
     np.testing.assert_allclose(table["score_raw"], expected.raw, rtol=1e-5, atol=1e-7)
     ids_file.write_text("1 2 99999999")

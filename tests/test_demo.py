@@ -62,15 +62,20 @@ def test_demo_runs_every_study_into_one_directory_and_builds_the_report(demo_run
     html = report.read_text()
     for study in quick:
         assert f'id="study-{study}"' in html
-    # the command ends with the headlines of every study and the report's path
+    # the command ends with one line per claim of every study and the report's path last
     assert result.output.rstrip().endswith(f"report: {report}")
-    for study, lines in demo.headlines(out).items():
-        assert lines, study
-        assert study in result.output
-        assert lines[0][:40] in result.output
+    printed = result.output.splitlines()
+    lines = demo.claim_lines(out)
+    for study in quick:
+        claims = studies.get(study).claims
+        assert len(lines[study]) == len(claims), study
+        for claim, line in zip(claims, lines[study], strict=True):
+            assert f"  {line}" in printed  # one line each, not broken at the console's width
+            assert claim.name in line and claim.text not in result.output
+            assert line.startswith(("smoke test", "not measured"))  # a --quick demo
     # in the order the studies ran, as in the report
-    assert list(demo.headlines(out)) == quick
-    positions = [result.output.index(f"{study}\n") for study in quick]
+    assert list(lines) == quick
+    positions = [printed.index(study) for study in quick]
     assert positions == sorted(positions)
     assert 'id="smoke-test"' in html  # a --quick demo is a smoke test
 

@@ -92,15 +92,15 @@ def demo(
 ) -> None:
     """Run the three studies at demo scale (three study seeds each) on the embedded dataset and
     build the HTML report."""
-    from mnemoscope.demo import headlines, run_demo
+    from mnemoscope.demo import claim_lines, run_demo
     from mnemoscope.environment import busy_warning
 
     _warn(busy_warning())
     report = run_demo(out, quick=quick, quiet=quiet)
-    for study, lines in headlines(out).items():
+    for study, lines in claim_lines(out).items():  # the claims' sentences are in the report
         console.print(f"[bold]{study}[/bold]")
         for line in lines:
-            console.print(Text(f"  - {line}"))
+            console.print(Text(f"  {line}"))
     console.print(Text(f"report: {report}"), style="bold green")
 
 

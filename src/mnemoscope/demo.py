@@ -2,7 +2,7 @@
 
 ``mnemoscope demo`` runs the ``demo_config`` of every study record that has one (each repeated
 over three study seeds, so that every headline comes with its spread) into ``OUT/<study>``,
-writes ``OUT/report.html`` and prints the headline findings. ``--quick`` runs the
+writes ``OUT/report.html`` and prints one line per claim (``claim_lines``). ``--quick`` runs the
 ``quick_config`` of every record marked ``quick_demo``: a smoke test of every pipeline. Everything
 is resumable: a second run over the same ``OUT`` reuses finished trainings.
 """
@@ -18,6 +18,8 @@ from mnemoscope.config_file import packaged_config
 from mnemoscope.environment import pick_device, run_environment
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.reports import build_report, collect
+from mnemoscope.reports.collect import is_quick
+from mnemoscope.reports.findings import claim_line, finding_rows
 from mnemoscope.store import claim, now_iso
 from mnemoscope.studies.record import Study
 
@@ -55,6 +57,12 @@ def run_demo(
         return build_report(out)
 
 
-def headlines(out: str | Path) -> dict[str, list[str]]:
-    """The headline findings of each study of a finished (or partial) demo directory."""
-    return {study.name: study.headlines for study in collect(out)}
+def claim_lines(out: str | Path) -> dict[str, list[str]]:
+    """Each study's claims of a finished (or partial) demo directory, one line each: verdict,
+    short name, effect with its interval (``reports.findings.claim_line``), by study in the
+    order they ran. The claims' sentences and every seed's value are in the report."""
+    studies_ = collect(out)
+    lines: dict[str, list[str]] = {study.name: [] for study in studies_}
+    for row in finding_rows(studies_, is_quick(out, studies_)):
+        lines[row.study.name].append(claim_line(row))
+    return lines

@@ -14,7 +14,8 @@ def finding_rows(text: str) -> list[str]:
 
 def test_report_embeds_figures_and_escapes_data(study_dir):
     text = render_report(study_dir)
-    assert len(re.findall(r'<figure id="[^"]+"><img src="data:image/png;base64,', text)) == 2
+    figures = r'<figure id="[^"]+"(?: class="key")?><img src="data:image/png;base64,'
+    assert len(re.findall(figures, text)) == 2
     assert HOSTILE not in text and "&lt;script&gt;" in text
     assert "<script" not in text  # the report itself runs no code
     assert "http://" not in text.replace("http://www.w3.org", "")  # nothing fetched from a network
@@ -50,9 +51,12 @@ def test_captions_say_what_a_figure_shows_and_which_paper_figure(study_dir):
     assert len(captions) == 2
     assert all(".png" not in caption and "Reproduces paper 001, fig." in caption
                for caption in captions)  # fmt: skip
-    # a thumbnail of the key figure links to it
-    assert 'href="#study-profiles-fig2_binomial"' in text
-    assert 'id="study-profiles-fig2_binomial"' in text
+    # the section leads with the key figure, then its paragraph; the other figures are folded
+    section = text[text.index('<section id="study-profiles">'):]
+    assert section.index('id="study-profiles-fig2_binomial" class="key"') < section.index(
+        'class="study-summary"') < section.index("<details") < section.index(
+        'id="study-profiles-fig1_profiles"')  # fmt: skip
+    assert text.count('id="study-profiles-fig2_binomial"') == 1
 
 
 def test_raw_per_image_tables_are_linked_not_inlined(study_dir):
@@ -131,3 +135,12 @@ def test_sslmem_localization_section_shows_layermem_and_unitmem_escaped(sslmem_d
     assert section.index("Most memorizing units") < section.index("0.91")
     assert 'id="study-sslmem-sslmem_unitmem"' in section  # the figure sits in the section
     assert text.count('id="study-sslmem-sslmem_unitmem"') == 1  # and only there
+
+
+def test_a_wide_summary_table_is_turned_to_fit_the_page(sslmem_dir):
+    text = render_report(sslmem_dir)
+    table = text[text.index("wide summary (turned: a row per column)"):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") == 16  # the header and a row per column but the first
+    assert "<th>a_<wbr>long_<wbr>column_<wbr>name_<wbr>0</th><th>0.1235</th>" in table
+    assert '<td class="text">a_long_column_name_15</td><td>0.1235</td><td>-1.5e-05</td>' in table

@@ -47,6 +47,7 @@ def test_the_registry_holds_one_complete_record_per_study():
         assert study.config.model_fields["study"].default == study.name
         assert study.claims and all(claim.name and claim.effect for claim in study.claims)
         assert study.key_figure in study.captions
+        assert study.repeated_key_figure is None or study.repeated_key_figure in study.captions
         config = study.config.model_validate(packaged_config(study.quick_config))
         assert config.data.name and config.describe()  # what plan and the report read
         assert studies.get(study.name) is study
@@ -96,6 +97,22 @@ def test_every_figure_is_captioned_and_the_section_renders(quick_runs, name):
     assert f'id="study-{out.name}"' in page
     assert f'id="study-{out.name}-{study.key_figure}"' in page
     assert len(re.findall(r'<tr class="finding">', page)) == len(study.claims)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_the_figures_over_study_seeds_are_captioned_and_hold_the_repeated_key_figure(
+    quick_runs, name, tmp_path
+):
+    from mnemoscope.store import RunDir
+
+    study = studies.get(name)
+    out = quick_runs(name)
+    # the quick run twice over, as two study seeds of a repeated run
+    drawn = {path.stem for path in study.combined_figures({0: out, 1: out}, RunDir(tmp_path))}
+    assert drawn == {path.stem for path in (tmp_path / "figures").glob("*.png")}
+    assert drawn <= set(study.captions)
+    assert (study.repeated_key_figure in drawn) if study.repeated_key_figure else not drawn
 
 
 @pytest.mark.slow

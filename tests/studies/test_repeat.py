@@ -135,6 +135,21 @@ def test_repeated_study_table_and_report_show_each_seed_and_the_spread(repeated)
     assert "t interval over seeds" in page and "2 study seeds" in page
 
 
+def test_repeated_study_draws_its_figures_over_the_seeds_and_the_report_leads_with_them(
+    repeated
+):
+    _, result = repeated
+    assert PROFILES.repeated_key_figure == "seeds_fig2_mae"
+    assert (result.path / "figures" / "seeds_fig2_mae.png").stat().st_size > 1000
+    page = render_report(result.path)
+    section = page[page.index('<section id="study-'):]
+    assert section.index('<figure id="study-' + result.path.name + '-seeds_fig2_mae" class="key">'
+                         ) < section.index('class="study-summary"')  # fmt: skip
+    for k in (0, 3):  # each seed's own figures, one click away
+        assert f'<details class="seed" id="study-{result.path.name}-seed-{k}">' in section
+        assert f'id="study-{result.path.name}-seed-{k}-fig1_profiles"' in section
+
+
 def test_readme_results_show_every_study_seed_of_a_repeated_study(repeated):
     _, result = repeated
     body = demo_results().section(result.path)

@@ -43,13 +43,17 @@ ALPHA = 0.05
 @dataclass(frozen=True)
 class Measured:
     """What a run measured for a claim: the value, its interval (or ``None``), a verdict;
-    ``effect`` and ``p_value`` as numbers for combining study seeds (module docstring)."""
+    ``effect`` and ``p_value`` as numbers for combining study seeds (module docstring); ``low``
+    and ``high``: the interval of ``effect`` as numbers where there is one (``combine``'s t
+    interval over study seeds), which the report prints the effect to the precision of."""
 
     value: str
     verdict: str
     interval: str | None = None
     effect: float | None = None
     p_value: float | None = None
+    low: float | None = None
+    high: float | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -114,11 +118,11 @@ def combine(measured: Mapping[str, Measurement], confidence: float = 0.95) -> Me
     if missing:
         listed += ", " + ", ".join(f"{k}: not measured" for k in missing)
     value = f"{len(measured)} study seeds ({listed})"
-    interval, mean = None, None
+    interval, mean, low, high = None, None, None, None
     effects = [m.effect for m in present.values() if m.effect is not None]
     if effects:
         spread = seed_interval(effects, confidence)
-        mean = spread.mean
+        mean, low, high = spread.mean, spread.low, spread.high
         value = (f"mean effect {spread.mean:+.3g} (min {spread.minimum:+.3g}, max "
                  f"{spread.maximum:+.3g}) over {value}")  # fmt: skip
         interval = f"{confidence:.0%} t interval over seeds [{spread.low:+.3g}, {spread.high:+.3g}]"
@@ -132,7 +136,7 @@ def combine(measured: Mapping[str, Measurement], confidence: float = 0.95) -> Me
         value += f"; combined p = {p:.2g} ({test})"
         if verdict == "undecided" and complete and len(effects) == len(present):
             verdict = _direction_verdict(verdicts, effects, p)
-    return Measured(value, verdict, interval, mean, p)
+    return Measured(value, verdict, interval, mean, p, low, high)
 
 
 def _direction_verdict(verdicts: set[str], effects: list[float], p: float) -> str:

@@ -1,8 +1,10 @@
 """Gather what a run directory holds, finished or not, for the report.
 
 A run directory is either one study's (its ``config.yaml`` has a ``study`` key) or a demo's,
-whose sub-directories are studies. Nothing here assumes a study finished: whatever exists is
-collected and whatever is missing is listed, so a report of a half-done run is still useful.
+whose sub-directories are studies; a study repeated over study seeds brings each seed's
+directory (``study-seed-<k>/``, a whole study directory) as one of its ``seeds``. Nothing here
+assumes a study finished: whatever exists is collected and whatever is missing is listed, so a
+report of a half-done run is still useful.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from mnemoscope.config_file import packaged_config, read_config
 from mnemoscope.errors import BadInput
 from mnemoscope.store import COMPLETE_MARKER
 from mnemoscope.studies.record import Study
+from mnemoscope.studies.repeat import seed_dirs
 
 
 @dataclass
@@ -34,10 +37,17 @@ class StudyOutputs:
     figures: list[Path]
     tables: list[Path]
     missing: list[str] = field(default_factory=list)
+    study_seed: int | None = None  # a study seed's directory of a repeated study
+    seeds: list[StudyOutputs] = field(default_factory=list)  # a repeated study's, in run order
 
     @property
     def headlines(self) -> list[str]:
         return [str(line) for line in self.summary.get("headlines", [])]
+
+    @property
+    def repeated(self) -> bool:
+        """Whether this is a study repeated over study seeds (its config says ``repeat``)."""
+        return bool(self.config.get("repeat")) or isinstance(self.summary.get("repeat"), dict)
 
 
 def collect(run_dir: str | Path) -> list[StudyOutputs]:
@@ -96,35 +106,40 @@ def _is_packaged_quick(study: StudyOutputs) -> bool:
     return quick.model_dump(mode="json") == study.config
 
 
-def _collect_study(path: Path) -> StudyOutputs:
+def _collect_study(path: Path, study_seed: int | None = None) -> StudyOutputs:
     complete = (path / COMPLETE_MARKER).exists()
     summary = read_json(path / "summary.json")
+    config = _read_yaml(path / "config.yaml")
     figures = sorted((path / "figures").glob("*.png"))
     tables = sorted((path / "tables").glob("*.csv"))
     tables += [
         p for p in sorted((path / "tables").glob("*.parquet")) if not p.with_suffix(".csv").exists()
     ]
+    repeated = bool(config.get("repeat")) or isinstance(summary.get("repeat"), dict)
     missing = []
     if not complete:
         missing.append("the study has not finished (no COMPLETE marker): results may be partial")
     if not summary:
         missing.append("summary.json (headline findings)")
-    repeated = isinstance(summary.get("repeat"), dict)  # figures are in study-seed-*/
-    if not figures and not repeated:
+    if not figures and not repeated:  # a repeated study's are its seeds' and, for some, combined
         missing.append("figures/*.png")
     if not tables:
         missing.append("tables/*")
     name = _study_name(path) or path.name
+    seeds = [_collect_study(child, k) for k, child in seed_dirs(path, summary).items()
+             if repeated and (child / "config.yaml").is_file()]  # fmt: skip
     return StudyOutputs(
         name=name,
         record=next((study for study in studies.REGISTRY if study.name == name), None),
         path=path,
         complete=complete,
         config_text=(path / "config.yaml").read_text(),
-        config=_read_yaml(path / "config.yaml"),
+        config=config,
         meta=read_json(path / "meta.json"),
         summary=summary,
         figures=figures,
         tables=tables,
         missing=missing,
+        study_seed=study_seed,
+        seeds=seeds,
     )

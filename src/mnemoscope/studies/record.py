@@ -4,7 +4,8 @@ A study folder (``studies/<folder>/``) exports one ``STUDY = Study(...)``, as a 
 is one ``objectives.Method`` record: its config class, the function that runs its science, the
 runs it trains (``plan``), its typed summary and the paper claims read from it, and what the
 report shows of it (figure captions, the key figure, the per-image tables that are linked rather
-than inlined, extra sections such as a gallery). ``studies.REGISTRY`` lists the records;
+than inlined, extra sections such as a gallery, and the figures drawn over the study seeds of a
+repeated run). ``studies.REGISTRY`` lists the records;
 ``reports``, ``plan``, the CLI and the demo loop over it and name no study.
 """
 
@@ -23,6 +24,7 @@ from mnemoscope.studies.papers import Paper
 
 if TYPE_CHECKING:
     from mnemoscope import data
+    from mnemoscope.store import RunDir
     from mnemoscope.studies.config import StudyConfig
     from mnemoscope.studies.frame import Frame
     from mnemoscope.training import RunSpec
@@ -71,7 +73,9 @@ class Section:
     a group of figures and tables with a note of their own). ``figures`` names the study's own
     figures (stems), ``tables`` holds (title, table) pairs; ``replaces`` names the figures and
     tables (stems) the section stands in for, which the report then leaves out of its plain
-    lists."""
+    lists. A ``lead`` section is a picture a reader should see without a click (a gallery): the
+    report shows it under the study's key figure rather than folded with the detail (in a
+    repeated study, at the top of each study seed's block)."""
 
     title: str
     anchor: str
@@ -81,9 +85,14 @@ class Section:
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     replaces: list[str] = field(default_factory=list)
     mark: str = "planted"  # the tag shown under a marked gallery image
+    lead: bool = False  # shown under the key figure, not folded into the detail
 
 
 def no_sections(path: Path, summary: Any) -> list[Section]:
+    return []
+
+
+def no_combined_figures(seed_dirs: Mapping[int, Path], out: RunDir) -> list[Path]:
     return []
 
 
@@ -91,7 +100,15 @@ def no_sections(path: Path, summary: Any) -> list[Section]:
 class Study:
     """One study: its name (the config's ``study:`` key) and every part of it (module
     docstring). ``run(config, frame)`` does the science inside ``studies.run``'s frame and
-    returns the typed summary; ``specs(config, bundle)`` lists what it trains."""
+    returns the typed summary; ``specs(config, bundle)`` lists what it trains.
+
+    ``combined_figures(seed_dirs, out)`` draws, after every study seed of a repeated run has
+    finished (``repeat.run_repeated``), the figures that show the study seeds together (one
+    marker per seed, a band over seeds) from the seeds' stored tables and summaries
+    (``seed_dirs``: each study seed's directory, by seed) into ``out``'s ``figures/``, and
+    returns their paths; their captions are in ``captions`` like every figure's.
+    ``repeated_key_figure`` is the one of them the report leads a repeated study's section with;
+    ``None`` (a study with no combined figures): each study seed's own ``key_figure``."""
 
     name: str
     paper: Paper | None
@@ -107,6 +124,8 @@ class Study:
     demo_config: str | None = None  # the main job's config (`mnemoscope demo`); None: not in it
     quick_demo: bool = False  # `mnemoscope demo --quick` runs ``quick_config`` too
     sections: Callable[[Path, Any], list[Section]] = no_sections
+    combined_figures: Callable[[Mapping[int, Path], RunDir], list[Path]] = no_combined_figures
+    repeated_key_figure: str | None = None  # a combined figure's stem
 
     def caption(self, stem: str) -> str:
         """One line: what the figure shows, then which paper figure it reproduces."""
@@ -140,6 +159,16 @@ class Study:
         return [Finding(claim, combine({k: measure(claim, s) for k, s in typed.items()},
                                        confidence))
                 for claim in self.claims]  # fmt: skip
+
+    def seed_findings(self, raw: Mapping[str, Any]) -> dict[str, list[Finding]]:
+        """Every claim measured at each study seed of a repeated study's ``summary.json``, by
+        study seed (as ``findings`` combines them); empty for a study run once."""
+        from mnemoscope.studies.repeat import seed_summaries
+
+        per_seed, _ = seed_summaries(raw)
+        typed = {k: self.typed_summary(seed) for k, seed in (per_seed or {}).items()}
+        return {k: [Finding(claim, measure(claim, summary)) for claim in self.claims]
+                for k, summary in typed.items()}  # fmt: skip
 
     def typed_summary(self, raw: Mapping[str, Any]) -> StudySummary | NotMeasured:
         return self.read_summary(raw) if raw else NotMeasured("no summary.json yet")

@@ -6,7 +6,13 @@ k into ``out/study-seed-<k>/`` (each a complete study directory with its own ``r
 writes in ``out`` the combined result: ``summary.json`` (``RepeatedSummary``: the seeds and
 their directories, each seed's summary, one headline per claim of the paper) and
 ``tables/repeat_findings.csv`` (each claim's effect, p-value and verdict per seed, and combined:
-``analysis.claims.combine``).
+``analysis.claims.combine``), and draws in ``out/figures/`` the study's figures over its study
+seeds (``Study.combined_figures``: one marker per seed, a band over seeds).
+
+The combined figures are drawn here, once the seeds have run, rather than by the report: they
+are files of the run like every other figure (a user opens them without the report, and
+``mnemoscope report`` stays quick and draws nothing), and they are drawn from what the seeds
+stored, so a second run over the same directory redraws them from the reused seeds.
 
 Study seed k shifts every random draw of the study: ``shift_seeds`` adds ``k * SEED_STRIDE`` to
 every integer field named ``seed`` or ``*_seed`` anywhere in the config, and to every entry of a
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
     from mnemoscope.studies.record import Study
 
 SEED_STRIDE = 1000
+FINDINGS_TABLE = "repeat_findings"  # tables/<this>: each claim at every study seed, and combined
 REPEAT_HELP = (
     "run the study once per study seed (every seed of the config shifted) into "
     "study-seed-<k>/ and combine: each headline's spread and a combined test over seeds; "
@@ -126,7 +133,8 @@ def run_repeated(study: Study, config: Any, frame: Frame) -> RepeatedSummary:
                          quiet=frame.quiet)  # fmt: skip
         summaries[k] = json.loads((result.path / "summary.json").read_text())
     summary, table = combined_summary(study, summaries, spec.confidence)
-    store.save_table("repeat_findings", table)
+    store.save_table(FINDINGS_TABLE, table)
+    study.combined_figures({k: seed_dir(frame.path, k) for k in spec.study_seeds}, store)
     return summary
 
 
@@ -160,6 +168,22 @@ def combined_summary(
                              f"{claim.effect}: {combined.value}")  # fmt: skip
     summary = RepeatedSummary(repeat=repeat, seeds=seeds, headlines=headlines)
     return summary, pd.DataFrame(rows)
+
+
+def seed_dirs(path: str | Path, raw: Mapping[str, Any]) -> dict[int, Path]:
+    """The directory of each study seed of the repeated study in ``path`` whose
+    ``summary.json`` is ``raw``, in the order it lists them; a run not finished yet (no summary):
+    the ``study-seed-<k>`` directories there are, by seed; empty for a study run once."""
+    repeat = raw.get("repeat")
+    seeds = repeat.get("study_seeds") if isinstance(repeat, Mapping) else None
+    if isinstance(seeds, list) and all(_integer(k) for k in seeds):
+        return {int(k): seed_dir(path, int(k)) for k in seeds}
+    found = {}
+    for child in Path(path).glob("study-seed-*"):
+        suffix = child.name.removeprefix("study-seed-")
+        if child.is_dir() and suffix.isdigit():
+            found[int(suffix)] = child
+    return dict(sorted(found.items()))
 
 
 def seed_summaries(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, float]:

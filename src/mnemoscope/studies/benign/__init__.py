@@ -9,6 +9,7 @@ capacity sweeps (figs. 6, 8-13, table 3) and the toy model of appendix E (fig. 1
 
 from mnemoscope.studies.benign.claims import CLAIMS
 from mnemoscope.studies.benign.config import Config
+from mnemoscope.studies.benign.figures import combined_figures
 from mnemoscope.studies.benign.report import CAPTIONS, PER_IMAGE_TABLES
 from mnemoscope.studies.benign.study import run, study_specs
 from mnemoscope.studies.benign.summary import BenignSummary
@@ -29,4 +30,6 @@ STUDY = Study(
     quick_config="benign-quick",
     demo_config="benign-demo",
     quick_demo=True,
+    combined_figures=combined_figures,
+    repeated_key_figure="seeds_fig4_probes",
 )

@@ -11,11 +11,16 @@
   ``benign_fig9_num_classes``, ``benign_fig11_13_label_noise``, ``benign_fig8_projector``,
   ``benign_fig12_randaugment``, ``benign_fig10_transfer``;
 * ``benign_fig14_toy``: heatmap of the toy model's test kNN over (n, B) (fig. 14).
+
+``combined_figures(seed_dirs, out)`` draws a repeated study's ``seeds_fig4_probes``: fig. 4's
+probes per layer at the last epoch, the mean over study seeds with a band over them.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -377,3 +382,72 @@ FIGURES = [
     ("benign_fig10_transfer", fig10_transfer, ["benign_transfer"]),
     ("benign_fig14_toy", fig14_toy, ["benign_toy"]),
 ]
+
+
+# -- a repeated study: its study seeds together ------------------------------------------------
+
+
+def combined_figures(seed_dirs: Mapping[int, Path], out: RunDir) -> list[Path]:
+    """The figures of a repeated study (``Study.combined_figures``), from each study seed's
+    ``tables/benign_probes`` and ``summary.json`` (chance): ``seeds_fig4_probes``."""
+    probes, chance = {}, math.nan
+    for k, path in seed_dirs.items():
+        table_path = Path(path) / "tables" / "benign_probes.parquet"
+        if table_path.exists():
+            probes[k] = pd.read_parquet(table_path)
+        summary_path = Path(path) / "summary.json"
+        if summary_path.exists():
+            chance = json.loads(summary_path.read_text()).get("chance", chance)
+    if not probes:
+        return []
+    return [out.save_figure("seeds_fig4_probes", probes_over_seeds(probes, chance=chance))]
+
+
+def probes_over_seeds(probes: Mapping[int, pd.DataFrame], *, chance: float) -> Figure:
+    """Fig. 4 at the last measured epoch over study seeds: the clean (dashed) and noisy (solid)
+    kNN probe of every tap, the mean over seeds with a band from the lowest seed to the highest,
+    one panel per setting; grey: the clean probe at initialization."""
+    finals = []
+    for k, table in probes.items():
+        knn = table[table.probe.isin(["clean_knn", "noisy_knn"])]
+        last = knn.groupby("setting").epoch.transform("max")
+        finals.append(knn[knn.epoch == last].assign(study_seed=k))
+    final = pd.concat(finals, ignore_index=True)
+    settings = [s for s in _order_settings(final.setting) if s != "init"]
+    taps = _order_taps(final.tap.dropna().unique())
+    columns = min(2, len(settings))
+    rows = math.ceil(len(settings) / columns)
+    figure = Figure(figsize=(4.6 * columns, 3.3 * rows), layout="constrained")
+    grid = figure.subplots(rows, columns, sharey=True, squeeze=False).ravel()
+    for unused in grid[len(settings):]:
+        unused.set_visible(False)
+    x = np.arange(len(taps))
+
+    def spread(part: pd.DataFrame) -> pd.DataFrame:
+        by_tap = part.pivot_table(index="tap", columns="study_seed", values="accuracy")
+        by_tap = by_tap.reindex(taps)
+        return pd.DataFrame({"mean": by_tap.mean(axis=1), "low": by_tap.min(axis=1),
+                             "high": by_tap.max(axis=1)})  # fmt: skip
+
+    init = spread(final[(final.setting == "init") & (final.probe == "clean_knn")])
+    for axis, setting in zip(grid, settings, strict=False):
+        for probe, style, colour in (("clean_knn", "--", "tab:blue"),
+                                     ("noisy_knn", "-", "tab:red")):  # fmt: skip
+            band = spread(final[(final.setting == setting) & (final.probe == probe)])
+            axis.fill_between(x, band["low"], band["high"], color=colour, alpha=0.2, lw=0)
+            axis.plot(x, band["mean"], style, color=colour, marker="o", markersize=3,
+                      label=f"{probe.split('_')[0]} probe")  # fmt: skip
+        axis.plot(x, init["mean"], color="0.3", linewidth=2, alpha=0.4, label="init (clean)")
+        _chance_line(axis, chance)
+        axis.set_xticks(x, [SHORT[t] for t in taps])
+        axis.set_title(setting, fontsize=11)
+        axis.set_ylim(0, 1)
+        axis.set_xlabel("tap (increasing depth)")
+    for axis in grid[::columns]:
+        axis.set_ylabel("kNN accuracy")
+    handles, labels = grid[0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=8, loc="outside lower center", ncols=len(labels))
+    figure.suptitle(f"Fig. 4 over {len(probes)} study seeds, last epoch: mean (line) and the "
+                    "range of the seeds (band)\n(dashed: clean probe on test images, solid: "
+                    "noisy probe on training images)", fontsize=11)  # fmt: skip
+    return figure

@@ -1,8 +1,13 @@
-"""What the report shows of the benign study: its figures' captions, in the order shown."""
+"""What the report shows of the benign study: its figures' captions, in the order shown
+(first the figures over study seeds of a repeated run: ``figures.combined_figures``)."""
 
 from mnemoscope.studies.record import Caption
 
 CAPTIONS = {
+    "seeds_fig4_probes": Caption(
+        "kNN probe accuracy of every layer at the last epoch with clean (dashed) and random "
+        "(solid) labels, one panel per setting: the mean over study seeds and a band from the "
+        "lowest seed to the highest", "paper 003, fig. 4 and table 1"),
     "benign_fig4_probes": Caption(
         "kNN probe accuracy of every layer with clean (dashed) and random (solid) labels, one "
         "panel per setting: where the random labels are fitted and where the clean signal "

@@ -9,6 +9,7 @@ epoch alignment, with the paper's figures 1-4, 6 and 7.
 from mnemoscope.studies.papers import PROFILES
 from mnemoscope.studies.profiles.claims import CLAIMS
 from mnemoscope.studies.profiles.config import Config
+from mnemoscope.studies.profiles.figures import combined_figures
 from mnemoscope.studies.profiles.report import CAPTIONS, PER_IMAGE_TABLES
 from mnemoscope.studies.profiles.study import run, study_specs
 from mnemoscope.studies.profiles.summary import ProfilesSummary
@@ -28,4 +29,6 @@ STUDY = Study(
     quick_config="profiles-quick",
     demo_config="profiles-demo",
     quick_demo=True,
+    combined_figures=combined_figures,
+    repeated_key_figure="seeds_fig2_mae",
 )

@@ -15,13 +15,18 @@ writes ``figures/``:
 * binomial_distance: MAE to each null against mean p, at every measured epoch;
 * data_map_<paradigm>: dataset cartography of the tracked images (Swayamdipta et al. 2020):
   confidence against variability, coloured by correctness.
+
+``combined_figures(seed_dirs, out)`` draws a repeated study's ``seeds_fig2_mae``: fig. 2's MAE
+of each paradigm to the nulls at mean p_t = 0.5, one marker per study seed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -36,6 +41,7 @@ from mnemoscope.analysis.profiles import (
 from mnemoscope.store import RunDir
 from mnemoscope.studies.profiles.config import Config
 from mnemoscope.studies.profiles.tables import NULLS, VARIANTS, load_recognition, middle_target
+from mnemoscope.studies.seedplots import points_per_seed
 
 PANEL = 3.2  # inches per panel side
 
@@ -271,4 +277,50 @@ def data_map(dynamics, name: str) -> Figure:
     figure.colorbar(points, ax=axis, label="correctness", shrink=0.8)
     axis.set(title=f"{name}: data map of the tracked images", xlabel="variability",
              ylabel="confidence", ylim=(-0.02, 1.02))  # fmt: skip
+    return figure
+
+
+# -- a repeated study: its study seeds together ------------------------------------------------
+
+
+def combined_figures(seed_dirs: Mapping[int, Path], out: RunDir) -> list[Path]:
+    """The figures of a repeated study (``Study.combined_figures``), from each study seed's
+    ``tables/profile_alignment``: ``seeds_fig2_mae``."""
+    tables = {}
+    for k, path in seed_dirs.items():
+        table_path = Path(path) / "tables" / "profile_alignment.parquet"
+        if table_path.exists():
+            tables[k] = pd.read_parquet(table_path)
+    if not tables:
+        return []
+    return [out.save_figure("seeds_fig2_mae", mae_per_seed(tables))]
+
+
+def mae_per_seed(tables: Mapping[int, pd.DataFrame]) -> Figure:
+    """Fig. 2's comparison over study seeds: each paradigm's MAE to binomial noise (the paper's
+    null, top) and to the network-block permutation null (bottom) at the middle target mean p_t,
+    averaged and fixed augmentations, one marker per study seed (hollow: the target was not
+    reached) and the mean over seeds."""
+    first = next(iter(tables.values()))
+    paradigms = list(dict.fromkeys(first.paradigm))
+    target = middle_target(sorted(set(first.target_p)))
+    figure, axes = _grid(len(NULLS), len(VARIANTS))
+    for row, null in enumerate(NULLS):
+        for column, variant in enumerate(VARIANTS):
+            axis = axes[row, column]
+            values, hollow = {}, {}
+            for k, table in tables.items():
+                rows = table[(table["null"] == null) & (table.variant == variant)
+                             & (table.target_p == target)].drop_duplicates("paradigm")  # fmt: skip
+                values[k] = dict(zip(rows.paradigm, rows.mae.astype(float), strict=True))
+                hollow[k] = set(rows.paradigm[~rows.reached.astype(bool)])
+            points_per_seed(axis, paradigms, values, hollow=hollow, label=row == column == 0)
+            name = "binomial noise" if null == "binomial" else "network-block null"
+            axis.set_title(f"{variant}: MAE to {name}")
+            axis.tick_params(axis="x", labelrotation=20)
+        axes[row, 0].set_ylabel(f"MAE at mean p_t = {target:g}")
+    axes[0, 0].set_ylim(bottom=0)  # shared: once every panel has drawn
+    axes[0, 0].legend(fontsize=7, loc="best")
+    figure.suptitle(f"Profiles' MAE to the nulls at mean p_t = {target:g} (paper 001 fig. 2)\n"
+                    f"{len(tables)} study seeds; hollow: the target was not reached")  # fmt: skip
     return figure

@@ -1,8 +1,14 @@
-"""What the report shows of the profiles study: its figures' captions, in the order shown."""
+"""What the report shows of the profiles study: its figures' captions, in the order shown
+(first the figures over study seeds of a repeated run: ``figures.combined_figures``)."""
 
 from mnemoscope.studies.record import Caption
 
 CAPTIONS = {
+    "seeds_fig2_mae": Caption(
+        "Distance of each paradigm's memorization profile to binomial noise (top) and to the "
+        "network-block permutation null (bottom) at mean p_t = 0.5, averaged and fixed "
+        "augmentations, one marker per study seed (hollow: the paradigm never reached mean "
+        "p_t = 0.5) and a bar at their mean", "paper 001, fig. 2 (its MAEs)"),
     "fig2_binomial": Caption(
         "Memorization profiles (sorted recognition probability per image) against binomial "
         "noise of the same mean (dotted) and the network-block permutation null (dashed: "

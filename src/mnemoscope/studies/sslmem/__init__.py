@@ -9,6 +9,7 @@ from mnemoscope.studies.record import Study
 from mnemoscope.studies.sslmem import report
 from mnemoscope.studies.sslmem.claims import CLAIMS
 from mnemoscope.studies.sslmem.config import Config
+from mnemoscope.studies.sslmem.figures import combined_figures
 from mnemoscope.studies.sslmem.study import run, study_specs
 from mnemoscope.studies.sslmem.summary import SSLMemSummary
 
@@ -27,4 +28,6 @@ STUDY = Study(
     demo_config="sslmem-demo",
     quick_demo=True,
     sections=report.sections,
+    combined_figures=combined_figures,
+    repeated_key_figure="seeds_sslmem_scores",
 )

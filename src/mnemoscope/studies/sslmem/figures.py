@@ -16,17 +16,25 @@ nothing else: ``draw_figures(run_dir, classes)``.
 * ``sslmem_taps`` and ``sslmem_layermem``: the statistics and LayerMem per tap (``layers``);
 * ``sslmem_unitmem`` and ``sslmem_unitmem_top``: UnitMem per layer and the images driving
   the most memorizing units (``units``).
+
+``combined_figures(seed_dirs, out)`` draws a repeated study's ``seeds_sslmem_scores`` (mean score
+per subset and planted AUROC per kind, one marker per study seed) and
+``seeds_sslmem_distributions`` (fig. 2c's distributions, one panel per study seed).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mnemoscope.analysis.claims import AUROC_MARGIN
 from mnemoscope.store import RunDir
+from mnemoscope.studies.seedplots import points_per_seed
 from mnemoscope.studies.sslmem import layers, units
 
 SUBSET_COLOURS = {"S_C": "tab:red", "S_I": "tab:blue", "S_S": "tab:grey", "S_E": "tab:green"}
@@ -276,4 +284,99 @@ def agreement_heatmap(agreement: pd.DataFrame) -> Figure:
     if not np.isnan(ceiling).all():
         title += "\nmax = noise ceiling of the pair (view noise of both scores)"
     axis.set_title(title, fontsize=9)
+    return figure
+
+
+# -- a repeated study: its study seeds together ------------------------------------------------
+
+SUBSETS = list(SUBSET_COLOURS)
+
+
+def combined_figures(seed_dirs: Mapping[int, Path], out: RunDir) -> list[Path]:
+    """The figures of a repeated study (``Study.combined_figures``) from each study seed's
+    ``summary.json`` and ``tables/sslmem_scores``: ``seeds_sslmem_scores`` (mean score per subset
+    and planted AUROC per kind, one marker per seed) and ``seeds_sslmem_distributions`` (the
+    score distribution per subset, one panel per seed)."""
+    summaries, scores = {}, {}
+    for k, path in seed_dirs.items():
+        summary_path, scores_path = (Path(path) / "summary.json",
+                                     Path(path) / "tables" / "sslmem_scores.parquet")  # fmt: skip
+        if summary_path.exists():
+            summaries[k] = json.loads(summary_path.read_text())
+        if scores_path.exists():
+            scores[k] = pd.read_parquet(scores_path)
+    written = []
+    if summaries:
+        written.append(out.save_figure("seeds_sslmem_scores", scores_per_seed(summaries)))
+    if scores:
+        centers = {k: summaries.get(k, {}).get("center", "plain") for k in scores}
+        figure = distributions_per_seed(scores, centers)
+        written.append(out.save_figure("seeds_sslmem_distributions", figure))
+    return written
+
+
+def _column(center: str) -> str:
+    return "score_norm" if center == "plain" else f"score_norm_{center}"
+
+
+def scores_per_seed(summaries: Mapping[int, dict]) -> Figure:
+    """Left: each subset's mean normalized score minus that of the shared images S_S, at the
+    headline estimate (table 2: S_C above 0 is memorized; the difference, since the scale of
+    the normalized score moves from seed to seed); right: the AUROC of each planted kind against
+    the ordinary candidates (figs. 1, 9; 0.5 = chance, the band the claim's margin); one marker
+    per study seed, a bar at their mean."""
+    kinds = list(dict.fromkeys(kind for s in summaries.values() for kind in s["planted_auroc"]))
+    figure = Figure(figsize=(9 if kinds else 5, 3.8), layout="constrained")
+    axes = figure.subplots(1, 2 if kinds else 1, squeeze=False)[0]
+    others = [subset for subset in SUBSETS if subset != "S_S"]
+    relative = {}
+    for k, summary in summaries.items():
+        means = summary["mean_score"].get(summary["center"], {})
+        shared = means.get("S_S")
+        relative[k] = {subset: means[subset] - shared for subset in others
+                       if shared is not None and means.get(subset) is not None}  # fmt: skip
+    points_per_seed(axes[0], others, relative)
+    centers = sorted({s["center"] for s in summaries.values()})
+    axes[0].axhline(0, color="black", linewidth=0.6)
+    axes[0].set(ylabel=f"mean score - mean score of S_S ({', '.join(centers)})",
+                title="Subsets against the shared images S_S (table 2)")  # fmt: skip
+    axes[0].legend(fontsize=7)
+    if kinds:
+        aurocs = {k: s["planted_auroc"] for k, s in summaries.items()}
+        axis = axes[1]
+        axis.axhspan(0.5 - AUROC_MARGIN, 0.5 + AUROC_MARGIN, color="0.92", zorder=0,
+                     label="chance +- margin")  # fmt: skip
+        axis.axhline(0.5, color="0.5", linewidth=0.8, linestyle=":")
+        points_per_seed(axis, kinds, aurocs, label=False)
+        axis.set_xticks(range(len(kinds)), [kind.replace("_", " ") for kind in kinds])
+        axis.set(ylim=(0, 1), ylabel="AUROC against ordinary candidates",
+                 title="Planted atypical images found (figs. 1, 9)")  # fmt: skip
+        axis.legend(fontsize=7, loc="lower right")
+    figure.suptitle(f"SSLMem over {len(summaries)} study seeds (one marker per seed, bar: mean)",
+                    fontsize=10)  # fmt: skip
+    return figure
+
+
+def distributions_per_seed(scores: Mapping[int, pd.DataFrame], centers: Mapping[int, str]
+                           ) -> Figure:  # fmt: skip
+    """Fig. 2c over study seeds, one panel per seed on a shared axis: the empirical
+    distribution (ECDF) of the normalized score of each subset's ordinary images."""
+    figure = Figure(figsize=(3.2 * len(scores), 3.4), layout="constrained")
+    axes = figure.subplots(1, len(scores), sharex=True, sharey=True, squeeze=False)[0]
+    for axis, (k, table) in zip(axes, scores.items(), strict=True):
+        column = _column(centers[k])
+        ordinary = table[table["kind"] == "ordinary"] if column in table else table.iloc[:0]
+        for subset, colour in SUBSET_COLOURS.items():
+            values = np.sort(ordinary.loc[ordinary["subset"] == subset, column].to_numpy())
+            if values.size:
+                fraction = np.arange(1, values.size + 1) / values.size
+                axis.step(values, fraction, where="post", color=colour, linewidth=1.2,
+                          label=subset)  # fmt: skip
+        axis.axvline(0, color="black", linewidth=0.6)
+        axis.set(title=f"study seed {k} ({centers[k]})", xlabel="normalized score",
+                 ylim=(0, 1.01))  # fmt: skip
+    axes[0].set_ylabel("fraction of the subset at or below")
+    axes[0].legend(fontsize=7, loc="lower right")
+    figure.suptitle("Scores per subset at each study seed (fig. 2c; further right = more "
+                    "memorized)", fontsize=10)  # fmt: skip
     return figure

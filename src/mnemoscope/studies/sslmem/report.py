@@ -13,6 +13,14 @@ from mnemoscope.studies.record import Caption, GalleryImage, Section
 
 LOCALIZING = "Wang et al., Localizing Memorization in SSL Vision Encoders, NeurIPS 2024"
 CAPTIONS = {
+    "seeds_sslmem_scores": Caption(
+        "Each subset's mean memorization score minus that of the shared images S_S (candidates "
+        "S_C above 0: memorized), and the AUROC of each kind of planted atypical image against "
+        "the ordinary candidates (grey band: chance +- the claim's margin), one marker per study "
+        "seed and a bar at their mean", "paper 002, table 2 and figs. 1, 9"),
+    "seeds_sslmem_distributions": Caption(
+        "Distribution of memorization scores per subset at each study seed (cumulative: a "
+        "curve further right scores higher)", "paper 002, fig. 2c"),
     "sslmem_fig1_most_memorized": Caption(
         "The most and least memorized candidates (normalized SSLMem score under each image)",
         "paper 002, figs. 1 and 9"),
@@ -105,7 +113,7 @@ def gallery(path: Path, summary: Any) -> Section | None:
                                       f"{getattr(row, column):+.3f}", planted))  # fmt: skip
         rows.append((title, shown))
     return Section("Most memorized candidates", "gallery", note, galleries=rows,
-                   replaces=["sslmem_fig1_most_memorized"])  # fmt: skip
+                   replaces=["sslmem_fig1_most_memorized"], lead=True)  # fmt: skip
 
 
 def localization(path: Path) -> Section | None:

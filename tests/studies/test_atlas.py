@@ -245,3 +245,68 @@ def test_rescoring_reproduces_the_tables_and_refuses_other_models(quick_run, tmp
     assert result.exit_code == 0, result.output
     assert set(quick_run.load_table("atlas_membership")["variant"]) == {"offline"}
     assert quick_run.is_complete
+
+
+# -- the claims, on constructed summaries ---------------------------------------------------------
+
+
+def atlas_summary(**fields) -> dict:
+    summary = {"models": 16, "candidates": 1000, "planted": {"noise": 16},
+               "methods": {"simclr": "ssl", "supervised": "supervised"},
+               "headline": {"simclr": "simclr_sslmem", "supervised": "supervised_feldman"},
+               "classes": ["a", "b"], "scores": [], "detection": [], "agreement": [],
+               "membership": [], "headlines": []}  # fmt: skip
+    return summary | fields
+
+
+def detection_row(kind, auroc, low, high, score="simclr_sslmem"):
+    return {"score": score, "method": score.split("_")[0], "measure": "sslmem", "kind": kind,
+            "auroc": auroc, "auroc_low": low, "auroc_high": high}  # fmt: skip
+
+
+def measured(index, summary):
+    record = studies.get("atlas")
+    return record.claims[index].measure(record.read_summary(summary))
+
+
+def test_atypical_claim_reads_the_intervals_of_the_ssl_headline_score():
+    found = [detection_row("noise", 0.8, 0.7, 0.9), detection_row("inverted", 0.7, 0.55, 0.8),
+             detection_row("mislabeled", 0.2, 0.1, 0.3, "supervised_feldman")]  # fmt: skip
+    assert measured(1, atlas_summary(detection=found)).verdict == "reproduced"
+    found[1] = detection_row("inverted", 0.6, 0.45, 0.75)  # one interval reaches 0.5
+    assert measured(1, atlas_summary(detection=found)).verdict == "undecided"
+    below = [detection_row("noise", 0.2, 0.1, 0.3)]
+    assert measured(1, atlas_summary(detection=below)).verdict == "opposite"
+    assert "none of noise" in measured(1, atlas_summary()).reason
+
+
+def test_feldman_claim_is_not_at_this_scale_when_the_ceiling_leaves_no_room():
+    def row(tau, p, ceiling):
+        return {
+            "a": "simclr_sslmem",
+            "b": "supervised_feldman",
+            "same_models": False,
+            "n": 1000,
+            "spearman": tau * 1.5,
+            "spearman_p": p,
+            "kendall": tau,
+            "kendall_p": p,
+            "kendall_ceiling": ceiling,
+            "spearman_ceiling": ceiling * 1.4,
+        }
+
+    assert measured(2, atlas_summary(agreement=[row(0.1, 1e-6, 0.5)])).verdict == "reproduced"
+    # tau 0.01 at n = 1000: a one-sided 5 % test detects ~0.035; a ceiling of 0.02 is below it
+    quiet = measured(2, atlas_summary(agreement=[row(0.01, 0.6, 0.02)]))
+    assert quiet.verdict == "not at this scale" and "noise ceiling 0.020" in quiet.value
+    assert measured(2, atlas_summary(agreement=[row(0.01, 0.6, 0.3)])).verdict == "undecided"
+    alone = atlas_summary(methods={"simclr": "ssl"}, headline={"simclr": "simclr_sslmem"})
+    assert "SSL and a supervised" in measured(2, alone).reason
+
+
+def test_memorized_claim_is_the_one_sided_test_of_sslmem_above_zero():
+    test = {"score": "simclr_sslmem", "mean": 0.05, "statistic": 3.0, "p_value": 0.001,
+            "effect_size": 0.1, "n": 1000}  # fmt: skip
+    assert measured(0, atlas_summary(memorized=test)).verdict == "reproduced"
+    assert measured(0, atlas_summary(memorized=test | {"p_value": 0.99})).verdict == "opposite"
+    assert "no SSL method" in measured(0, atlas_summary()).reason

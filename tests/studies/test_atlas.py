@@ -45,7 +45,7 @@ def config_with(**changes) -> Config:
 
 def test_every_candidate_is_in_for_half_the_models_in_complementary_pairs():
     kind = np.array(["ordinary"] * 101 + ["noise"] * 8 + ["duplicate_2"] * 8)
-    inside = membership(kind, 8, seed=3)
+    inside = membership(kind, 8, seed=3, method="simclr")
     assert inside.shape == (8, len(kind))
     assert (inside.sum(axis=0) == 4).all()  # every candidate IN for exactly K/2
     for pair in range(4):
@@ -58,20 +58,24 @@ def test_every_candidate_is_in_for_half_the_models_in_complementary_pairs():
     assert list(pair_groups(inside[[0, 2, 3]])) == [0, 1, 1]  # a lone model: its own group
 
 
-def test_membership_is_seeded_and_a_models_half_does_not_depend_on_k():
+def test_membership_is_seeded_per_method_and_a_models_half_does_not_depend_on_k():
     kind = np.array(["ordinary"] * 60)
-    assert np.array_equal(membership(kind, 6, seed=0), membership(kind, 6, seed=0))
-    assert not np.array_equal(membership(kind, 6, seed=0), membership(kind, 6, seed=1))
+    first = membership(kind, 6, seed=0, method="simclr")
+    assert np.array_equal(first, membership(kind, 6, seed=0, method="simclr"))
+    assert not np.array_equal(first, membership(kind, 6, seed=1, method="simclr"))
+    # another method draws its own halves: no noise of the draw shared across methods
+    other = membership(kind, 6, seed=0, method="supervised")
+    assert not np.array_equal(first, other) and (other.sum(axis=0) == 3).all()
     # raising K adds pairs and keeps the models already drawn (and so their trained runs)
-    assert np.array_equal(membership(kind, 10, seed=0)[:6], membership(kind, 6, seed=0))
+    assert np.array_equal(membership(kind, 10, seed=0, method="simclr")[:6], first)
     with pytest.raises(ValueError, match="even"):
-        membership(kind, 5, seed=0)
+        membership(kind, 5, seed=0, method="simclr")
 
 
 def test_layout_shared_part_in_every_model_and_candidates_apart(fmnist):
     config = config_with()
     layout = make_layout(fmnist, config.pool, config.planted)
-    inside = membership(layout.kind, config.pool.models, config.pool.seed)
+    inside = membership(layout.kind, config.pool.models, config.pool.seed, "simclr")
     shared = set(layout.shared.tolist())
     assert len(shared) == config.pool.shared and not shared & set(layout.candidates.tolist())
     assert (layout.kind == "ordinary").sum() == config.pool.candidates
@@ -163,17 +167,19 @@ def quick_run(tmp_path_factory) -> RunDir:
 @pytest.mark.slow
 def test_scores_are_the_analysis_functions_of_the_stored_arrays(quick_run):
     scores = quick_run.load_table("atlas_scores")
-    inside = quick_run.load_array("inside", mmap=False)
+    inside = quick_run.load_array("simclr-inside", mmap=False)
     ordinary = (scores["kind"] == "ordinary").to_numpy()
     align = quick_run.load_array("simclr-align-auto", mmap=False).astype(np.float64)
     raw = leave_out_score(align.mean(axis=2), inside, member_high=False)  # eq. 2: OUT - IN
     assert scores["simclr_sslmem"].to_numpy() == pytest.approx(raw / score_range(raw[ordinary]))
     probability = quick_run.load_array("supervised-probability", mmap=False)
+    inside = quick_run.load_array("supervised-inside", mmap=False)
     assert scores["supervised_feldman"].to_numpy() == pytest.approx(
         leave_out_score(probability, inside, member_high=True))  # fmt: skip
     ratios = held_out_scores(logit_scale(probability), inside, groups=pair_groups(inside))
     assert scores["supervised_lira_online"].to_numpy() == pytest.approx(
         leave_out_score(ratios, inside, member_high=True, missing=True), nan_ok=True)  # fmt: skip
+    inside = quick_run.load_array("simclr-inside", mmap=False)
     correct = quick_run.load_array("simclr-correct", mmap=False)  # [K, E, V, N]
     epochs = quick_run.load_array("simclr-epochs", mmap=False)
     assert list(epochs) == [1.0, 2.0, 3.0, 4.0]
@@ -186,7 +192,7 @@ def test_scores_are_the_analysis_functions_of_the_stored_arrays(quick_run):
     # at K = 6 (3 IN) 3 % of the model resamples lack a side: some bounds are NaN (pool.py)
     assert ((low <= scores["simclr_sslmem"] + 1e-12) | low.isna()).all() and low.notna().any()
     assert ((high >= scores["simclr_sslmem"] - 1e-12) | high.isna()).all()
-    assert (scores["in_models"] == 3).all()
+    assert (inside.sum(axis=0) == 3).all()
 
 
 @pytest.mark.slow

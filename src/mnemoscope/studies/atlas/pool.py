@@ -10,12 +10,12 @@ ordinary image. The planted images follow the ordinary candidates, kind by kind 
 config's order (``plant``); all but the held-out class's are appended to the training split,
 as sslmem's planted images are.
 
-Membership: complementary halves per pair of models. For pair j = 0 .. K/2 - 1, a generator
-seeded by (``pool.seed``, j) draws a random half of the candidates, stratified by kind (each
-planted kind and the ordinary candidates split in half); model 2j trains on that half, model
-2j + 1 on the other. Why this design, and not an independent half per model (Feldman & Zhang's
-subsampling) or LiRA's per-image balance alone (each image IN for exactly K/2 models, the
-models' sizes free):
+Membership: complementary halves per pair of models. For pair j = 0 .. K/2 - 1 of a method, a
+generator seeded by (``pool.seed``, the method's name, j) draws a random half of the
+candidates, stratified by kind (each planted kind and the ordinary candidates split in half);
+model 2j trains on that half, model 2j + 1 on the other. Why this design, and not an
+independent half per model (Feldman & Zhang's subsampling) or LiRA's per-image balance alone
+(each image IN for exactly K/2 models, the models' sizes free):
 
 * every candidate is IN for exactly K/2 models and OUT for K/2, as in LiRA's code: each
   image's leave-out score has the same noise multiplier 4 / K (``pool_reliability``), none is
@@ -23,10 +23,15 @@ models' sizes free):
   models a side once the target is held out;
 * every model trains on exactly half of the candidates (half of each kind), so the models are
   exchangeable;
-* model k's images depend on (``pool.seed``, k // 2) alone: raising ``models`` keeps the runs
-  already trained (their run keys do not change) and adds pairs, which is how a user acts on
-  the models a score needs for reliability 0.8 (``count_for``);
-* each pair is an f / g pair of paper 002 with the candidates and the independent set swapped.
+* model k's images depend on (``pool.seed``, its method, k // 2) alone: raising ``models``
+  keeps the runs already trained (their run keys do not change) and adds pairs, which is how a
+  user acts on the models a score needs for reliability 0.8 (``count_for``);
+* each pair is an f / g pair of paper 002 with the candidates and the independent set swapped;
+* each method draws its own halves: a score's noise has a part that comes from the draw (which
+  other images share a half with the image: a near neighbour IN with it makes its IN models
+  fit it better and its OUT models worse), and two methods on one draw would share that part,
+  so that their agreement could pass the noise ceiling, which assumes independent noise.
+  With a draw of its own, another method's score is as independent as another training.
 
 The cost of the pairing: the two models of a pair are anti-correlated in membership, which the
 split-half over models ignores (it splits models at random; halves then hold unbalanced IN /
@@ -47,6 +52,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,15 +260,17 @@ def cached_layout(source: data.DatasetBundle, pool: PoolConfig, planted: Planted
     return _LAST_LAYOUT["layout"]
 
 
-def membership(kind: np.ndarray, models: int, seed: int) -> np.ndarray:
-    """``inside`` bool ``[K, N]``: complementary halves per pair of models, stratified by
-    ``kind`` (module docstring). Model k's row depends on (``seed``, k // 2) only."""
+def membership(kind: np.ndarray, models: int, seed: int, method: str) -> np.ndarray:
+    """``inside`` bool ``[K, N]`` of ``method``: complementary halves per pair of models,
+    stratified by ``kind`` (module docstring). Model k's row depends on (``seed``, ``method``,
+    k // 2) only (the name through its CRC-32: the same on every machine)."""
     if models % 2:
         raise ValueError(f"models = {models} must be even (pairs of complementary halves)")
     kind = np.asarray(kind)
     inside = np.zeros((models, len(kind)), dtype=bool)
+    stream = zlib.crc32(method.encode())
     for pair in range(models // 2):
-        rng = np.random.default_rng([seed, pair])
+        rng = np.random.default_rng([seed, stream, pair])
         first = np.zeros(len(kind), dtype=bool)
         for name in dict.fromkeys(kind.tolist()):
             members = rng.permutation(np.flatnonzero(kind == name))

@@ -3,7 +3,8 @@ interval, reliability, agreement, detection of the planted kinds, and LiRA's mem
 inference. Nothing here touches a network: ``atlas --from RUN_DIR`` reruns it on the arrays.
 
 Each score (``Source``) is a per-model statistic ``values[k, n]`` (``[K, N, A]`` with A view
-pairs) of K models and N candidates, read through ``inside`` (``analysis.pool``):
+pairs) of a method's K models and the N candidates, read through that method's ``inside``
+(``analysis.pool``):
 
 * ``sslmem`` (paper 002 eq. 1-2): the alignment loss L_align(model k, x_n) at the headline tap,
   OUT mean minus IN mean (eq. 2 with f = the IN models, g = the OUT ones), normalized by its
@@ -38,8 +39,9 @@ Spearman-Brown formula predicts for ``stats.target`` (``count_for``, rounded up 
 curve against k = 2, 4, ..., K models (``reliability_curve``). Agreement
 (``score_agreement``): Spearman, Kendall and Pearson over the ordinary candidates, each beside
 its noise ceiling from the two ``reliability_both``; the ceiling assumes the two scores' noises
-independent, which holds across methods (other trainings) but not within one (``same_models``:
-the same models and views, whose noise both scores share). Detection (``planted_detection``): AUROC
+independent, which holds across methods (other trainings on a membership draw of their own,
+``pool``) but not within one (``same_models``: the same models, draw and views, whose noise
+both scores share). Detection (``planted_detection``): AUROC
 and TPR at ``stats.fpr`` of each planted kind against the ordinary candidates; the mislabeled
 kind only for supervised methods (an SSL method never reads a label).
 """
@@ -84,6 +86,7 @@ class Source:
     method: str
     score: str
     values: np.ndarray  # [K, N] or [K, N, A]
+    inside: np.ndarray  # [K, N]: the method's membership
     member_high: bool
     supervised: bool = False  # of a supervised method (else SSL)
     side: str = "both"
@@ -91,10 +94,10 @@ class Source:
     normalize: bool = False  # divide by the range over the ordinary candidates (appendix A)
     tap: str | None = None  # where an alignment score reads the encoder
 
-    def per_model(self, inside: np.ndarray) -> np.ndarray:
+    def per_model(self) -> np.ndarray:
         """The [K, N] values the score averages (views averaged; LiRA's ratios)."""
         values = self.values.mean(axis=2) if self.values.ndim == 3 else self.values
-        return self.transform(values, inside) if self.transform is not None else values
+        return self.transform(values, self.inside) if self.transform is not None else values
 
 
 def lira_ratios(
@@ -115,6 +118,7 @@ def sources(run_dir: RunDir, config: Config, images: pd.DataFrame) -> list[Sourc
     found = []
     for name in config.method_trains():
         ssl = config.is_ssl(name)
+        inside = run_dir.load_array(f"{name}-inside", mmap=False).astype(bool)
         if ssl:
             for tap in stored_taps(run_dir, name):
                 align = run_dir.load_array(f"{name}-align-{tap}", mmap=False).astype(np.float64)
@@ -123,25 +127,25 @@ def sources(run_dir: RunDir, config: Config, images: pd.DataFrame) -> list[Sourc
                     offset = np.asarray(shared, np.float64).mean(axis=(1, 2))  # per model
                     align = align - offset[:, None, None]
                 score = "sslmem" if tap == config.measure.tap else f"layermem_{tap}"
-                found.append(Source(f"{name}_{score}", name, score, align, False,
+                found.append(Source(f"{name}_{score}", name, score, align, inside, False,
                                     normalize=True, tap=tap))  # fmt: skip
                 if score == "sslmem":
                     statistic = align.mean(axis=2)
             if run_dir.has_array(f"{name}-dejavu"):
                 correct = run_dir.load_array(f"{name}-dejavu", mmap=False).astype(np.float64)
-                found.append(Source(f"{name}_dejavu", name, "dejavu", correct, True))
+                found.append(Source(f"{name}_dejavu", name, "dejavu", correct, inside, True))
         else:
             probability = run_dir.load_array(f"{name}-probability", mmap=False)
-            found.append(Source(f"{name}_feldman", name, "feldman", probability, True,
+            found.append(Source(f"{name}_feldman", name, "feldman", probability, inside, True,
                                 supervised=True))  # fmt: skip
             statistic = lira_module.logit_scale(probability)
         for variant in config.membership.variants:
             ratios = partial(lira_ratios, variant=variant, statistic_high=not ssl)
             found.append(Source(f"{name}_lira_{variant}", name, f"lira_{variant}", statistic,
-                                True, supervised=not ssl, transform=ratios))  # fmt: skip
+                                inside, True, supervised=not ssl, transform=ratios))  # fmt: skip
         if run_dir.has_array(f"{name}-correct"):
             for score, values in dynamics_values(run_dir, name).items():
-                found.append(Source(f"{name}_{score}", name, score, values, True,
+                found.append(Source(f"{name}_{score}", name, score, values, inside, True,
                                     supervised=not ssl, side="in"))  # fmt: skip
     return found
 
@@ -190,15 +194,13 @@ class Atlas:
 
 def score_atlas(run_dir: RunDir, config: Config, images: pd.DataFrame) -> Atlas:
     """The atlas of the arrays in ``run_dir`` (``images``: the ``atlas_images`` table)."""
-    inside = run_dir.load_array("inside", mmap=False).astype(bool)
     ordinary = (images["kind"] == ORDINARY).to_numpy()
     stats = config.stats
     table = images.copy()
-    table["in_models"] = inside.sum(axis=0)
     listed = sources(run_dir, config, images)
     values, raw, reliability_rows, curves = {}, {}, [], []
     for index, source in enumerate(listed):
-        per_model = source.per_model(inside)
+        per_model, inside = source.per_model(), source.inside
         missing = source.transform is not None
         options = dict(member_high=source.member_high, side=source.side)
         score = leave_out_score(per_model, inside, missing=missing, **options)
@@ -211,7 +213,7 @@ def score_atlas(run_dir: RunDir, config: Config, images: pd.DataFrame) -> Atlas:
         table[f"{source.name}_low"] = low / scale
         table[f"{source.name}_high"] = high / scale
         values[source.name], raw[source.name] = score / scale, score
-        reliability_rows.append(reliability_row(source, inside, ordinary, config))
+        reliability_rows.append(reliability_row(source, ordinary, config))
         curve = reliability_curve(source.values, inside, transform=source.transform,
                                   points=ordinary, draws=stats.draws, splits=stats.splits,
                                   seed=index, **options)  # fmt: skip
@@ -225,7 +227,7 @@ def score_atlas(run_dir: RunDir, config: Config, images: pd.DataFrame) -> Atlas:
     agreement.insert(2, "same_models", agreement["a"].map(method_of)
                      == agreement["b"].map(method_of))  # fmt: skip
     detection = detect(values, images, listed, config)
-    membership, roc = membership_tables(listed, inside)
+    membership, roc = membership_tables(listed)
     layers = layer_table(raw, values, listed, ordinary,
                          run_dir.read_meta().get("atlas_layers", {}))  # fmt: skip
     return Atlas(table, reliability, pd.concat(curves, ignore_index=True)[
@@ -233,10 +235,9 @@ def score_atlas(run_dir: RunDir, config: Config, images: pd.DataFrame) -> Atlas:
         agreement, detection, membership, roc, layers, values, listed)  # fmt: skip
 
 
-def reliability_row(source: Source, inside: np.ndarray, ordinary: np.ndarray,
-                    config: Config) -> dict[str, Any]:  # fmt: skip
+def reliability_row(source: Source, ordinary: np.ndarray, config: Config) -> dict[str, Any]:
     """Reliability of one score over the models, the views and both; the models needed."""
-    stats = config.stats
+    stats, inside = config.stats, source.inside
     options = dict(member_high=source.member_high, side=source.side, points=ordinary,
                    splits=stats.splits)  # fmt: skip
     models = model_split_half(source.values, inside, transform=source.transform, **options)
@@ -272,7 +273,7 @@ def detect(values: dict[str, np.ndarray], images: pd.DataFrame, listed: list[Sou
     return table
 
 
-def membership_tables(listed: list[Source], inside: np.ndarray) -> tuple[pd.DataFrame, ...]:
+def membership_tables(listed: list[Source]) -> tuple[pd.DataFrame, ...]:
     """LiRA per method and variant: AUC, TPR at 0.1 % and 1 % FPR over every (target model,
     candidate) pair, every model the target once (``analysis.membership.lira``); and each ROC
     at ``ROC_GRID``'s FPRs (the largest TPR at FPR <= each) for the log-axes figure."""
@@ -281,10 +282,11 @@ def membership_tables(listed: list[Source], inside: np.ndarray) -> tuple[pd.Data
         if source.transform is None:
             continue
         variant = source.score.removeprefix("lira_")
-        attack = lira_module.lira(source.values, inside, variant=variant.split("-")[0],
+        attack = lira_module.lira(source.values, source.inside,
+                                  variant=variant.split("-")[0],
                                   fixed_variance=variant.endswith("-fixed"),
                                   member_high=source.supervised,
-                                  groups=pair_groups(inside))  # fmt: skip
+                                  groups=pair_groups(source.inside))  # fmt: skip
         curve = attack.roc
         rows.append({"score": source.name, "method": source.method, "variant": variant,
                      "auc": curve.auc, "tpr_at_0.1%": attack.tpr_at[0.001],

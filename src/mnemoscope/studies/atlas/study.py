@@ -1,7 +1,8 @@
 """``run``: the memorization atlas, from the model pool to every per-image score.
 
 1. Lay out the pool (``pool.make_layout``: shared images, ordinary candidates, planted kinds)
-   and draw the membership (``pool.membership``: complementary halves per pair of models).
+   and draw each method's membership (``pool.membership``: complementary halves per pair of
+   models, a draw of its own per method).
 2. Train K models per method (``methods``), model k on the shared images and its IN
    candidates with seed ``train.seed + k``; with ``dynamics`` on, every model's recognition of
    every candidate is recorded at the measured epochs (``pool.TrackingHook``).
@@ -16,7 +17,7 @@
 
 Output layout of ``out`` (besides config.yaml, meta.json, summary.json, COMPLETE, runs/):
 
-    arrays/inside                       bool [K, N]: model k trained on candidate n
+    arrays/<m>-inside                   bool [K, N]: method m's model k trained on candidate n
     arrays/candidate_images             uint8 [N, C, H, W]
     arrays/<m>-align-<tap>              float32 [K, N, A]: L_align per view pair (SSL)
     arrays/<m>-align_shared-<tap>       float32 [K, S, A]: the same on S shared images
@@ -74,8 +75,8 @@ def run(config: Config, frame: Frame) -> AtlasSummary:
     # Everything that can refuse the input comes before the first write (frame.start).
     bundle = data.load(config.data.name, **config.data.options)
     layout = make_layout(bundle, config.pool, config.planted)
-    inside = membership(layout.kind, config.pool.models, config.pool.seed)
-    specs = method_specs(config, bundle, layout, inside)
+    insides = memberships(config, layout)
+    specs = method_specs(config, bundle, layout, insides)
     public = public_set(config, bundle, layout)
     shared_points = shared_sample(config, layout)
     taps = check_before_training(config, layout, specs)
@@ -84,7 +85,8 @@ def run(config: Config, frame: Frame) -> AtlasSummary:
     frame.steps(sum(len(group) for group in specs.values()) + len(specs) + 1)
     store.update_meta(atlas_taps={name: list(found) for name, found in taps.items()},
                       atlas_layers=taps)  # fmt: skip
-    store.save_array("inside", inside)
+    for name, inside in insides.items():
+        store.save_array(f"{name}-inside", inside)
     store.save_array("candidate_images", layout.images)
     images = images_table(layout)
     store.save_table("atlas_images", images)
@@ -103,8 +105,14 @@ def run(config: Config, frame: Frame) -> AtlasSummary:
     return summary_module.study_summary(config, atlas, images, list(bundle.classes))
 
 
+def memberships(config: Config, layout: Layout) -> dict[str, np.ndarray]:
+    """Each method's ``inside`` [K, N] (``pool.membership``)."""
+    return {m.name: membership(layout.kind, config.pool.models, config.pool.seed, m.name)
+            for m in config.methods}  # fmt: skip
+
+
 def method_specs(config: Config, bundle: data.DatasetBundle, layout: Layout,
-                 inside: np.ndarray) -> dict[str, list[RunSpec]]:  # fmt: skip
+                 insides: dict[str, np.ndarray]) -> dict[str, list[RunSpec]]:  # fmt: skip
     """The K runs of every method, in model order."""
     recipe = AtlasRecipe(pool=config.pool, planted=config.planted)
     specs = {}
@@ -113,6 +121,7 @@ def method_specs(config: Config, bundle: data.DatasetBundle, layout: Layout,
         if config.dynamics.enabled and train.objective.name in RECOGNIZABLE:
             points = config.measured_epochs(train.epochs)
             hooks = {HOOK: TrackingHook.of(config, train.batch_size)}
+        inside = insides[name]
         specs[name] = [RunSpec(train.run_config(config.data, model_subset(layout, inside, k),
                                                 seed=train.seed + k, measure_at=points),
                                recipe, hooks)
@@ -123,8 +132,8 @@ def method_specs(config: Config, bundle: data.DatasetBundle, layout: Layout,
 def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
     """Every run the atlas trains: K per method, on ``bundle`` (the dataset ``data`` names)."""
     layout = make_layout(bundle, config.pool, config.planted)
-    inside = membership(layout.kind, config.pool.models, config.pool.seed)
-    return [spec for group in method_specs(config, bundle, layout, inside).values()
+    return [spec for group in method_specs(config, bundle, layout,
+                                           memberships(config, layout)).values()
             for spec in group]  # fmt: skip
 
 

@@ -74,7 +74,6 @@ from mnemoscope.store import RunDir
 from mnemoscope.studies.atlas.config import Config
 from mnemoscope.studies.atlas.pool import ORDINARY, pair_groups
 
-DYNAMICS = ("first_learned", "forgetting", "low_confidence", "variability")
 ROC_GRID = np.concatenate([[0.0], np.logspace(-5, 0, 300)])  # the stored ROC's FPRs (log axes)
 
 
@@ -113,7 +112,7 @@ def lira_ratios(
                                        groups=pair_groups(inside))  # fmt: skip
 
 
-def sources(run_dir: RunDir, config: Config, images: pd.DataFrame) -> list[Source]:
+def sources(run_dir: RunDir, config: Config) -> list[Source]:
     """Every score the stored arrays of ``run_dir`` give, method by method."""
     found = []
     for name in config.method_trains():
@@ -196,8 +195,8 @@ def score_atlas(run_dir: RunDir, config: Config, images: pd.DataFrame) -> Atlas:
     """The atlas of the arrays in ``run_dir`` (``images``: the ``atlas_images`` table)."""
     ordinary = (images["kind"] == ORDINARY).to_numpy()
     stats = config.stats
-    table = images.copy()
-    listed = sources(run_dir, config, images)
+    columns: dict[str, np.ndarray] = {}  # the per-image table's score columns
+    listed = sources(run_dir, config)
     values, raw, reliability_rows, curves = {}, {}, [], []
     for index, source in enumerate(listed):
         per_model, inside = source.per_model(), source.inside
@@ -209,15 +208,16 @@ def score_atlas(run_dir: RunDir, config: Config, images: pd.DataFrame) -> Atlas:
                                        seed=index)  # fmt: skip
         scale = (score_range(score[np.isfinite(score) & ordinary]) or 1.0) if source.normalize \
             else 1.0  # fmt: skip
-        table[source.name] = score / scale
-        table[f"{source.name}_low"] = low / scale
-        table[f"{source.name}_high"] = high / scale
+        columns[source.name] = score / scale
+        columns[f"{source.name}_low"] = low / scale
+        columns[f"{source.name}_high"] = high / scale
         values[source.name], raw[source.name] = score / scale, score
         reliability_rows.append(reliability_row(source, ordinary, config))
         curve = reliability_curve(source.values, inside, transform=source.transform,
                                   points=ordinary, draws=stats.draws, splits=stats.splits,
                                   seed=index, **options)  # fmt: skip
         curves.append(curve.assign(score=source.name, method=source.method))
+    table = pd.concat([images.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
     reliability = pd.DataFrame(reliability_rows)
     both = dict(zip(reliability["score"], reliability["reliability_both"], strict=True))
     agreement = score_agreement(values, both, k=stats.top_k, points=ordinary)

@@ -381,6 +381,26 @@ def sslmem_score(
 
 
 @app.command()
+def atlas(
+    source: Path = typer.Option(..., "--from", help="a finished atlas study directory"),
+    config_path: Path | None = typer.Option(
+        None, "--config", help="an atlas config that differs from the stored one in stats and "
+        "membership only (default: the stored config)",
+    ),
+) -> None:
+    """Rescore a finished memorization atlas from its stored per-model arrays: every table,
+    figure and summary.json again (other intervals, splits, LiRA variants), no model trained
+    or measured again."""
+    from mnemoscope import studies
+    from mnemoscope.studies.atlas.study import rescore
+
+    config = _load_config(config_path, studies.load_config) if config_path else None
+    found = rescore(source, config)
+    console.print(Text(f"rescored {source}: {len(found.scores)} scores, "
+                       f"{len(found.agreement)} pairs; `mnemoscope report {source}` shows it"))
+
+
+@app.command()
 def runs(
     study_dir: Path = typer.Argument(..., help="a study run directory"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON list instead of a table"),

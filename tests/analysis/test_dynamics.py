@@ -52,3 +52,14 @@ def test_image_scores_drop_initialization_and_average_networks_and_views():
     np.testing.assert_allclose(scores["never_learned"], [0.0, 0.0])
     with pytest.raises(ValueError, match="after initialization"):
         image_scores(views[:, :1], probabilities[:, :1])
+
+
+def test_first_learned_is_the_first_recognized_measurement_or_censored():
+    from mnemoscope.analysis.dynamics import first_learned
+
+    assert first_learned(np.array([0, 0, 1, 0, 1])) == 2
+    assert first_learned(np.array([1, 0, 0])) == 0
+    assert first_learned(np.array([0, 0, 0])) == 3  # never: one past the last measurement
+    # [epoch=3, example=3]
+    correct = np.array([[0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(first_learned(correct, axis=0), [1, 0, 3])

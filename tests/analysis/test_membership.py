@@ -98,3 +98,19 @@ def test_logit_scale():
         membership.lira_score(
             np.zeros(2), membership.fit_gaussians(VALUES, INSIDE), variant="global"
         )
+
+
+def test_holding_out_the_targets_partner_removes_the_small_pool_bias():
+    # no membership signal at all; 6 models in complementary pairs (every image IN for 3)
+    generator = np.random.default_rng(12)
+    images = 4000
+    halves = [generator.random(images) < 0.5 for _ in range(3)]
+    inside = np.stack([side for half in halves for side in (half, ~half)])
+    values = generator.standard_normal(inside.shape)
+    alone = membership.lira(values, inside, fixed_variance=True)
+    paired = membership.lira(values, inside, fixed_variance=True, groups=[0, 0, 1, 1, 2, 2])
+    # the target's own side is one model short: IN targets look OUT (E[Lambda] = -1/12)
+    assert alone.roc.auc < 0.47
+    assert paired.roc.auc == pytest.approx(0.5, abs=0.015)
+    with pytest.raises(ValueError, match="one group per model"):
+        membership.held_out_scores(values, inside, groups=[0, 1])

@@ -82,3 +82,46 @@ def test_interval_is_nan_where_resamples_without_in_or_out_reach_the_tail():
     assert np.isnan(low).all() and np.isnan(high).all()
     with pytest.raises(ValueError, match="average the views"):
         pool.leave_out_interval(values[..., None], inside, member_high=True)
+
+
+def test_in_side_is_the_mean_over_the_in_models_by_hand():
+    # image 0: IN 0, 1 -> 2; image 1: IN 1, 2 -> 5; image 2: IN 0 -> 3; image 3: none -> NaN
+    found = pool.leave_out_score(VALUES, INSIDE, member_high=True, side="in")
+    assert found[:3] == pytest.approx([2.0, 5.0, 3.0]) and np.isnan(found[3])
+    assert pool.leave_out_score(VALUES, INSIDE, member_high=False, side="in")[:3] == (
+        pytest.approx([-2.0, -5.0, -3.0])
+    )
+    with pytest.raises(ValueError, match="side"):
+        pool.leave_out_score(VALUES, INSIDE, member_high=True, side="out")
+
+
+def test_missing_values_count_on_no_side_by_hand():
+    values = VALUES.copy()
+    values[1, 0] = np.nan  # image 0 loses IN model 1: IN mean 1, OUT mean 6
+    values[3, 2] = np.nan  # image 2 loses OUT model 3: IN 3, OUT (5 + 7) / 2 = 6
+    with pytest.raises(ValueError, match="NaN"):
+        pool.leave_out_score(values, INSIDE, member_high=False)
+    found = pool.leave_out_score(values, INSIDE, member_high=False, missing=True)
+    assert found[:3] == pytest.approx([5.0, 0.0, 3.0])
+    values[0, 2] = np.nan  # image 2 now has no IN value at all
+    assert np.isnan(pool.leave_out_score(values, INSIDE, member_high=False, missing=True)[2])
+    with pytest.raises(ValueError, match="infinite"):
+        pool.leave_out_score(np.where(INSIDE, np.inf, VALUES), INSIDE, member_high=True,
+                             missing=True)  # fmt: skip
+
+
+def test_interval_of_the_in_side_and_with_missing_values():
+    values, inside, signal = simulated_pool(30, 800, 1.0, seed=9)
+    low, high = pool.leave_out_interval(values, inside, member_high=True, side="in",
+                                        n_resamples=300)  # fmt: skip
+    score = pool.leave_out_score(values, inside, member_high=True, side="in")
+    assert np.all(low <= score) and np.all(score <= high)
+    assert 0.85 < np.mean((low <= signal) & (signal <= high)) < 0.98  # IN mean = signal + noise
+    holed = values.copy()
+    holed[0] = np.nan  # model 0 has no value: the same as leaving it out
+    with_missing = pool.leave_out_interval(holed, inside, member_high=True, missing=True,
+                                           n_resamples=50, seed=1)  # fmt: skip
+    assert not np.isnan(with_missing[0]).any()
+    assert pool.leave_out_score(holed, inside, member_high=True, missing=True) == pytest.approx(
+        pool.leave_out_score(values[1:], inside[1:], member_high=True)
+    )

@@ -111,3 +111,41 @@ def test_a_half_without_both_sides_is_skipped_not_fatal():
     # the per-half scores are the leave-out scores of the halves
     half = leave_out_score(values[:1], inside[:1], member_high=True)
     assert np.isnan(half).all()
+
+
+def test_in_side_reliability_recovers_its_closed_form():
+    # the IN mean is signal + noise over K/2 models: reliability 1 / (1 + 2 noise^2 / K)
+    models, noise = 16, 3.0
+    values, inside, _ = pool(models, 4000, noise, seed=21)
+    found = pool_reliability.model_split_half(values, inside, member_high=True, side="in")
+    assert found.reliability == pytest.approx(1 / (1 + 2 * noise**2 / models), abs=0.03)
+    assert pool_reliability.noise_multiplier(inside, "in") == pytest.approx(
+        np.full(4000, 2 / models)
+    )
+
+
+def test_a_transform_is_recomputed_within_each_half():
+    values, inside, _ = pool(12, 500, 1.0, seed=22)
+    plain = pool_reliability.model_split_half(values, inside, member_high=True, seed=3)
+    seen = []
+
+    def identity(chosen, members):
+        seen.append(len(chosen))
+        return chosen
+
+    same = pool_reliability.model_split_half(values, inside, member_high=True, seed=3,
+                                             transform=identity)  # fmt: skip
+    assert same.reliability == pytest.approx(plain.reliability)
+    assert set(seen) == {6}  # every call sees one half of the 12 models, never all of them
+
+    def holes(chosen, members):  # a statistic that some half cannot give for image 0
+        chosen = chosen.copy()
+        chosen[:, 0] = np.nan
+        return chosen
+
+    holed = pool_reliability.model_split_half(values, inside, member_high=True, seed=3,
+                                              transform=holes)  # fmt: skip
+    assert holed.n == 500 and math.isfinite(holed.reliability)
+    curve = pool_reliability.reliability_curve(values, inside, member_high=True, ks=[6, 12],
+                                               draws=2, transform=identity)  # fmt: skip
+    assert list(curve["k"]) == [6, 12] and curve["draws"].min() == 2

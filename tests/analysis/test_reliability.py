@@ -63,6 +63,14 @@ def test_noise_ceiling_is_what_two_noisy_scores_of_one_signal_agree_at():
     assert reliability.noise_ceiling(1.0, 1.0) == (1.0, 1.0)
 
 
+def test_negative_reliabilities_give_a_zero_ceiling():
+    # two scores without signal: negative split-half estimates must not make a ceiling
+    assert reliability.noise_ceiling(-0.4, -0.5) == (0.0, 0.0)
+    assert reliability.noise_ceiling(-0.4, 0.9) == (0.0, 0.0)
+    assert reliability.spearman_ceiling(-0.2, -0.2) == 0.0
+    assert np.isnan(reliability.noise_ceiling(np.nan, 0.5)[0])
+
+
 def test_pairs_auto_draws_until_the_target_or_the_cap():
     signal = np.random.default_rng(3).standard_normal(800)
     calls = []

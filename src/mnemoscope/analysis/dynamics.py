@@ -14,6 +14,13 @@ as the most forgettable, with infinite forgetting events; here they are flagged 
 Toneva et al. count over every mini-batch presentation; here the measurements are the
 recognition tracking's epochs, so events between two measurements are missed.
 
+First learned: the first measurement t at which the example is recognized (I_t = 1), as a
+0-based index into the measurements; an example never recognized is censored at E, one past the
+last measurement (it was not learned within training). A later first learning marks an example
+the network found hard (the "learning time" ranked in memorization studies, e.g. Jiang et al.,
+*Characterizing structural regularities of labeled data in overparameterized models*, ICML
+2021).
+
 Dataset cartography (Swayamdipta et al., *Dataset cartography: mapping and diagnosing datasets
 with training dynamics*, EMNLP 2020, section 2), over the E measured epochs:
 
@@ -43,6 +50,14 @@ def forgetting_events(correct: np.ndarray, axis: int = 0) -> np.ndarray:
     before = np.take(correct, np.arange(correct.shape[axis] - 1), axis=axis)
     after = np.take(correct, np.arange(1, correct.shape[axis]), axis=axis)
     return (before & ~after).sum(axis=axis, dtype=np.int64)
+
+
+def first_learned(correct: np.ndarray, axis: int = 0) -> np.ndarray:
+    """The index along ``axis`` of the first 1 of ``correct`` (0/1), or the number of
+    measurements E where there is none (censored: module docstring); int64."""
+    correct = _sequence("correct", correct, axis).astype(bool)
+    first = np.argmax(correct, axis=axis)  # 0 for an all-zero sequence: corrected below
+    return np.where(correct.any(axis=axis), first, correct.shape[axis]).astype(np.int64)
 
 
 def never_learned(correct: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -29,6 +29,15 @@ models all agree still has a finite score.
 ``lira``: every model in turn is the target, the Gaussians are fitted on the other K - 1
 models only and the target's observation of every image is scored; (score, was image n in
 the target's training set) are pooled over all targets into one ROC (``analysis.roc``).
+
+``groups``: the models held out with each target (the target's whole group leaves the fit). In
+a balanced pool (every image IN for K/2 models) holding out the target alone leaves its own
+side one model short for every image: K/2 - 1 against K/2. The shorter side's mean and
+variance are the noisier, so an observation fits it worse, and without any membership signal
+an IN target scores below an OUT one (with a known variance and no signal, E[Lambda] =
+(1 / (K/2) - 1 / (K/2 - 1)) / 2 < 0 for an IN target and its negative for an OUT one: an AUC
+below 0.5, visible at small K). A pool built in pairs of models on complementary halves (the atlas)
+holds out the target's partner with it: every image then keeps K/2 - 1 models a side.
 """
 
 from __future__ import annotations
@@ -130,6 +139,36 @@ class Lira:
     tpr_at: dict[float, float]
 
 
+def held_out_scores(
+    values: Any,
+    inside: Any,
+    *,
+    variant: Variant = "online",
+    fixed_variance: bool = False,
+    member_high: bool = True,
+    groups: Any = None,
+) -> np.ndarray:
+    """``[K, N]``: Lambda of image n against target model k, the Gaussians fitted on the other
+    K - 1 models only (NaN where they cannot fit it): ``Lira.scores`` without the ROC, for a
+    pool too small for one (e.g. a split half of the models). ``groups`` ``[K]``: the target's
+    whole group is left out of the fit (module docstring); None = the target alone."""
+    values, inside = check_pool(values, inside)
+    if values.ndim != 2:
+        raise ValueError(f"values must be [K, N], got {values.shape}")
+    models = inside.shape[0]
+    groups = np.arange(models) if groups is None else np.asarray(groups)
+    if groups.shape != (models,):
+        raise ValueError(f"groups must give one group per model ({models}), got {groups.shape}")
+    scores = np.full(values.shape, np.nan)
+    for target in range(models):
+        others = groups != groups[target]
+        fitted = fit_gaussians(values[others], inside[others], fixed_variance=fixed_variance)
+        scores[target] = lira_score(
+            values[target], fitted, variant=variant, member_high=member_high
+        )
+    return scores
+
+
 def lira(
     values: Any,
     inside: Any,
@@ -138,20 +177,13 @@ def lira(
     fixed_variance: bool = False,
     member_high: bool = True,
     fprs: Sequence[float] = FPRS,
+    groups: Any = None,
 ) -> Lira:
     """LiRA over a model pool ``values`` ``[K, N]``, ``inside`` ``[K, N]`` with every model
-    held out as the target in turn (module docstring)."""
-    values, inside = check_pool(values, inside)
-    if values.ndim != 2:
-        raise ValueError(f"values must be [K, N], got {values.shape}")
-    models = inside.shape[0]
-    scores = np.full(values.shape, np.nan)
-    for target in range(models):
-        others = np.arange(models) != target
-        fitted = fit_gaussians(values[others], inside[others], fixed_variance=fixed_variance)
-        scores[target] = lira_score(
-            values[target], fitted, variant=variant, member_high=member_high
-        )
+    held out as the target in turn (with its ``groups`` partners: module docstring)."""
+    scores = held_out_scores(values, inside, variant=variant, fixed_variance=fixed_variance,
+                             member_high=member_high, groups=groups)  # fmt: skip
+    inside = np.asarray(inside)
     finite = np.isfinite(scores)
     curve = roc(scores[finite], inside[finite])
     return Lira(scores, inside.copy(), curve, {float(f): curve.tpr_at(f) for f in fprs})

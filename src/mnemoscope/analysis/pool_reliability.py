@@ -24,6 +24,13 @@ full pool scores; ``inside`` gives both exactly. For a balanced design L = K / h
 default (``effective_length``): in simulation (K = 16, 20 splits) K / h came out 0.01-0.03
 below the closed-form reliability, L within 0.005; ``effective_length=False`` gives K / h.
 
+A score of the IN models alone (``side="in"``, ``pool.leave_out_score``) has the noise
+multiplier 1 / |IN(n)|, and the same effective length with it. A per-model statistic that is
+itself fitted on the other models of the pool (LiRA's likelihood ratio of a target model, from
+Gaussians fitted on the rest) must be recomputed within each half, or the two halves would
+share the models of the fit: ``transform(values, inside)`` gives the per-model values from
+those models alone (NaN where they cannot; ``missing`` then counts NaN on no side).
+
 ``reliability_curve`` shows the measured reliability at k = 2, 4, ..., K models next to the
 Spearman-Brown prediction from K; ``reliability.count_for(rho_K, K, 0.8)`` gives the models
 the classical formula predicts for a target reliability (L = K' / K; close to the effective
@@ -32,12 +39,12 @@ length for K of 16 or more).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from mnemoscope.analysis.pool import check_pool, leave_out_score
+from mnemoscope.analysis.pool import Side, check_pool, check_side, leave_out_score
 from mnemoscope.analysis.reliability import (
     DEFAULT_SPLITS,
     Reliability,
@@ -45,6 +52,8 @@ from mnemoscope.analysis.reliability import (
     split_half_columns,
     split_half_of,
 )
+
+Transform = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _select(values: np.ndarray, inside: np.ndarray, points: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -54,11 +63,14 @@ def _select(values: np.ndarray, inside: np.ndarray, points: Any) -> tuple[np.nda
     return values[:, points], inside[:, points]
 
 
-def noise_multiplier(inside: np.ndarray) -> np.ndarray:
+def noise_multiplier(inside: np.ndarray, side: Side = "both") -> np.ndarray:
     """1 / |IN(n)| + 1 / |OUT(n)| per image of the models ``inside`` ``[k, N]`` (inf where a
-    side is empty): the leave-out score's noise variance in units of the per-model one."""
+    side is empty): the leave-out score's noise variance in units of the per-model one
+    (``side="in"``: 1 / |IN(n)|, the IN mean's)."""
     count_in = inside.sum(axis=0).astype(np.float64)
     with np.errstate(divide="ignore"):
+        if side == "in":
+            return 1 / count_in
         return 1 / count_in + 1 / (inside.shape[0] - count_in)
 
 
@@ -67,6 +79,9 @@ def model_split_half(
     inside: Any,
     *,
     member_high: bool,
+    side: Side = "both",
+    missing: bool = False,
+    transform: Transform | None = None,
     points: Any = None,
     effective_length: bool = True,
     splits: int = DEFAULT_SPLITS,
@@ -74,17 +89,25 @@ def model_split_half(
 ) -> Reliability:
     """Split-half reliability over the models of the leave-out score (module docstring) from
     ``values`` ``[K, N]`` or ``[K, N, A]`` (views averaged) and ``inside`` ``[K, N]``, over the
-    images ``points`` (indices or a boolean mask; None = all). ``units`` is K."""
-    values, inside = _select(*check_pool(values, inside), points)
+    images ``points`` (indices or a boolean mask; None = all). ``units`` is K. ``side``,
+    ``missing`` and ``transform``: module docstring (``transform`` implies ``missing``)."""
+    check_side(side)
+    missing = missing or transform is not None
+    values, inside = _select(*check_pool(values, inside, missing), points)
     if values.ndim == 3:
         values = values.mean(axis=2)  # the score of the view means = the mean of view scores
-    full_mean = _finite_mean(noise_multiplier(inside))
+    full_mean = _finite_mean(noise_multiplier(inside, side))
 
     def score(models: np.ndarray) -> np.ndarray:
-        return leave_out_score(values[models], inside[models], member_high=member_high)
+        chosen, members = values[models], inside[models]
+        if transform is not None:
+            chosen = transform(chosen, members)
+        return leave_out_score(chosen, members, member_high=member_high, side=side,
+                               missing=missing)  # fmt: skip
 
     def length(first: np.ndarray, second: np.ndarray, scored: np.ndarray) -> float:
-        halves = (noise_multiplier(inside[first]) + noise_multiplier(inside[second])) / 2
+        halves = (noise_multiplier(inside[first], side)
+                  + noise_multiplier(inside[second], side)) / 2  # fmt: skip
         return float(halves[scored].mean() / full_mean)
 
     return split_half_of(
@@ -121,6 +144,9 @@ def reliability_curve(
     inside: Any,
     *,
     member_high: bool,
+    side: Side = "both",
+    missing: bool = False,
+    transform: Transform | None = None,
     ks: Sequence[int] | None = None,
     draws: int = 10,
     points: Any = None,
@@ -136,17 +162,21 @@ def reliability_curve(
     low / high (min / max over draws), draws (those with a value) and predicted: Spearman-Brown
     from the full-K reliability with L = Q_K / Q_k (Q_k: the subsets' mean noise multiplier;
     k / K when not ``effective_length``). At k = 2 every half is one model, which holds an
-    image either IN or OUT, never both: no image can be scored and the row is NaN.
+    image either IN or OUT, never both: no image can be scored and the row is NaN. ``side``,
+    ``missing`` and ``transform`` as in ``model_split_half``.
     """
     import pandas as pd
 
-    values, inside = _select(*check_pool(values, inside), points)
+    check_side(side)
+    missing = missing or transform is not None
+    values, inside = _select(*check_pool(values, inside, missing), points)
     models = inside.shape[0]
     if ks is None:
         ks = list(range(2, models + 1, 2)) + ([models] if models % 2 else [])
     if any(not 2 <= int(k) <= models for k in ks):
         raise ValueError(f"every k in ks={list(ks)} must lie in 2..K={models}")
-    options = {"member_high": member_high, "effective_length": effective_length, "splits": splits}
+    options = {"member_high": member_high, "effective_length": effective_length, "splits": splits,
+               "side": side, "missing": missing, "transform": transform}  # fmt: skip
     full = model_split_half(values, inside, seed=seed, **options).reliability
     generator = np.random.default_rng(seed)
     rows = []
@@ -159,10 +189,10 @@ def reliability_curve(
                     values[chosen], inside[chosen], seed=int(generator.integers(2**31)), **options
                 ).reliability
             )
-            multipliers.append(_finite_mean(noise_multiplier(inside[chosen])))
+            multipliers.append(_finite_mean(noise_multiplier(inside[chosen], side)))
         found = np.array(found)
         defined = found[np.isfinite(found)]
-        factor = _finite_mean(noise_multiplier(inside)) / np.mean(multipliers)
+        factor = _finite_mean(noise_multiplier(inside, side)) / np.mean(multipliers)
         rows.append(
             {
                 "k": k,

@@ -171,11 +171,13 @@ pairs_for = count_for  # the name ``pairs: auto`` and the SSLMem tables use
 
 def noise_ceiling(reliability_a: float, reliability_b: float) -> tuple[float, float]:
     """(Pearson, Kendall tau) ceilings of the agreement of two scores with these
-    reliabilities: sqrt(rho_a rho_b) and (2 / pi) arcsin of it (module docstring)."""
-    product = reliability_a * reliability_b
-    if math.isnan(product):
+    reliabilities: sqrt(rho_a rho_b) and (2 / pi) arcsin of it (module docstring). A negative
+    reliability (a split-half estimate of a score without signal) counts as 0: two of them
+    must not multiply into a positive ceiling."""
+    product = max(0.0, reliability_a) * max(0.0, reliability_b)
+    if math.isnan(reliability_a) or math.isnan(reliability_b):
         return math.nan, math.nan
-    pearson = math.sqrt(min(1.0, max(0.0, product)))
+    pearson = math.sqrt(min(1.0, product))
     return pearson, 2 / math.pi * math.asin(pearson)
 
 

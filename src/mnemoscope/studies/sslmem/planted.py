@@ -84,12 +84,9 @@ def plant(bundle: data.DatasetBundle, splits: Splits, config: PlantedConfig) -> 
                     f"splits leave {len(splits.unused)}: use smaller splits or fewer planted"
                 )
             originals = np.sort(rng.choice(splits.unused.numpy(), n, replace=False))
-            images = 255 - train.images[torch.from_numpy(originals)]
-            labels = train.labels[torch.from_numpy(originals)]
+            images, labels = inverted_images(train, originals)
         else:  # noise
-            shape = (n, *train.images.shape[1:])
-            images = torch.from_numpy(rng.integers(0, 256, size=shape, dtype=np.uint8))
-            labels = torch.from_numpy(rng.integers(0, bundle.num_classes, size=n)).long()
+            images, labels = noise_images(rng, n, train.images.shape[1:], bundle.num_classes)
         added_images.append(images)
         added_labels.append(labels)
         index[kind] = torch.arange(next_position, next_position + n)
@@ -102,6 +99,24 @@ def plant(bundle: data.DatasetBundle, splits: Splits, config: PlantedConfig) -> 
         train = data.ImageSet(images, labels, ids)
     extended = data.DatasetBundle(bundle.name, train, bundle.test, bundle.classes)
     return Planted(extended, index)
+
+
+def inverted_images(
+    train: data.ImageSet, originals: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Colour-inverted copies 255 - x of the training images at ``originals``, with their
+    labels (uint8 ``[n, C, H, W]``, int64 ``[n]``)."""
+    index = torch.from_numpy(np.asarray(originals))
+    return 255 - train.images[index], train.labels[index]
+
+
+def noise_images(
+    rng: np.random.Generator, count: int, shape: tuple[int, ...], classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` images of uniform noise in 0..255 of ``shape`` (C, H, W) and uniformly random
+    labels in 0..classes - 1, drawn from ``rng`` in that order."""
+    images = torch.from_numpy(rng.integers(0, 256, size=(count, *shape), dtype=np.uint8))
+    return images, torch.from_numpy(rng.integers(0, classes, size=count)).long()
 
 
 class PlantedRecipe(DataRecipe):

@@ -381,23 +381,29 @@ def sslmem_score(
 
 
 @app.command()
-def atlas(
-    source: Path = typer.Option(..., "--from", help="a finished atlas study directory"),
+def rescore(
+    source: Path = typer.Argument(..., help="a finished study directory"),
     config_path: Path | None = typer.Option(
-        None, "--config", help="an atlas config that differs from the stored one in stats and "
-        "membership only (default: the stored config)",
+        None, "--config", help="a config that differs from the stored one in the study's "
+        "statistics only (default: the stored config)",
     ),
 ) -> None:
-    """Rescore a finished memorization atlas from its stored per-model arrays: every table,
-    figure and summary.json again (other intervals, splits, LiRA variants), no model trained
-    or measured again."""
+    """Recompute a finished study's tables, figures and summary.json from what it stored (other
+    intervals, splits, test variants); no model is trained or measured again."""
     from mnemoscope import studies
-    from mnemoscope.studies.atlas.study import rescore
+    from mnemoscope.config_file import read_config
 
+    stored = source / "config.yaml"
+    if not stored.is_file():
+        raise errors.BadInput(f"{source} holds no config.yaml: not a study directory")
+    study = studies.get(read_config(stored).get("study"))
+    if study.rescore is None:
+        able = [s.name for s in studies.registry() if s.rescore is not None]
+        raise errors.BadInput(f"{source} holds a {study.name!r} study, which stores nothing "
+                              f"to rescore from (studies that do: {', '.join(able)})")
     config = _load_config(config_path, studies.load_config) if config_path else None
-    found = rescore(source, config)
-    console.print(Text(f"rescored {source}: {len(found.scores)} scores, "
-                       f"{len(found.agreement)} pairs; `mnemoscope report {source}` shows it"))
+    study.rescore(source, config)
+    console.print(Text(f"rescored {source}; `mnemoscope report {source}` shows it"))
 
 
 @app.command()

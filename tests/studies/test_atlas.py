@@ -241,16 +241,26 @@ def test_rescoring_reproduces_the_tables_and_refuses_other_models(quick_run, tmp
     assert quick_run.is_complete and found.models == 6
     changed = tmp_path / "atlas.yaml"
     changed.write_text(yaml.safe_dump({**QUICK, "pool": {**QUICK["pool"], "models": 8}}))
-    result = CliRunner().invoke(app, ["atlas", "--from", str(quick_run.path), "--config",
+    result = CliRunner().invoke(app, ["rescore", str(quick_run.path), "--config",
                                       str(changed)])  # fmt: skip
     assert result.exit_code != 0 and "pool" in result.output
     fewer = tmp_path / "fewer.yaml"
     fewer.write_text(yaml.safe_dump({**QUICK, "membership": {"variants": ["offline"]}}))
-    result = CliRunner().invoke(app, ["atlas", "--from", str(quick_run.path), "--config",
+    result = CliRunner().invoke(app, ["rescore", str(quick_run.path), "--config",
                                       str(fewer)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert set(quick_run.load_table("atlas_membership")["variant"]) == {"offline"}
     assert quick_run.is_complete
+
+
+def test_rescore_refuses_a_study_that_stores_nothing_to_rescore_from(tmp_path):
+    (tmp_path / "config.yaml").write_text("study: sslmem\n")
+    result = CliRunner().invoke(app, ["rescore", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "'sslmem' study, which stores nothing to rescore from" in result.output
+    assert "studies that do: atlas" in result.output
+    result = CliRunner().invoke(app, ["rescore", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "not a study directory" in result.output
 
 
 # -- the claims, on constructed summaries ---------------------------------------------------------

@@ -108,7 +108,11 @@ class Study:
     (``seed_dirs``: each study seed's directory, by seed) into ``out``'s ``figures/``, and
     returns their paths; their captions are in ``captions`` like every figure's.
     ``repeated_key_figure`` is the one of them the report leads a repeated study's section with;
-    ``None`` (a study with no combined figures): each study seed's own ``key_figure``."""
+    ``None`` (a study with no combined figures): each study seed's own ``key_figure``.
+
+    ``rescore(path, config)`` (``mnemoscope rescore``) recomputes a finished study's tables,
+    figures and summary from what it stored, with its stored config or ``config`` (which may
+    change only its statistics); ``None``: the study stores nothing to rescore from."""
 
     name: str
     paper: Paper | None
@@ -126,6 +130,7 @@ class Study:
     sections: Callable[[Path, Any], list[Section]] = no_sections
     combined_figures: Callable[[Mapping[int, Path], RunDir], list[Path]] = no_combined_figures
     repeated_key_figure: str | None = None  # a combined figure's stem
+    rescore: Callable[[Path, Any], StudySummary] | None = None
 
     def caption(self, stem: str) -> str:
         """One line: what the figure shows, then which paper figure it reproduces."""

@@ -12,7 +12,7 @@ detection of each planted kind (``scores``). ``STUDY`` is its record.
 from mnemoscope.studies.atlas import report
 from mnemoscope.studies.atlas.claims import CLAIMS
 from mnemoscope.studies.atlas.config import Config
-from mnemoscope.studies.atlas.study import run, study_specs
+from mnemoscope.studies.atlas.study import rescore, run, study_specs
 from mnemoscope.studies.atlas.summary import AtlasSummary
 from mnemoscope.studies.papers import SSLMEM
 from mnemoscope.studies.record import Study
@@ -30,4 +30,5 @@ STUDY = Study(
     per_image_tables=report.PER_IMAGE_TABLES,
     quick_config="atlas-quick",
     sections=report.sections,
+    rescore=rescore,
 )

@@ -1,6 +1,6 @@
 """Every per-image score of the atlas, read from the per-model values the study stored, with its
 interval, reliability, agreement, detection of the planted kinds, and LiRA's membership
-inference. Nothing here touches a network: ``atlas --from RUN_DIR`` reruns it on the arrays.
+inference. Nothing here touches a network: ``mnemoscope rescore RUN_DIR`` reruns it on the arrays.
 
 Each score (``Source``) is a per-model statistic ``values[k, n]`` (``[K, N, A]`` with A view
 pairs) of a method's K models and the N candidates, read through that method's ``inside``

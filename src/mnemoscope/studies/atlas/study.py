@@ -10,7 +10,7 @@
    ``arrays/`` (K first): SSL methods the alignment loss per view pair at the headline tap and
    every extra tap (``alignment_losses_by_tap``, common random views; the sslmem study's
    options) and Déjà Vu's label guesses; supervised methods p(y | x) on the clean image.
-4. Score, from the arrays alone (``scores.score_atlas``; ``mnemoscope atlas --from`` reruns
+4. Score, from the arrays alone (``scores.score_atlas``; ``mnemoscope rescore`` reruns
    it): per-image scores with intervals, reliability over models and views, reliability
    curves, agreement, planted-kind detection, LiRA.
 5. Tables, figures and ``summary.json``.
@@ -305,7 +305,7 @@ RESCORED = ("stats", "membership")  # what a rescore may change: never the model
 
 
 def rescore(path: str | Path, config: Config | None = None) -> AtlasSummary:
-    """``mnemoscope atlas --from PATH``: every table, figure and ``summary.json`` of the finished
+    """``mnemoscope rescore PATH``: every table, figure and ``summary.json`` of the finished
     atlas in ``path`` recomputed from its stored arrays (``scores.score_atlas``), under its
     lock, with its own config or ``config``, which may change only ``stats`` and
     ``membership`` (the statistics; no model is trained or measured again)."""

@@ -268,8 +268,8 @@ def test_ray_cluster_trains_four_seeds_as_local_does(tmp_path, fmnist, ray_clust
     finally:
         backend.close()
     _assert_same_runs(results, _local(specs, tmp_path / "local", fmnist))
-    hosts = {RunDir(result.run.path).read_meta()["worker"]["pid"] for result in results}
-    assert len(hosts) >= 2  # the runs went to more than one worker
+    workers = {RunDir(result.run.path).read_meta()["worker"]["pid"] for result in results}
+    assert len(workers) >= 2  # the runs went to more than one worker
 
 
 def test_a_ray_worker_killed_mid_run_is_retried_and_resumes(tmp_path, fmnist, ray_cluster):

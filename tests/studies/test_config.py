@@ -108,3 +108,14 @@ def test_the_nested_study_runs_on_the_outer_data_and_execution():
     ranking = config.ranking_study()
     assert ranking.data == config.data and ranking.execution == config.execution
     assert ranking.repeat is None and ranking.study == "sslmem"
+
+
+@pytest.mark.parametrize("study", ["atlas", "profiles", "sslmem", "sslmem-dejavu"])
+def test_training_fields_the_study_sets_are_refused_naming_them(study):
+    config = studies.get(study).config
+    with pytest.raises(ValueError, match=r"train.measure_at is set by the study: \w"):
+        config.model_validate({"study": study, "train": {"measure_at": [1]}})
+    if study != "profiles":  # profiles saves no weights at all
+        with pytest.raises(ValueError, match=r"train.save_epochs / train.measure_at are set"):
+            config.model_validate({"study": study, "train": {"save_epochs": [1],
+                                                             "measure_at": [1]}})  # fmt: skip

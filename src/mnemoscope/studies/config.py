@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -144,6 +145,22 @@ def distinct_seeds(cls: type, seeds: list[int]) -> list[int]:
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty list without repeats, got {seeds}")
     return seeds
+
+
+def set_by_study(*fields: str, by: str) -> Callable[[type, StudyTrain], StudyTrain]:
+    """A validator of a study's ``train`` (``field_validator("train")(set_by_study(...))``):
+    ``fields`` of the training are the study's to set (``by`` says how), so a config that sets
+    one is refused, naming it."""
+
+    def check(cls: type, train: StudyTrain) -> StudyTrain:
+        given = [name for name in fields if getattr(train, name)]
+        if given:
+            names = " / ".join(f"train.{name}" for name in given)
+            raise ValueError(f"{names} {'is' if len(given) == 1 else 'are'} set by the study: "
+                             f"{by}")  # fmt: skip
+        return train
+
+    return check
 
 
 OUTER_OWNED = ("data", "execution", "repeat")

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.measure.dejavu import DEFAULT_K
 from mnemoscope.strict import StrictModel
-from mnemoscope.studies.config import DataSpec, StudyConfig, StudyTrain
+from mnemoscope.studies.config import DataSpec, StudyConfig, StudyTrain, set_by_study
 from mnemoscope.studies.sslmem.config import MeasureConfig as SSLMemMeasure
 from mnemoscope.studies.sslmem.config import ssl_by_default
 from mnemoscope.training.objectives import CLASSIFICATION
@@ -270,13 +270,9 @@ class Config(StudyConfig):
 
     _ssl_by_default = field_validator("train", mode="before")(ssl_by_default)
 
-    @field_validator("train")
-    @classmethod
-    def _study_owns_points(cls, train: StudyTrain) -> StudyTrain:
-        if train.save_epochs or train.measure_at:
-            raise ValueError("train.save_epochs / train.measure_at are set by the study "
-                             "(dynamics.measurements)")  # fmt: skip
-        return train
+    _study_sets = field_validator("train")(
+        set_by_study("save_epochs", "measure_at", by="see dynamics.measurements")
+    )
 
     @model_validator(mode="after")
     def _methods_valid(self) -> Config:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,13 +124,17 @@ def agreement_map(agreement: pd.DataFrame, reliability: pd.DataFrame) -> Figure:
     axis.set_xticks(range(len(names)), [_short(n) for n in names], rotation=90, fontsize=6)
     axis.set_yticks(range(len(names)), [_short(n) for n in names], fontsize=6)
     if len(names) <= 16:
-        for i in range(len(names)):
-            for j in range(len(names)):
-                if np.isfinite(matrix[i, j]):
-                    axis.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=5)
+        _cell_values(axis, matrix)
     axis.set_title("Spearman rho over the ordinary candidates (below the diagonal), its noise "
                    "ceiling (above), each score's reliability (diagonal)", fontsize=8)  # fmt: skip
     return figure
+
+
+def _cell_values(axis: Any, matrix: np.ndarray) -> None:
+    """Each finite cell's value, two decimals, in the cell of a heatmap."""
+    for (i, j), value in np.ndenumerate(matrix):
+        if np.isfinite(value):
+            axis.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=5)
 
 
 def reliability_curves(curves: pd.DataFrame, reliability: pd.DataFrame) -> Figure:
@@ -173,10 +178,7 @@ def detection_map(detection: pd.DataFrame, order: list[str]) -> Figure:
     figure.colorbar(shown, ax=axis, shrink=0.8, label="AUROC (0.5 = chance)")
     axis.set_xticks(range(len(kinds)), [_short(k) for k in kinds], rotation=30, fontsize=7)
     axis.set_yticks(range(len(names)), [_short(n) for n in names], fontsize=6)
-    for i in range(len(names)):
-        for j in range(len(kinds)):
-            if np.isfinite(matrix[i, j]):
-                axis.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=5)
+    _cell_values(axis, matrix)
     axis.set_title("Which score finds which planted kind: AUROC against the ordinary "
                    "candidates", fontsize=8)  # fmt: skip
     return figure

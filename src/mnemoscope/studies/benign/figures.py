@@ -71,16 +71,23 @@ def _chance_line(axis, chance: float) -> None:
         axis.axhline(chance, color="0.6", linestyle=":", linewidth=1, label="chance")
 
 
-def fig4_probes(probes: pd.DataFrame, *, chance: float) -> Figure:
+def _setting_panels(probes: pd.DataFrame) -> tuple[list[str], list[str], Figure, np.ndarray, int]:
+    """Fig. 4's layout: one panel per trained setting of ``probes`` (taps in depth order), two
+    a row so that the figure stays readable when a report scales it to a page's width; the
+    settings, taps, figure, panels (unused ones hidden) and columns."""
     settings = [s for s in _order_settings(probes.setting) if s != "init"]
     taps = _order_taps(probes.tap.dropna().unique())
-    # Two panels a row: the figure stays readable when a report scales it to a page's width.
     columns = min(2, len(settings))
     rows = math.ceil(len(settings) / columns)
     figure = Figure(figsize=(4.6 * columns, 3.3 * rows), layout="constrained")
     grid = figure.subplots(rows, columns, sharey=True, squeeze=False).ravel()
     for unused in grid[len(settings):]:
         unused.set_visible(False)
+    return settings, taps, figure, grid, columns
+
+
+def fig4_probes(probes: pd.DataFrame, *, chance: float) -> Figure:
+    settings, taps, figure, grid, columns = _setting_panels(probes)
     axes = grid[: len(settings)]
     init = probes[(probes.setting == "init") & (probes.probe == "clean_knn")].set_index("tap")
     for axis, setting in zip(axes, settings, strict=True):
@@ -413,14 +420,7 @@ def probes_over_seeds(probes: Mapping[int, pd.DataFrame], *, chance: float) -> F
         last = knn.groupby("setting").epoch.transform("max")
         finals.append(knn[knn.epoch == last].assign(study_seed=k))
     final = pd.concat(finals, ignore_index=True)
-    settings = [s for s in _order_settings(final.setting) if s != "init"]
-    taps = _order_taps(final.tap.dropna().unique())
-    columns = min(2, len(settings))
-    rows = math.ceil(len(settings) / columns)
-    figure = Figure(figsize=(4.6 * columns, 3.3 * rows), layout="constrained")
-    grid = figure.subplots(rows, columns, sharey=True, squeeze=False).ravel()
-    for unused in grid[len(settings):]:
-        unused.set_visible(False)
+    settings, taps, figure, grid, columns = _setting_panels(final)
     x = np.arange(len(taps))
 
     def spread(part: pd.DataFrame) -> pd.DataFrame:

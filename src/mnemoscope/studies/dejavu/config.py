@@ -22,6 +22,7 @@ from mnemoscope.studies.config import (
     StudyTrain,
     distinct_seeds,
     moved,
+    set_by_study,
 )
 from mnemoscope.studies.sslmem.config import (
     MeasureConfig,
@@ -91,12 +92,9 @@ class Config(StudyConfig):
 
     _ssl_by_default = field_validator("train", mode="before")(ssl_by_default)
 
-    @field_validator("train")
-    @classmethod
-    def _study_owns_subsets(cls, train: StudyTrain) -> StudyTrain:
-        if train.save_epochs or train.measure_at:
-            raise ValueError("train.save_epochs / train.measure_at: the study uses final weights")
-        return train
+    _study_sets = field_validator("train")(
+        set_by_study("save_epochs", "measure_at", by="it uses final weights")
+    )
 
     _seeds = field_validator("seeds")(distinct_seeds)
 
@@ -143,7 +141,7 @@ class Config(StudyConfig):
                     "leave it out"
                 )
             try:
-                trains[method.name] = self._study_owns_subsets(self.train.overlay(method.train))
+                trains[method.name] = self._study_sets(self.train.overlay(method.train))
             except ValueError as error:
                 raise ValueError(f"method {method.name!r}: {error}") from None
         return trains

@@ -24,7 +24,13 @@ from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.analysis.profiles import PROCEDURES, Procedure
 from mnemoscope.strict import StrictModel
-from mnemoscope.studies.config import DataSpec, StudyConfig, StudyTrain, distinct_seeds
+from mnemoscope.studies.config import (
+    DataSpec,
+    StudyConfig,
+    StudyTrain,
+    distinct_seeds,
+    set_by_study,
+)
 from mnemoscope.training import TrainConfig
 from mnemoscope.training.objectives import RECOGNIZABLE, method
 
@@ -202,15 +208,9 @@ class Config(StudyConfig):
 
     _seeds = field_validator("seeds")(distinct_seeds)
 
-    @field_validator("train")
-    @classmethod
-    def _study_owns_measure_at(cls, train: Train) -> Train:
-        if train.measure_at:
-            raise ValueError(
-                "train.measure_at is set by the study (each paradigm's "
-                "measure_every/measure_extra)"
-            )
-        return train
+    _study_sets = field_validator("train")(
+        set_by_study("measure_at", by="each paradigm's measure_every/measure_extra")
+    )
 
     @classmethod
     def upgrade(cls, raw: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from mnemoscope.studies.config import (
     distinct_seeds,
     moved,
     refuse_outer_owned,
+    set_by_study,
 )
 from mnemoscope.training import AugmentConfig, OptimConfig, SupervisedObjective
 
@@ -307,15 +308,9 @@ class Config(StudyConfig):
 
     _ssl_by_default = field_validator("train", mode="before")(ssl_by_default)
 
-    @field_validator("train")
-    @classmethod
-    def _study_owns_subsets(cls, train: StudyTrain) -> StudyTrain:
-        if train.save_epochs or train.measure_at:
-            raise ValueError(
-                "train.save_epochs / train.measure_at are set by the study: use "
-                "over_training.epochs"
-            )
-        return train
+    _study_sets = field_validator("train")(
+        set_by_study("save_epochs", "measure_at", by="use over_training.epochs")
+    )
 
     _seeds = field_validator("seeds")(distinct_seeds)
 
@@ -366,7 +361,7 @@ class Config(StudyConfig):
                     "are the study's (seeds, over_training.epochs); leave it out"
                 )
             try:
-                trains[name] = self._study_owns_subsets(self.train.overlay(overrides))
+                trains[name] = self._study_sets(self.train.overlay(overrides))
             except ValueError as error:  # pydantic's ValidationError is a ValueError
                 raise ValueError(f"compare variant {name!r}: {error}") from None
         return trains

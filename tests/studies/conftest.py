@@ -1,6 +1,7 @@
 """Tiny configs of every study, shared by the tests of the studies, the run directories and
 the demo: seconds of training each on 2 CPU cores."""
 
+from mnemoscope.config_file import packaged_config
 from mnemoscope.studies.benign import Config as BenignConfig
 from mnemoscope.studies.profiles import Config as ProfilesConfig
 
@@ -169,4 +170,5 @@ def tiny_configs() -> dict[str, dict]:
     """Every study's tiny config, by study name (as dicts, as a config file would hold)."""
     return {"profiles": tiny_profiles().model_dump(mode="json"), "sslmem": TINY_SSLMEM,
             "benign": tiny_benign().model_dump(mode="json"), "sslmem-removal": TINY_REMOVAL,
-            "sslmem-privacy": TINY_PRIVACY, "sslmem-dejavu": TINY_DEJAVU}  # fmt: skip
+            "sslmem-privacy": TINY_PRIVACY, "sslmem-dejavu": TINY_DEJAVU,
+            "atlas": packaged_config("atlas-quick")}  # fmt: skip

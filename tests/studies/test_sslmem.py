@@ -102,8 +102,6 @@ def test_config_validation():
     assert sslmem.Config.model_validate(supervised).train.objective.name == "supervised"
     bad = [
         ({"data": {"name": "fmnist-mini", "subset": [1, 2]}}, "subset"),
-        ({"train": {"objective": {"name": "simclr"}, "data": {"name": "x"}}},
-         "dataset is `data` at the top"),
         ({"train": {"epochs": 5}, "over_training": {"epochs": [8]}}, "after the last epoch"),
         ({"splits": {"shared": 0.8, "candidates": 100}}, "mix counts and fractions"),
         ({"splits": {"shared": 0.8, "candidates": 0.2, "independent": 0.1}}, "sum to 1.1"),
@@ -298,7 +296,7 @@ def test_layermem_is_sslmem_per_layer_and_delta_the_step_between_layers(tiny_run
 
 def test_layermem_of_one_layer_is_sslmem_of_its_flattened_normalized_output(tiny_run):
     config, out, run_dir = tiny_run
-    bundle = data.load(config.train.data.name)
+    bundle = data.load(config.data.name)
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
     points, images = study.scored_points(planted.bundle, splits, planted)
@@ -350,7 +348,7 @@ def test_over_training_scores_every_epoch_on_the_main_views(tiny_run):
     assert last["score_shared_mean"] == pytest.approx(plain.loc["S_S", "mean"], rel=1e-12)
     assert last["score_raw_mean"] == pytest.approx(plain.loc["S_C", "mean_raw"], rel=1e-12)
     # epoch 1 re-scored here on every point with the study's views, from its checkpoints
-    bundle = data.load(config.train.data.name)
+    bundle = data.load(config.data.name)
     splits = make_splits(bundle, config.splits, held_out_class(config.planted, bundle))
     planted = plant(bundle, splits, config.planted)
     points, images = study.scored_points(planted.bundle, splits, planted)

@@ -111,7 +111,7 @@ def test_the_study_owns_compare_and_privacy_of_the_sslmem_config():
 
 def _row(epsilon, mean, low, high, accuracy):
     return {"epsilon_target": epsilon, "sslmem_mean": mean, "sslmem_ci_low": low,
-            "sslmem_ci_high": high, "probe_accuracy": accuracy}  # fmt: skip
+            "sslmem_ci_high": high, "confidence": 0.95, "probe_accuracy": accuracy}  # fmt: skip
 
 
 @pytest.mark.parametrize(

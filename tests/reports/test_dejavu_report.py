@@ -62,3 +62,19 @@ def test_the_dejavu_verdict_needs_every_method_significant(gaps, verdict):
     rows = [_row(f"m{i}", gap, p, seeds) for i, (gap, p, seeds) in enumerate(gaps)]
     (finding,) = studies.get("sslmem-dejavu").findings(dejavu_summary(rows))
     assert finding.measured.verdict == verdict
+
+
+def test_the_findings_table_gives_the_minimum_detectable_effect_beside_the_value(dejavu_dir):
+    rows = re.findall(r'<tr class="finding">(.*?)</tr>', render_report(dejavu_dir), flags=re.S)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows[0], flags=re.S)
+    value, power = cells[2], cells[3]
+    assert value.startswith("Déjà Vu gap") and "minimum detectable effect" in power
+    assert "paper&#39;s effect 0.201" in power and "least Déjà Vu gap over methods" in power
+    # one seed: no test, no power to see table 4's gap
+    summary = json.loads((dejavu_dir / "summary.json").read_text())
+    for row in summary["table4"]:
+        row.update(seeds=1, dejavu_seed_std=None, dejavu_p=None)
+    (dejavu_dir / "summary.json").write_text(json.dumps(summary))
+    (row,) = re.findall(r'<tr class="finding">(.*?)</tr>', render_report(dejavu_dir), flags=re.S)
+    assert 'verdict-underpowered">underpowered<' in row and "effect inf" in row
+    assert "<em>underpowered</em>" in render_report(dejavu_dir)  # the verdicts' legend

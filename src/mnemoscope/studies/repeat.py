@@ -5,8 +5,8 @@ finding. With ``repeat`` set, ``studies.run(config, out)`` runs the study once p
 k into ``out/study-seed-<k>/`` (each a complete study directory with its own ``runs/``), then
 writes in ``out`` the combined result: ``summary.json`` (``RepeatedSummary``: the seeds and
 their directories, each seed's summary, one headline per claim of the paper) and
-``tables/repeat_findings.csv`` (each claim's effect, p-value and verdict per seed, and combined:
-``analysis.claims.combine``).
+``tables/repeat_findings.csv`` (each claim's effect, p-value, minimum detectable effect beside
+the paper's effect, and verdict per seed, and combined: ``analysis.claims.combine``).
 
 Study seed k shifts every random draw of the study: ``shift_seeds`` adds ``k * SEED_STRIDE`` to
 every integer field named ``seed`` or ``*_seed`` anywhere in the config, and to every entry of a
@@ -152,6 +152,8 @@ def combined_summary(
                          "verdict": measured and measured.verdict,
                          "effect": measured and measured.effect,
                          "p_value": measured and measured.p_value,
+                         "mde": measured and measured.mde,
+                         "paper_effect": measured and measured.paper_effect,
                          "value": measured and measured.value,
                          "interval": measured and measured.interval,
                          "not_measured": None if measured else m.reason})  # fmt: skip

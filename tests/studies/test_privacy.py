@@ -47,6 +47,13 @@ def test_table_5_has_a_row_per_epsilon_with_the_accountants_epsilon(tiny_run):
         assert row.n_candidates == 8
     headlines = json.loads((out / "summary.json").read_text())["headlines"]
     assert len(headlines) == 3 and "epsilon 8 against no DP" in headlines[-1]
+    # the drop the claim's rule sees with 80% probability: in the table, and the claim's MDE
+    assert math.isnan(base["sslmem_drop_mde"]) and private["sslmem_drop_mde"] > 0
+    from mnemoscope import studies
+
+    summary = json.loads((out / "summary.json").read_text())
+    finding = studies.get("sslmem-privacy").findings(summary)[0]
+    assert finding.measured.mde == pytest.approx(private["sslmem_drop_mde"])
 
 
 def test_the_report_has_the_studys_section(tiny_run):

@@ -6,16 +6,18 @@ config's header: no number typed by hand.
 RUN_DIR (default ``runs/demo``) is a directory written by ``mnemoscope demo`` (or one study's,
 by ``mnemoscope run``). The section gives where the numbers come from (the date, git commit, CPU
 model and its bf16 flags, GPU, threads and device recorded in the run's ``meta.json``), the run
-times, every paper claim with the value and verdict ``mnemoscope.reports.findings`` reads from
-each study's ``summary.json`` (as the HTML report does), and the profiles study's distances to
-the nulls at mean p_t = 0.5 (``tables/profile_alignment.csv``). Without ``--readme`` it prints
-the section; with it, it replaces what lies between ``BEGIN`` and ``END`` in that file.
+times, every paper claim with the value, minimum detectable effect and verdict
+``mnemoscope.reports.findings`` reads from each study's ``summary.json`` (as the HTML report
+does), and the profiles study's distances to the nulls at mean p_t = 0.5
+(``tables/profile_alignment.csv``). Without ``--readme`` it prints the section; with it, it
+replaces what lies between ``BEGIN`` and ``END`` in that file.
 
 With ``--config CONFIG.yaml`` (repeatable) it writes, into that config's comment header between
 ``MEASURED_BEGIN`` and ``MEASURED_END`` (inserted before the first line that is not a comment
 when the file has neither), the same provenance, the wall time of the study in RUN_DIR whose
 ``study`` is the config's (and of each study seed of a repeated study) and one line per paper
-claim with its verdict and value. It refuses, leaving the file untouched, when the stored run's
+claim with its verdict and value (and, where the claim gives them, its test's minimum detectable
+effect beside the paper's effect). It refuses, leaving the file untouched, when the stored run's
 config is not the file's body (both validated by ``mnemoscope.studies.load_config``): a block
 only ever describes a run of exactly that config. Only comment lines change; the YAML body stays
 byte-identical.
@@ -67,8 +69,8 @@ def section(run_dir: str | Path) -> str:
     ]
     if quick:
         lines += ["", "A `--quick` run is a smoke test: its values are shown, not judged."]
-    lines += ["", "| study | claim (paper, section) | measured | interval | verdict |",
-              "|---|---|---|---|---|"]  # fmt: skip
+    lines += ["", "| study | claim (paper, section) | measured | minimum detectable effect | "
+              "interval | verdict |", "|---|---|---|---|---|---|"]  # fmt: skip
     for row in finding_rows(studies, quick):
         if not row.is_measured:
             continue
@@ -77,7 +79,7 @@ def section(run_dir: str | Path) -> str:
         value = measured.value
         if "study seeds" in value:  # combined over seeds: say what the mean is of
             value = f"{row.claim.effect}: {value}"
-        cells = (row.study.name, claim, value, measured.interval or "", row.verdict)
+        cells = (row.study.name, claim, value, row.power, measured.interval or "", row.verdict)
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     for study in studies:
         lines += _per_seed(study, quick)
@@ -281,7 +283,8 @@ def measured_block(run_dir: str | Path, config: str | Path) -> str:
             result = f"not measured ({measured.reason})"
         else:
             result = f"{row.verdict}: {measured.value}" + (
-                f"; {measured.interval}" if measured.interval else "")  # fmt: skip
+                f"; {measured.interval}" if measured.interval else "") + (
+                f"; {row.power}" if row.power else "")  # fmt: skip
         line = f"- {claim.text} ({claim.paper}, {claim.section}): {result}"
         lines += textwrap.wrap(line, WIDTH, initial_indent="# ", subsequent_indent="#   ")
     return "\n".join(lines + [MEASURED_END]) + "\n"

@@ -57,9 +57,10 @@ def benign_summary(verdict_with_da: str = "benign", verdict_without: str = "mali
     return BenignSummary.model_validate(summary | fields).model_dump(mode="json")
 
 
-def removal_summary(experiment: str, difference: float, p: float) -> dict:
-    pooled = {"k": "all", "downstream": "all", "pairs": 8, "mean_top": 0.7 + difference,
-              "mean_random": 0.7, "difference": difference, "p_value": p}  # fmt: skip
+def removal_summary(experiment: str, difference: float, p: float, mde: float | None = 0.005,
+                    pairs: int = 8) -> dict:  # fmt: skip
+    pooled = {"k": "all", "downstream": "all", "pairs": pairs, "mean_top": 0.7 + difference,
+              "mean_random": 0.7, "difference": difference, "p_value": p, "mde": mde}  # fmt: skip
     per_k = pooled | {"k": "50", "p_value": 0.5}
     summary = {"ranking_reliability": 0.8, "pairs": 5, "downstream": ["fmnist-mini"],
                "skipped": [], experiment: [per_k, pooled]}  # fmt: skip

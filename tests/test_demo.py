@@ -288,3 +288,32 @@ def test_measured_block_ignores_how_often_the_run_checkpointed(demo_run, tmp_pat
     config = _config_file(tmp_path / "sslmem-checkpoints.yaml", other)
     assert results.main([str(out), "--config", str(config)]) == 0
     assert results.MEASURED_BEGIN in config.read_text()
+
+
+def test_measured_block_gives_each_claims_minimum_detectable_effect_and_power_verdict(tmp_path):
+    """A stored removal run (written by hand: no training) whose pooled pairs spread too much
+    for the paper's gap: the block says underpowered, with the MDE beside the paper's effect."""
+    from mnemoscope.store import RunDir
+    from tests.conftest import removal_summary
+    from tests.studies.conftest import TINY_REMOVAL
+
+    results = _demo_results()
+    run = RunDir(tmp_path / "removal-run")
+    run.write_config(studies.load_config(TINY_REMOVAL).model_dump(mode="json"))
+    run.update_meta(started="2026-01-01T00:00:00+00:00", finished="2026-01-01T00:02:05+00:00",
+                    environment={"device": "cpu", "torch_threads": 2})  # fmt: skip
+    summary = removal_summary("removal", -0.004, 0.6, mde=0.05)
+    summary["coreset"] = removal_summary("coreset", 0.001, 0.9, mde=0.002)["coreset"]
+    (run.path / "summary.json").write_text(json.dumps(summary))
+    run.mark_complete()
+    config = _config_file(tmp_path / "removal-tiny.yaml", TINY_REMOVAL)
+    assert results.main([str(run.path), "--config", str(config)]) == 0
+    flat = " ".join(line.removeprefix("# ").strip() for line in config.read_text().splitlines())
+    removal, coreset = (studies.get("sslmem-removal").claims[i] for i in (0, 1))
+    after = flat.split(f"- {removal.text} (002, {removal.section}): ")[1]
+    assert after.startswith("underpowered: top-k 69.6% vs random-k 70.0%")
+    assert (f"{removal.effect}: minimum detectable effect 0.05 (80% power, one-sided alpha "
+            "0.05); paper's effect 0.0168") in after  # fmt: skip
+    after = flat.split(f"- {coreset.text} (002, {coreset.section}): ")[1]
+    assert after.startswith("undecided: ")  # 0.002 <= 0.0057: could have seen table 17's gain
+    assert "minimum detectable effect 0.002" in after and "paper's effect 0.0057" in after

@@ -102,3 +102,31 @@ def test_power_verdict():
     assert power.power_verdict(math.nan, 0.1) == "underpowered"
     with pytest.raises(ValueError, match="NaN"):
         power.power_verdict(0.1, math.nan)
+
+
+def test_intervals_apart_mde_reaches_80_percent_power_in_simulation():
+    # two means with standard errors 1 and 2, 95% intervals mean +- 1.96 se
+    se_a, se_b, z = 1.0, 2.0, 1.959963984540054
+    effect = power.mde_intervals_apart((-z * se_a, z * se_a), (-z * se_b, z * se_b))
+    assert effect == pytest.approx(z * (se_a + se_b) + 0.8416212335729143 * math.hypot(se_a, se_b))
+    generator = np.random.default_rng(3)
+    a = generator.normal(effect, se_a, 20000)
+    b = generator.normal(0.0, se_b, 20000)
+    assert np.mean(a - z * se_a > b + z * se_b) == pytest.approx(0.8, abs=0.01)
+    # non-overlap is a stricter rule than the one-sided z-test of the difference
+    assert effect > power.mde_difference((-z * se_a, z * se_a), (-z * se_b, z * se_b))
+
+
+def test_stouffer_mde_is_the_closed_form_and_reaches_80_percent_power():
+    assert power.mde_stouffer([0.3, 0.3, 0.3, 0.3]) == pytest.approx(0.15)  # m / sqrt(k)
+    assert power.mde_stouffer([0.2, math.inf]) == pytest.approx(math.sqrt(2) * 0.2)
+    assert power.mde_stouffer([math.inf]) == math.inf
+    with pytest.raises(ValueError, match="no tests"):
+        power.mde_stouffer([])
+    # simulated: k one-sided z-tests with standard errors se_i, MDE_i = Z_SUM se_i
+    ses = np.array([0.1, 0.2, 0.4])
+    effect = power.mde_stouffer(list(Z_SUM * ses))
+    generator = np.random.default_rng(4)
+    z = generator.normal(effect / ses, 1.0, (20000, 3))
+    combined = z.sum(axis=1) / math.sqrt(3)
+    assert np.mean(combined > 1.6448536269514722) == pytest.approx(0.8, abs=0.01)

@@ -15,9 +15,10 @@ from tests.conftest import dejavu_summary
 from tests.reports.conftest import HOSTILE, RAW_MARKER
 
 
-def _row(method, gap, p_value):
+def _row(method, gap, p_value, seeds=3):
     return {"method": method, "sslmem": 0.1, "sslmem_seed_std": 0.01, "dejavu": gap,
-            "dejavu_seed_std": 0.01, "dejavu_p": p_value, "probe_accuracy": 0.7}  # fmt: skip
+            "dejavu_seed_std": 0.01 if seeds > 1 else None, "dejavu_p": p_value, "seeds": seeds,
+            "probe_accuracy": 0.7}  # fmt: skip
 
 
 @pytest.fixture
@@ -51,13 +52,29 @@ def test_the_dejavu_section_shows_table4_links_flags_and_escapes(dejavu_dir):
 @pytest.mark.parametrize(
     ("gaps", "verdict"),
     [
-        ([(0.05, 0.01), (0.04, 0.02)], "reproduced"),
-        ([(0.05, 0.01), (0.01, 0.3)], "undecided"),
-        ([(-0.05, 0.99), (-0.04, 0.98)], "opposite"),
-        ([(0.05, float("nan"))], "undecided"),  # one seed: no test
+        ([(0.05, 0.01, 3), (0.04, 0.02, 3)], "reproduced"),
+        ([(0.05, 0.01, 3), (0.01, 0.3, 3)], "undecided"),  # could have seen table 4's 20%
+        ([(-0.05, 0.99, 3), (-0.04, 0.98, 3)], "opposite"),
+        ([(0.05, float("nan"), 1)], "underpowered"),  # one seed: no test
     ],
 )
 def test_the_dejavu_verdict_needs_every_method_significant(gaps, verdict):
-    rows = [_row(f"m{i}", gap, p) for i, (gap, p) in enumerate(gaps)]
+    rows = [_row(f"m{i}", gap, p, seeds) for i, (gap, p, seeds) in enumerate(gaps)]
     (finding,) = studies.get("sslmem-dejavu").findings(dejavu_summary(rows))
     assert finding.measured.verdict == verdict
+
+
+def test_the_findings_table_gives_the_minimum_detectable_effect_beside_the_value(dejavu_dir):
+    rows = re.findall(r'<tr class="finding">(.*?)</tr>', render_report(dejavu_dir), flags=re.S)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows[0], flags=re.S)
+    value, power = cells[2], cells[3]
+    assert value.startswith("Déjà Vu gap") and "minimum detectable effect" in power
+    assert "paper&#39;s effect 0.201" in power and "least Déjà Vu gap over methods" in power
+    # one seed: no test, no power to see table 4's gap
+    summary = json.loads((dejavu_dir / "summary.json").read_text())
+    for row in summary["table4"]:
+        row.update(seeds=1, dejavu_seed_std=None, dejavu_p=None)
+    (dejavu_dir / "summary.json").write_text(json.dumps(summary))
+    (row,) = re.findall(r'<tr class="finding">(.*?)</tr>', render_report(dejavu_dir), flags=re.S)
+    assert 'verdict-underpowered">underpowered<' in row and "effect inf" in row
+    assert "<em>underpowered</em>" in render_report(dejavu_dir)  # the verdicts' legend

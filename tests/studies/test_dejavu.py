@@ -7,6 +7,7 @@ import torch
 from pydantic import ValidationError
 
 from mnemoscope import data, studies
+from mnemoscope.analysis.power import mde_mean
 from mnemoscope.config_file import packaged_config
 from mnemoscope.measure.dejavu import GROUPS
 from mnemoscope.store import RunDir
@@ -117,6 +118,9 @@ def test_a_tiny_run_writes_table4_flags_and_figure(tiny_run):
     per_method = seeds.groupby("method", sort=False)["dejavu"]
     np.testing.assert_allclose(per_method.mean().to_numpy(), table["dejavu"], atol=1e-12)
     np.testing.assert_allclose(per_method.std().to_numpy(), table["dejavu_seed_std"].to_numpy())
+    # the t-test's minimum detectable gap over the seeds (80% power, one-sided 0.05)
+    expected = [mde_mean(sd, 2) for sd in per_method.std()]
+    np.testing.assert_allclose(table["dejavu_mde"].to_numpy(), expected)
     assert (tiny_run.path / "figures" / "sslmem_dejavu_table4.png").exists()
     assert "scoring simclr" in RunDir(tiny_run.path).read_meta()
 

@@ -47,6 +47,13 @@ def test_table_5_has_a_row_per_epsilon_with_the_accountants_epsilon(tiny_run):
         assert row.n_candidates == 8
     headlines = json.loads((out / "summary.json").read_text())["headlines"]
     assert len(headlines) == 3 and "epsilon 8 against no DP" in headlines[-1]
+    # the drop the claim's rule sees with 80% probability: in the table, and the claim's MDE
+    assert math.isnan(base["sslmem_drop_mde"]) and private["sslmem_drop_mde"] > 0
+    from mnemoscope import studies
+
+    summary = json.loads((out / "summary.json").read_text())
+    finding = studies.get("sslmem-privacy").findings(summary)[0]
+    assert finding.measured.mde == pytest.approx(private["sslmem_drop_mde"])
 
 
 def test_the_report_has_the_studys_section(tiny_run):
@@ -111,7 +118,7 @@ def test_the_study_owns_compare_and_privacy_of_the_sslmem_config():
 
 def _row(epsilon, mean, low, high, accuracy):
     return {"epsilon_target": epsilon, "sslmem_mean": mean, "sslmem_ci_low": low,
-            "sslmem_ci_high": high, "probe_accuracy": accuracy}  # fmt: skip
+            "sslmem_ci_high": high, "confidence": 0.95, "probe_accuracy": accuracy}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import pytest
 
 from mnemoscope import data, studies
 from mnemoscope.analysis.claims import Measured
+from mnemoscope.analysis.power import mde_mean
 from mnemoscope.config_file import packaged_config
 from mnemoscope.reports.html import render_report
 from mnemoscope.studies.profiles import STUDY as PROFILES
@@ -128,6 +129,10 @@ def test_repeated_study_table_and_report_show_each_seed_and_the_spread(repeated)
     assert rows.loc["0", "effect"] == pytest.approx(per_seed[0].effect)
     assert rows.loc["combined", "effect"] == pytest.approx(
         (per_seed[0].effect + per_seed[1].effect) / 2)  # fmt: skip
+    # the t-test of the seeds' effects and its minimum detectable effect (no paper effect here)
+    spread = abs(per_seed[0].effect - per_seed[1].effect) / 2**0.5
+    assert rows.loc["combined", "mde"] == pytest.approx(mde_mean(spread, 2))
+    assert pd.isna(rows.loc["combined", "paper_effect"])
     verdicts = {m.verdict for m in per_seed}
     assert rows.loc["combined", "verdict"] == (verdicts.pop() if len(verdicts) == 1
                                                else "undecided")  # fmt: skip

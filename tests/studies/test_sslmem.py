@@ -407,6 +407,7 @@ def test_reliability_of_every_tap_is_reported_and_pairs_auto_respects_target_and
     summary = json.loads((out / "summary.json").read_text())
     assert summary["reliability"][0]["reliability"] == pytest.approx(headline)
     assert summary["feldman_tau"]["tau_ceiling"] == pytest.approx(expected)
+    assert summary["feldman_tau"]["n"] == 40  # the candidates ranked: the claim's power
     lines = summary["headlines"]
     assert any(line.startswith("per-image reliability of m(x) over the 40 ordinary candidates "
                                f"at tap auto (layer4): {headline:.2f} with {pairs} view pairs")

@@ -14,7 +14,18 @@ Verdicts:
 * ``opposite``: the effect has the other sign and clears the same margin;
 * ``not at this scale``: the run did not reach the regime the claim is about (a paradigm that
   never reached mean p_t = 0.5, random labels that were not fitted);
-* ``undecided``: the effect is within its margin (noise at this scale).
+* ``undecided``: the effect is within its margin although the run could have seen the paper's
+  effect (its minimum detectable effect is at most the paper's): evidence against an effect of
+  the paper's size at this scale;
+* ``underpowered``: the effect is within its margin and the run could not have seen the paper's
+  effect (its minimum detectable effect is larger): the run says nothing either way.
+
+A claim decided by a test reports, where the study gives the spread it needs, the minimum
+detectable effect (``Measured.mde``: the true effect its test detects with 80% power at
+one-sided alpha 0.05, ``analysis.power``) and the paper's own effect (``Measured.paper_effect``,
+read from the paper's tables or figures by the claim's function, which says where), both in the
+units of ``Measured.effect``. ``settle`` turns a test's "undecided" into "undecided" or
+"underpowered" by ``analysis.power.power_verdict``; without both numbers it stays "undecided".
 
 Margins are stated in each claim's function: two standard deviations where the study gives one,
 the one-sided test's 5% level where the study tests, and two points of kNN accuracy (about two
@@ -32,9 +43,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from mnemoscope.analysis.power import mde_mean, mde_stouffer, power_verdict
 from mnemoscope.analysis.stats import combine_p_values, seed_interval, ttest
 
-VERDICTS = ("reproduced", "not at this scale", "opposite", "undecided")
+VERDICTS = ("reproduced", "not at this scale", "opposite", "undecided", "underpowered")
+UNDECIDED = ("undecided", "underpowered")  # the verdicts of a test that did not decide
 KNN_MARGIN = 0.02  # two points of kNN accuracy: ~2 standard errors on 1,000-2,000 test images
 AUROC_MARGIN = 0.1  # AUROC beyond 0.5 +- 0.1 before planted images count as found (or avoided)
 ALPHA = 0.05
@@ -45,7 +60,8 @@ class Measured:
     """What a run measured for a claim: the value, its interval (or ``None``), a verdict;
     ``effect`` and ``p_value`` as numbers for combining study seeds (module docstring); ``low``
     and ``high``: the interval of ``effect`` as numbers where there is one (``combine``'s t
-    interval over study seeds), which the report prints the effect to the precision of."""
+    interval over study seeds), which the report prints the effect to the precision of;
+    ``mde`` and ``paper_effect`` (module docstring) in the units of ``effect``."""
 
     value: str
     verdict: str
@@ -54,10 +70,22 @@ class Measured:
     p_value: float | None = None
     low: float | None = None
     high: float | None = None
+    mde: float | None = None
+    paper_effect: float | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict {self.verdict!r} is not one of {VERDICTS}")
+
+    @property
+    def power(self) -> str | None:
+        """The minimum detectable effect beside the paper's, in words (``None``: no MDE)."""
+        if self.mde is None:
+            return None
+        text = f"minimum detectable effect {self.mde:.3g} (80% power, one-sided alpha 0.05)"
+        if self.paper_effect is not None:
+            text += f"; paper's effect {self.paper_effect:.3g}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,13 @@ def combine(measured: Mapping[str, Measurement], confidence: float = 0.95) -> Me
     (``analysis.stats.combine_p_values``, which says why not Fisher's); for claims decided by a
     margin rather than a test, a one-sample t-test of the seeds' effects > 0 (the seeds are the
     sample; needs two seeds).
+
+    Power: the combined test's minimum detectable effect, ``analysis.power.mde_stouffer`` of the
+    seeds' MDEs for Stouffer's test (every seed gives one), ``mde_mean`` of the seeds' effects
+    for the t-test; a combined verdict that is neither ``reproduced`` nor ``opposite`` is then
+    ``undecided`` or ``underpowered`` by ``settle`` against the paper's effect (the seeds'
+    common one: they run one config; not where a seed did not reach the claim's regime). Seeds
+    ``underpowered`` alone may still decide together.
     """
     present = {k: m for k, m in measured.items() if isinstance(m, Measured)}
     if not present:
@@ -127,25 +162,32 @@ def combine(measured: Mapping[str, Measurement], confidence: float = 0.95) -> Me
                  f"{spread.maximum:+.3g}) over {value}")  # fmt: skip
         interval = f"{confidence:.0%} t interval over seeds [{spread.low:+.3g}, {spread.high:+.3g}]"
     p_values = [m.p_value for m in present.values() if m.p_value is not None]
-    p = None
+    p = mde = None
+    mdes = [m.mde for m in present.values() if m.mde is not None]
     if p_values and len(p_values) == len(present):
         p, test = combine_p_values(p_values), "Stouffer"
+        mde = mde_stouffer(mdes) if len(mdes) == len(present) else None
     elif len(effects) >= 2 and len(set(effects)) > 1:
         p, test = ttest(effects, alternative="greater").p_value, "t-test of the seeds' effects"
+        mde = mde_mean(float(np.std(effects, ddof=1)), len(effects))
     if p is not None:
         value += f"; combined p = {p:.2g} ({test})"
-        if verdict == "undecided" and complete and len(effects) == len(present):
+        if verdict in UNDECIDED and complete and len(effects) == len(present):
             verdict = _direction_verdict(verdicts, effects, p)
-    return Measured(value, verdict, interval, mean, p, low, high)
+    papers = {m.paper_effect for m in present.values() if m.paper_effect is not None}
+    paper = min(papers, key=abs) if papers else None  # one config: one paper effect
+    if verdict in UNDECIDED and complete and "not at this scale" not in verdicts:
+        verdict = settle(verdict, mde, paper)
+    return Measured(value, verdict, interval, mean, p, low, high, mde, paper)
 
 
 def _direction_verdict(verdicts: set[str], effects: list[float], p: float) -> str:
     """The combined verdict of seeds that disagree only in their margins (see ``combine``)."""
-    if verdicts <= {"reproduced", "undecided"} and all(e > 0 for e in effects) and p < ALPHA:
+    if verdicts <= {"reproduced", *UNDECIDED} and all(e > 0 for e in effects) and p < ALPHA:
         return "reproduced"
-    if verdicts <= {"opposite", "undecided"} and all(e < 0 for e in effects) and p > 1 - ALPHA:
+    if verdicts <= {"opposite", *UNDECIDED} and all(e < 0 for e in effects) and p > 1 - ALPHA:
         return "opposite"
-    return "undecided"
+    return "underpowered" if verdicts == {"underpowered"} else "undecided"
 
 
 # -- helpers of the claims' functions ----------------------------------------------------------
@@ -158,6 +200,15 @@ def signed(effect: float, margin: float) -> str:
     if effect < -margin:
         return "opposite"
     return "undecided"
+
+
+def settle(verdict: str, mde: float | None, paper_effect: float | None) -> str:
+    """``verdict``, except that a test's ``undecided`` becomes ``underpowered`` when the run's
+    minimum detectable effect ``mde`` exceeds the paper's effect (``power.power_verdict``);
+    without both numbers the power is unknown and ``undecided`` stays."""
+    if verdict not in UNDECIDED or mde is None or paper_effect is None:
+        return verdict
+    return power_verdict(mde, paper_effect)
 
 
 def verdict_from_p(one_sided_p: float) -> str:

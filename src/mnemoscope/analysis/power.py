@@ -23,6 +23,14 @@ noncentral t with df degrees of freedom and noncentrality lambda = Delta / se):
 * ``mde_difference``: a difference of two independent means each reported with a two-sided
   (bootstrap) interval at ``confidence``: se_i = (high_i - low_i) / (2 z_{(1 + confidence)/2}),
   MDE = (z_{1 - alpha} + z_{power}) sqrt(se_a^2 + se_b^2) (normal; symmetric intervals).
+* ``mde_intervals_apart``: the rule "the two intervals do not overlap" (half-widths h_a, h_b,
+  se_i as above) holds with probability ``power`` once the difference Delta ~ N(Delta,
+  se_a^2 + se_b^2) exceeds h_a + h_b that often: MDE = h_a + h_b + z_{power} sqrt(se_a^2 +
+  se_b^2) (larger than ``mde_difference``'s: non-overlap of 95% intervals is a stricter test).
+* ``mde_stouffer``: k independent one-sided tests combined by Stouffer's Z = sum z_i / sqrt k
+  (``analysis.stats.combine_p_values``), test i with MDE m_i (so se_i = m_i / (z_{1 - alpha} +
+  z_{power}), normal approximation): E[Z] = Delta sum(1 / se_i) / sqrt k reaches z_{1 - alpha} +
+  z_{power} at MDE = sqrt(k) / sum(1 / m_i) (m / sqrt k for k equal tests).
 
 ``power_verdict``: the rule behind the label of a test that did not decide.
 """
@@ -137,6 +145,37 @@ def mde_difference(
     z = scipy_stats.norm.ppf((1 + confidence) / 2)
     se_a, se_b = ((high - low) / (2 * z) for low, high in (interval_a, interval_b))
     return _normal_mde(math.hypot(se_a, se_b), alpha, power)
+
+
+def mde_intervals_apart(
+    interval_a: tuple[float, float],
+    interval_b: tuple[float, float],
+    *,
+    confidence: float = 0.95,
+    power: float = POWER,
+) -> float:
+    """MDE of mean_a - mean_b for the rule "interval b lies wholly below interval a", each a
+    two-sided interval at ``confidence`` (module docstring)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1")
+    _check(ALPHA, power)
+    z = scipy_stats.norm.ppf((1 + confidence) / 2)
+    halves = [(high - low) / 2 for low, high in (interval_a, interval_b)]
+    se = math.hypot(*(half / z for half in halves))
+    return sum(halves) + scipy_stats.norm.ppf(power) * se
+
+
+def mde_stouffer(mdes: list[float]) -> float:
+    """MDE of Stouffer's combination of independent one-sided tests whose own MDEs (same alpha
+    and power, same units) are ``mdes`` (module docstring); infinite when none has power."""
+    if not mdes:
+        raise ValueError("no tests to combine")
+    if any(math.isnan(m) or m < 0 for m in mdes):
+        raise ValueError(f"MDEs must be non-negative numbers, got {mdes}")
+    if any(m == 0 for m in mdes):
+        return 0.0
+    precision = sum(1 / m for m in mdes)  # 1 / inf = 0: a test without power adds nothing
+    return math.inf if precision == 0 else math.sqrt(len(mdes)) / precision
 
 
 def power_verdict(mde: float, paper_effect: float) -> Literal["undecided", "underpowered"]:

@@ -1,5 +1,6 @@
 """The findings table of a run directory: one row per claim of every study it holds, with what
-the run measured and its verdict (the report's first table; ``scripts/demo_results.py`` writes
+the run measured, the minimum detectable effect of its test beside the paper's effect (where the
+claim gives them) and its verdict (the report's first table; ``scripts/demo_results.py`` writes
 the same rows into README and config headers; ``mnemoscope demo`` prints one ``claim_line``
 each)."""
 
@@ -26,6 +27,14 @@ class FindingRow:
     @property
     def is_measured(self) -> bool:
         return isinstance(self.measured, Measured)
+
+    @property
+    def power(self) -> str:
+        """The claim's minimum detectable effect beside the paper's effect, in the units of its
+        effect (``Measured.power``); "" where the claim gives none."""
+        if not isinstance(self.measured, Measured) or self.measured.power is None:
+            return ""
+        return f"{self.claim.effect}: {self.measured.power}"
 
     @property
     def paper_title(self) -> str:

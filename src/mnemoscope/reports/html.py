@@ -130,6 +130,7 @@ def _finding_row(row: FindingRow, quick: bool) -> dict[str, Any]:
         "measured": measured is not None, "paper": f"paper {row.claim.paper}",
         "paper_title": row.paper_title, "section": row.claim.section, "claim": row.claim.text,
         "value": measured.value if measured else "", "interval": measured and measured.interval,
+        "power": row.power,
         "reason": "" if measured else row.measured.reason, "verdict": row.verdict,
         "verdict_class": _verdict_class(row.verdict, quick),
     }  # fmt: skip

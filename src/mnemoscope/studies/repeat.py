@@ -5,9 +5,10 @@ finding. With ``repeat`` set, ``studies.run(config, out)`` runs the study once p
 k into ``out/study-seed-<k>/`` (each a complete study directory with its own ``runs/``), then
 writes in ``out`` the combined result: ``summary.json`` (``RepeatedSummary``: the seeds and
 their directories, each seed's summary, one headline per claim of the paper) and
-``tables/repeat_findings.csv`` (each claim's effect, p-value and verdict per seed, and combined:
-``analysis.claims.combine``), and draws in ``out/figures/`` the study's figures over its study
-seeds (``Study.combined_figures``: one marker per seed, a band over seeds).
+``tables/repeat_findings.csv`` (each claim's effect, p-value, minimum detectable effect beside
+the paper's effect, and verdict per seed, and combined: ``analysis.claims.combine``), and draws
+in ``out/figures/`` the study's figures over its study seeds (``Study.combined_figures``: one
+marker per seed, a band over seeds).
 
 The combined figures are drawn here, once the seeds have run, rather than by the report: they
 are files of the run like every other figure (a user opens them without the report, and
@@ -160,6 +161,8 @@ def combined_summary(
                          "verdict": measured and measured.verdict,
                          "effect": measured and measured.effect,
                          "p_value": measured and measured.p_value,
+                         "mde": measured and measured.mde,
+                         "paper_effect": measured and measured.paper_effect,
                          "value": measured and measured.value,
                          "interval": measured and measured.interval,
                          "not_measured": None if measured else m.reason})  # fmt: skip

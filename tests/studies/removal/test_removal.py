@@ -9,6 +9,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 from scipy import stats
+from statsmodels.stats.power import TTestPower
 
 from mnemoscope import data, studies
 from mnemoscope.config_file import read_config
@@ -99,6 +100,8 @@ def test_tables_figures_summary_and_report(finished):
     tests = _table(finished, "sslmem_removal_tests")
     assert list(tests["k"]) == ["10", "10", "10", "all"]
     assert list(tests["downstream"]) == ["fmnist<b>mini</b>", "digits", "all", "all"]
+    assert (tests["mde"] > 0).all() and "minimum detectable" in " ".join(
+        yaml.safe_load((finished / "summary.json").read_text())["headlines"])  # fmt: skip
     for name in ("sslmem_removal_fig3", "sslmem_coreset_table17"):
         assert (finished / "figures" / f"{name}.png").exists()
     summary = yaml.safe_load((finished / "summary.json").read_text())
@@ -136,6 +139,9 @@ def test_paired_test_direction_and_pairing_by_seed():
     expected = stats.ttest_rel(top_by_seed, random_by_seed)
     assert row["pairs"] == 5 and row["statistic"] == pytest.approx(expected.statistic)
     assert row["difference"] < 0 and row["verdict"] == "top-k hurts more"
+    # the minimum detectable |top - random| of the paired test (80% power, one-sided 0.05)
+    d = TTestPower().solve_power(nobs=5, alpha=0.05, power=0.8, alternative="larger")
+    assert row["mde"] == pytest.approx(d * np.std(top_by_seed - random_by_seed, ddof=1), rel=1e-4)
     flipped = table.assign(removed=table["removed"].map({"top": "random", "random": "top"}))
     flipped_row = tables.paired_tests(flipped, "removal", alpha=0.05).iloc[0]
     assert flipped_row["difference"] > 0 and flipped_row["verdict"] == "random-k hurts more"

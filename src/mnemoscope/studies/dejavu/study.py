@@ -33,6 +33,7 @@ from scipy import stats
 
 from mnemoscope import data, models
 from mnemoscope.analysis import reliability
+from mnemoscope.analysis.power import mde_mean
 from mnemoscope.measure import probes
 from mnemoscope.measure.alignment import check_measurement, resolve_tap
 from mnemoscope.measure.dejavu import GROUPS, DejaVu, dejavu
@@ -251,7 +252,8 @@ def table_row(
     results: list[DejaVu],
     accuracies: list[float],
 ) -> dict:
-    """One row of table 4: method, SSLMem (+- over seeds), Déjà Vu (+- over seeds), probe
+    """One row of table 4: method, SSLMem (+- over seeds), Déjà Vu (+- over seeds, its one-sided
+    t-test over seeds and that test's minimum detectable gap, ``power.mde_mean``), probe
     accuracy (+- over seeds), and the mean fraction of A's images in each group."""
     gaps = [result.score for result in results]
     test = _gap_test(gaps)
@@ -263,7 +265,7 @@ def table_row(
         "sslmem_raw": sslmem_row["score_raw_mean"], "sslmem_pairs": sslmem_row["pairs"],
         "sslmem_reliability": sslmem_row["reliability"],
         "dejavu": float(np.mean(gaps)), "dejavu_seed_std": _std(gaps),
-        "dejavu_t": test[0], "dejavu_p": test[1],
+        "dejavu_t": test[0], "dejavu_p": test[1], "dejavu_mde": mde_mean(_std(gaps), len(gaps)),
         "accuracy_a": float(np.mean([r.accuracy_a for r in results])),
         "accuracy_b": float(np.mean([r.accuracy_b for r in results])),
     }  # fmt: skip

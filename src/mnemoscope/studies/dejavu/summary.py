@@ -13,6 +13,8 @@ class MethodRow(SummaryRow):
     method: str
     dejavu: float  # A's label-inference accuracy from the periphery minus B's
     dejavu_p: float | None  # one-sided t-test over seeds that the gap is above 0
+    dejavu_seed_std: float | None  # sd of the gap over seeds (None: one seed)
+    seeds: int
 
 
 class DejaVuSummary(StudySummary):

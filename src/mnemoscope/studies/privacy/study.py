@@ -8,7 +8,9 @@
    epsilon the accountant reports after training (the largest over the row's runs: every f and
    g of a row has its own n, so its own delta = 1/n and spend), delta, the mean normalized
    SSLMem of the ordinary candidates S_C with its spread over seeds (table 5's +-) and a
-   bootstrap interval over the candidates, and the mean probe accuracy of f.
+   bootstrap interval over the candidates, the drop below no DP that the claim's rule (the two
+   intervals apart) sees with 80% probability (``sslmem_drop_mde``,
+   ``analysis.power.mde_intervals_apart``), and the mean probe accuracy of f.
 3. ``figures/sslmem_privacy``: SSLMem and probe accuracy against epsilon; ``summary.json``
    headlines say whether memorization and accuracy fall with epsilon, whichever way it goes.
 """
@@ -24,6 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mnemoscope import data, studies
+from mnemoscope.analysis.power import mde_intervals_apart
 from mnemoscope.analysis.stats import bootstrap_mean_ci
 from mnemoscope.store import RunDir, json_safe
 from mnemoscope.studies.frame import Frame
@@ -99,6 +102,11 @@ def privacy_table(
             "probe_accuracy_seed_std": float(row["probe_accuracy_seed_std"]),
             "seeds": int(row["seeds"]), "n_candidates": int(row["n_candidates"]),
         })  # fmt: skip
+    base = (rows[0]["sslmem_ci_low"], rows[0]["sslmem_ci_high"])
+    for row in rows:  # the drop below no DP at which the two intervals come apart 80% of the time
+        row["sslmem_drop_mde"] = math.nan if math.isinf(row["epsilon_target"]) else (
+            mde_intervals_apart(base, (row["sslmem_ci_low"], row["sslmem_ci_high"]),
+                                confidence=stats.confidence))  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -15,6 +15,7 @@ class PrivacyRow(SummaryRow):
     sslmem_mean: float
     sslmem_ci_low: float
     sslmem_ci_high: float
+    confidence: float  # level of the two-sided bootstrap interval
     probe_accuracy: float
 
 

@@ -16,6 +16,7 @@ class PairedTest(SummaryRow):
     mean_random: float | None
     difference: float | None  # top - random, accuracy
     p_value: float | None  # two-sided
+    mde: float | None = None  # minimum detectable |difference| (None: infinite, or older run)
 
 
 class RemovalSummary(StudySummary):

@@ -17,7 +17,10 @@ tests the top - random differences:
   of record and the headline gives both.
 
 A verdict says which side is lower (removal: which removal "hurts more") when p < alpha, and
-"undecided" otherwise (also with fewer than two pairs).
+"undecided" otherwise (also with fewer than two pairs). Each row gives the test's minimum
+detectable effect (``mde``: the |top - random| difference it detects with 80% power at one-sided
+alpha 0.05, ``analysis.power.mde_mean`` of the pairs' differences; infinite, stored as null,
+below two pairs), so that "undecided" can be read as "could have seen it" or not.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mnemoscope.analysis.power import mde_mean
+
 UNDECIDED = "undecided"
 # the column naming what was chosen, and the verdicts when top is below / above random
 VERDICTS = {
@@ -35,12 +40,13 @@ VERDICTS = {
     "coreset": ("kept", "random-k trains better", "top-k trains better"),
 }
 TEST_COLUMNS = ["k", "downstream", "pairs", "mean_top", "mean_random", "difference",
-                "statistic", "p_value", "verdict"]  # fmt: skip
+                "statistic", "p_value", "mde", "verdict"]  # fmt: skip
 
 
 def paired_tests(table: pd.DataFrame, experiment: str, alpha: float) -> pd.DataFrame:
     """One row per k (and ``all``) and downstream (and ``all``): pairs, mean_top, mean_random,
-    difference (top - random, in accuracy), the paired t statistic, p_value and verdict."""
+    difference (top - random, in accuracy), the paired t statistic, p_value, mde (module
+    docstring) and verdict."""
     column = VERDICTS[experiment][0]
     chosen = table[table[column].isin(["top", "random"])]
     # per (k, seed, downstream): top's accuracy and the mean of the random draws
@@ -68,10 +74,12 @@ def _test_row(k: Any, downstream: str, pairs: pd.DataFrame, experiment: str,
         result = stats.ttest_rel(top, random)
         statistic, p_value = float(result.statistic), float(result.pvalue)
     difference = float(np.mean(top - random)) if len(pairs) else float("nan")
+    spread = float(np.std(top - random, ddof=1)) if len(pairs) >= 2 else float("nan")
     return {"k": k, "downstream": downstream, "pairs": len(pairs),
             "mean_top": float(np.mean(top)) if len(pairs) else float("nan"),
             "mean_random": float(np.mean(random)) if len(pairs) else float("nan"),
             "difference": difference, "statistic": statistic, "p_value": p_value,
+            "mde": mde_mean(spread, len(pairs)),
             "verdict": verdict(difference, p_value, experiment, alpha)}  # fmt: skip
 
 
@@ -96,14 +104,16 @@ def headlines(tests: pd.DataFrame, experiment: str, reference: float) -> list[st
     lines = [
         f"{experiment}: does {question}? {answer}: mean top - random "
         f"{100 * pooled['difference']:+.2f} points over {pooled['pairs']} (k, seed, downstream) "
-        f"pairs, paired t = {pooled['statistic']:.2f}, p = {pooled['p_value']:.2g} (pooled over "
-        f"k; f itself: {100 * reference:.1f}%)"
+        f"pairs, paired t = {pooled['statistic']:.2f}, p = {pooled['p_value']:.2g}, minimum "
+        f"detectable {100 * pooled['mde']:.2f} points (pooled over k; f itself: "
+        f"{100 * reference:.1f}%)"
     ]
     per_k = tests[(tests["k"] != "all") & (tests["downstream"] == "all")]
     for row in per_k.itertuples():
         lines.append(
             f"{experiment} k = {row.k}: top {100 * row.mean_top:.1f}% vs random "
             f"{100 * row.mean_random:.1f}% ({100 * row.difference:+.2f} points, paired t = "
-            f"{row.statistic:.2f}, p = {row.p_value:.2g}, {row.pairs} pairs): {row.verdict}"
+            f"{row.statistic:.2f}, p = {row.p_value:.2g}, {row.pairs} pairs, minimum detectable "
+            f"{100 * row.mde:.2f} points): {row.verdict}"
         )
     return lines

@@ -537,7 +537,7 @@ def study_summary(
         overall = ranking[(ranking["a"] == "sslmem") & (ranking["b"] == "feldman")].iloc[-1]
         ceiling = overall.get("tau_ceiling", float("nan"))
         numbers["feldman_tau"] = {"tau": overall["tau"], "p_value": overall["p_value"],
-                                  "tau_ceiling": ceiling}  # fmt: skip
+                                  "tau_ceiling": ceiling, "n": int(overall["k"])}  # fmt: skip
         headlines.append(
             f"SSLMem vs Feldman ranking of S_C: Kendall tau {overall['tau']:.3f} "
             f"(p = {overall['p_value']:.2g}; noise ceiling {ceiling:.3f})"

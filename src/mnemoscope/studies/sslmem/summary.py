@@ -24,6 +24,7 @@ class FeldmanTau(BaseModel):
     tau: float | None
     p_value: float | None
     tau_ceiling: float | None = None
+    n: int | None = None  # candidates ranked (None: a run before this field)
 
 
 class MethodRow(SummaryRow):

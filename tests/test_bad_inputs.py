@@ -150,6 +150,26 @@ def missing_tensor(tmp: Path) -> list[str]:
     return score_args(tmp, checkpoint(tmp, tensors=tensors))
 
 
+def finished_study(tmp: Path) -> Path:
+    """A finished sslmem study directory, as the study frame leaves one (its kind recorded)."""
+    from mnemoscope.store import claim
+
+    with claim(tmp / "study", kind="study") as study:
+        study.write_config({"study": "sslmem"})
+        study.update_meta(study="sslmem")
+        study.save_table("sslmem_scores", pd.DataFrame({"subset": ["S_C"], "score_raw": [0.1]}))
+        study.mark_complete()
+    return study.path
+
+
+def score_output(tmp: Path) -> Path:
+    """The output directory of an earlier ``sslmem-score`` (no kind: an earlier version's)."""
+    out = tmp / "scores"
+    out.mkdir()
+    write(out / "meta.json", json.dumps({"command": "sslmem-score", "started": "then"}))
+    return out
+
+
 # --- the table -------------------------------------------------------------------------------
 
 
@@ -371,6 +391,25 @@ CLI_CASES = [
         lambda t: score_args(t, checkpoint(t), None, "--split", "val"),
         2,
         ("'val'",),
+    ),
+    Case(
+        "score-into-a-study",
+        lambda t: [*score_args(t, checkpoint(t))[:-6], "--out", str(finished_study(t))],
+        2,
+        ("is a study directory, not an sslmem-score output", "choose another --out"),
+    ),
+    Case(
+        "score-from-a-study-into-itself",
+        lambda t: ["sslmem-score", "--from-study", str(finished_study(t)), "--out",
+                   str(t / "study")],  # fmt: skip
+        2,
+        ("is a study directory, not an sslmem-score output",),
+    ),
+    Case(
+        "study-into-a-score-output",
+        lambda t: ["run", str(write(t / "s.yaml", STUDY)), "--out", str(score_output(t))],
+        2,
+        ("is an sslmem-score output directory, not a study directory",),
     ),
     Case(
         "score-bad-distance",

@@ -15,7 +15,7 @@ from typing import Any
 from mnemoscope import studies
 from mnemoscope.config_file import packaged_config, read_config
 from mnemoscope.errors import BadInput
-from mnemoscope.store import COMPLETE_MARKER
+from mnemoscope.store import COMPLETE_MARKER, RunDir
 from mnemoscope.studies.record import Study
 
 
@@ -107,6 +107,16 @@ def _collect_study(path: Path) -> StudyOutputs:
     missing = []
     if not complete:
         missing.append("the study has not finished (no COMPLETE marker): results may be partial")
+    # A finished study shows only its own outputs (store: MANIFEST.json); any other file is
+    # named, never shown as its result.
+    problems = RunDir(path).verify()
+    if problems:
+        listed = set((RunDir(path).read_manifest() or {}).get("files") or {})
+        figures = [p for p in figures if p.relative_to(path).as_posix() in listed]
+        tables = [p for p in tables if p.relative_to(path).as_posix() in listed]
+        missing += [f"{problem} (left out of this report)" for problem in problems[:5]]
+        if len(problems) > 5:
+            missing.append(f"and {len(problems) - 5} more such files")
     if not summary:
         missing.append("summary.json (headline findings)")
     repeated = isinstance(summary.get("repeat"), dict)  # figures are in study-seed-*/

@@ -297,3 +297,22 @@ def test_a_kill_between_the_final_checkpoint_and_its_metrics_is_repaired_on_resu
     assert result.run.is_complete
     assert result.metrics()["epoch"].tolist() == [1, 2]
     assert _leftovers(tmp_path) == []
+
+
+def test_a_repeated_study_into_a_finished_unrepeated_one_leaves_no_stale_outputs(tmp_path):
+    """The unrepeated study's arrays, tables and figures are not the repeated one's: under
+    COMPLETE, the directory holds only the combined result (and the report shows no stale
+    figure)."""
+    from mnemoscope.reports.collect import collect
+
+    out = tmp_path / "out"
+    studies.run(studies.load_config(CONFIG), out, quiet=True)
+    assert list((out / "figures").glob("*.png"))  # the unrepeated study's own
+    repeated = studies.load_config({**CONFIG, "repeat": {"study_seeds": [0]}})
+    run = studies.run(repeated, out, quiet=True)
+    assert run.is_complete and run.verify() == []
+    outputs = sorted(str(p.relative_to(out)) for p in out.glob("*/*")
+                     if p.parent.name in ("arrays", "tables", "figures"))  # fmt: skip
+    assert outputs == ["tables/repeat_findings.csv", "tables/repeat_findings.parquet"]
+    (study,) = collect(out)
+    assert study.figures == [] and not any("not an output" in line for line in study.missing)

@@ -522,7 +522,35 @@ def with_value(value: float) -> torch.Tensor:
     return images
 
 
+def sparse_file(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk space (a hole after one id)."""
+    path.write_text("1\n")
+    os.truncate(path, size)
+    return path
+
+
+def repeat_spec(seeds):
+    from mnemoscope.studies.repeat import RepeatSpec
+
+    return RepeatSpec(study_seeds=seeds)
+
+
 API_CASES = [
+    ("repeat-huge-seed", lambda t: repeat_spec([10**17]), ValueError, "0..1,000,000"),
+    ("repeat-boolean-seed", lambda t: repeat_spec([True]), ValueError, "study_seeds.0"),
+    ("repeat-float-seed", lambda t: repeat_spec([1.0]), ValueError, "study_seeds.0"),
+    (
+        "ids-file-too-large",
+        lambda t: scoring.read_ids(sparse_file(t / "ids.txt", scoring.MAX_IDS_FILE_BYTES + 1)),
+        ValueError,
+        "ids.txt is 67,108,865 bytes",
+    ),
+    (
+        "ids-csv-not-integers",
+        lambda t: scoring.read_ids(write(t / "ids.csv", "id\n1\nfoo\n")),
+        ValueError,
+        "--ids: ",
+    ),
     ("score-float-0-255", lambda t: score(GREY * 255), ValueError, "[0, 1]"),
     ("score-nan", lambda t: score(with_value(float("nan"))), ValueError, "NaN"),
     ("score-plus-inf", lambda t: score(with_value(float("inf"))), ValueError, "infinite"),
@@ -569,6 +597,11 @@ def test_api_refuses_bad_input(case, tmp_path):
         call(tmp_path)
     assert needle in str(raised.value)
     assert not list(tmp_path.rglob("COMPLETE"))
+
+
+def test_ids_are_read_once_each_in_order(tmp_path):
+    assert scoring.read_ids(write(tmp_path / "ids.txt", "3, 1 3\n3\n1 2")) == [3, 1, 2]
+    assert scoring.read_ids(write(tmp_path / "ids.csv", "id\n5\n5\n4\n")) == [5, 4]
 
 
 def test_uint8_and_unit_float_images_still_score_alike():

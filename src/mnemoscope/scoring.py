@@ -179,26 +179,51 @@ def _output(out: str | Path) -> Iterator[Any]:
         yield run
 
 
+# The largest ids file read (``--ids``): 64 MiB holds millions of ids, more than any split has
+# images; beyond it the parse alone would take gigabytes.
+MAX_IDS_FILE_BYTES = 64 * 2**20
+
+
 def read_ids(path: str | Path) -> list[int]:
     """Image ids from a file: a CSV with an ``id`` column, or integers separated by spaces,
-    commas or newlines."""
+    commas or newlines; each id once, in the order of its first appearance (an image scored
+    twice is the same score). A file over ``MAX_IDS_FILE_BYTES`` is refused."""
+    from mnemoscope.errors import shorten
+
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"ids file {path} does not exist")
+        raise ValueError(f"--ids: ids file {path} does not exist")
+    size = path.stat().st_size
+    if size > MAX_IDS_FILE_BYTES:
+        raise ValueError(f"--ids: {path} is {size:,} bytes, more than an ids file needs "
+                         f"(at most {MAX_IDS_FILE_BYTES:,}): give each image id once")  # fmt: skip
     if path.suffix == ".csv":
         import pandas as pd
 
-        frame = pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (ValueError, UnicodeDecodeError) as error:  # pandas' parser errors are ValueErrors
+            raise ValueError(f"--ids: {path} is not a readable CSV: {error}") from None
         if "id" not in frame:
-            raise ValueError(f"{path} has no 'id' column (columns: {list(frame.columns)})")
-        return [int(value) for value in frame["id"]]
-    try:
-        ids = [int(token) for token in path.read_text().replace(",", " ").split()]
-    except ValueError as error:
-        raise ValueError(f"{path}: expected integer image ids, {error}") from None
+            raise ValueError(f"--ids: {path} has no 'id' column (columns: "
+                             f"{shorten(list(frame.columns))})")  # fmt: skip
+        try:
+            ids = [int(value) for value in frame["id"]]
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"--ids: {path}: column 'id' must hold integer image ids, "
+                             f"{error}") from None  # fmt: skip
+    else:
+        import re
+
+        ids = {}  # one entry per distinct id, as read: memory bounded by the distinct ids
+        try:
+            for token in re.finditer(r"[^\s,]+", path.read_text()):
+                ids[int(token.group())] = None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"--ids: {path}: expected integer image ids, {error}") from None
     if not ids:
-        raise ValueError(f"{path} holds no image id")
-    return ids
+        raise ValueError(f"--ids: {path} holds no image id")
+    return list(dict.fromkeys(ids))
 
 
 def _positions(all_ids: torch.Tensor, wanted: Sequence[int], where: str) -> torch.Tensor:

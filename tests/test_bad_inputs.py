@@ -40,6 +40,9 @@ runner = CliRunner()
 TRAIN = {"data": {"subset": list(range(8))}, "model": {"name": "convnet-tiny",
          "projector_hidden": 16}, "epochs": 1, "batch_size": 4}  # fmt: skip
 STUDY = yaml.safe_load((Path(__file__).parents[1] / "configs" / "sslmem-quick.yaml").read_text())
+DEJAVU = yaml.safe_load(
+    (Path(__file__).parents[1] / "configs" / "sslmem-dejavu-quick.yaml").read_text()
+)
 # Nine levels of ten aliases each: 10**9 values once expanded, 500 bytes on disk.
 BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
@@ -412,6 +415,24 @@ CLI_CASES = [
         ("is an sslmem-score output directory, not a study directory",),
     ),
     Case(
+        "dejavu-box-masks-everything",  # 0.99 of 28 rounds to 28: chance, not a measurement
+        lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "box": 0.99}})),
+        2,
+        ("dejavu.box = 0.99 masks every pixel of a 28 x 28 image",),
+    ),
+    Case(
+        "dejavu-box-masks-nothing",  # failed only after A and B had trained
+        lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "box": 0.01}})),
+        2,
+        ("dejavu.box = 0.01 covers no pixel",),
+    ),
+    Case(
+        "dejavu-scored-more-than-the-half",
+        lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "scored": 201}})),
+        2,
+        ("dejavu.scored = 201 is more than the 200 images of A's half",),
+    ),
+    Case(
         "score-bad-distance",
         lambda t: score_args(t, checkpoint(t), None, "--distance", "cosine"),
         2,
@@ -535,7 +556,24 @@ def repeat_spec(seeds):
     return RepeatSpec(study_seeds=seeds)
 
 
+def calibrate(epsilon: float, n: int, batch_size: int, epochs: int):
+    from mnemoscope.training.privacy import Accounting, PrivacyConfig
+
+    return Accounting.calibrate(PrivacyConfig(epsilon=epsilon), n, batch_size, epochs)
+
+
+def privacy_study(**changes):
+    from mnemoscope import studies
+
+    return studies.load_config({"study": "sslmem-privacy", **changes})
+
+
 API_CASES = [
+    # Opacus ends at sigma 40, where the accountant says epsilon -0.0007: no guarantee.
+    ("dp-negative-epsilon", lambda t: calibrate(1e-6, 64, 32, 2), ValueError, "about 0.0"),
+    ("dp-too-low", lambda t: calibrate(1e-6, 256, 64, 2), ValueError, "smallest epsilon it"),
+    ("dp-no-epsilons", lambda t: privacy_study(epsilons=[]), ValueError, "no finite target"),
+    ("dp-only-baseline", lambda t: privacy_study(epsilons=[float("inf")]), ValueError, "[20, 8]"),
     ("repeat-huge-seed", lambda t: repeat_spec([10**17]), ValueError, "0..1,000,000"),
     ("repeat-boolean-seed", lambda t: repeat_spec([True]), ValueError, "study_seeds.0"),
     ("repeat-float-seed", lambda t: repeat_spec([1.0]), ValueError, "study_seeds.0"),

@@ -331,6 +331,9 @@ def _train(
             _probe(config, prepared, run, network)
         return result
     prepared = prepare(spec, bundle)
+    if config.privacy is not None:  # an unreachable epsilon is refused before the first write
+        privacy.Accounting.calibrate(config.privacy, len(prepared.images), config.batch_size,
+                                     config.epochs)  # fmt: skip
     context = HookContext(config, prepared.source, prepared.bundle, prepared.device)
     for hook in spec.hooks.values():
         hook.setup(context)

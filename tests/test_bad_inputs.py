@@ -415,6 +415,13 @@ CLI_CASES = [
         ("is an sslmem-score output directory, not a study directory",),
     ),
     Case(
+        "config-thousands-of-unknown-keys",  # one line; each problem was printed (22.7 MB)
+        lambda t: study_with(t, "{study: sslmem, " + ", ".join(f"k{i}: 1" for i in range(3000))
+                             + "}"),  # fmt: skip
+        2,
+        ("3,000 problems", "k0 = 1", "and 2,990 more problems"),
+    ),
+    Case(
         "dejavu-box-masks-everything",  # 0.99 of 28 rounds to 28: chance, not a measurement
         lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "box": 0.99}})),
         2,

@@ -153,6 +153,14 @@ def missing_tensor(tmp: Path) -> list[str]:
     return score_args(tmp, checkpoint(tmp, tensors=tensors))
 
 
+def locked(directory: Path) -> Path:
+    """``directory`` with the live lock of a process on another host."""
+    directory.mkdir()
+    write(directory / "LOCK", json.dumps({"pid": 4242, "host": "worker-3", "token": "t",
+                                          "started": "2026-01-01T00:00:00+00:00"}))  # fmt: skip
+    return directory
+
+
 def finished_study(tmp: Path) -> Path:
     """A finished sslmem study directory, as the study frame leaves one (its kind recorded)."""
     from mnemoscope.store import claim
@@ -422,6 +430,24 @@ CLI_CASES = [
         ("3,000 problems", "k0 = 1", "and 2,990 more problems"),
     ),
     Case(
+        "run-option-out-of-range",  # the option's mistake, not the config file's
+        lambda t: [*study_with(t, yaml.safe_dump(STUDY)), "--workers", "0"],
+        2,
+        ("--workers: ", "workers = 0"),
+    ),
+    Case(
+        "train-seeds-not-integers",
+        lambda t: [*train_with(t), "--seeds", "1,x"],
+        2,
+        ("--seeds", "integer seeds"),
+    ),
+    Case(
+        "study-locked-by-another-host",  # nothing ran: bad input, not a failed run
+        lambda t: [*study_with(t, yaml.safe_dump(STUDY)), "--out", str(locked(t / "busy"))],
+        2,
+        ("pid 4242 on host worker-3",),
+    ),
+    Case(
         "dejavu-box-masks-everything",  # 0.99 of 28 rounds to 28: chance, not a measurement
         lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "box": 0.99}})),
         2,
@@ -575,7 +601,24 @@ def privacy_study(**changes):
     return studies.load_config({"study": "sslmem-privacy", **changes})
 
 
+def parse_with_max_nodes(limit: int, text: str):
+    """``parse_config`` with a lower ``MAX_NODES`` (a file of a million values parses slowly)."""
+    from mnemoscope import config_file
+
+    saved, config_file.MAX_NODES = config_file.MAX_NODES, limit
+    try:
+        return parse_config(text, "big.yaml")
+    finally:
+        config_file.MAX_NODES = saved
+
+
 API_CASES = [
+    (
+        "parse-large-without-aliases",  # "aliases" blamed a file that has none
+        lambda t: parse_with_max_nodes(10, "a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n"),
+        BadInput,
+        "big.yaml: holds more than 10 values",
+    ),
     # Opacus ends at sigma 40, where the accountant says epsilon -0.0007: no guarantee.
     ("dp-negative-epsilon", lambda t: calibrate(1e-6, 64, 32, 2), ValueError, "about 0.0"),
     ("dp-too-low", lambda t: calibrate(1e-6, 256, 64, 2), ValueError, "smallest epsilon it"),

@@ -51,14 +51,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mnemoscope.errors import BadInput
+
 LOCK_FILE = "LOCK"
 POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 60.0
 STALE_AFTER_SECONDS = 30 * 60.0
 
 
-class LockHeld(RuntimeError):
-    """The directory is locked by another live process (``holder``: the lock file's fields)."""
+class LockHeld(BadInput, RuntimeError):
+    """The directory is locked by another live process (``holder``: the lock file's fields).
+    Nothing ran: bad input (exit 2) -- another ``--out``, or wait for that process."""
 
     def __init__(self, directory: Path, holder: dict[str, Any], waited: float | None) -> None:
         self.directory, self.holder = directory, holder
@@ -76,7 +79,7 @@ class LockHeld(RuntimeError):
         )
 
 
-class MalformedLock(ValueError):
+class MalformedLock(BadInput):
     """``LOCK`` is not a record this module wrote (text, empty, not UTF-8, a pid that is not a
     number): its holder cannot be checked, so no wait could ever end. Bad input (exit 2)."""
 

@@ -741,3 +741,22 @@ def test_zip_errors_are_not_unpickled(tmp_path):
         archive.writestr("train_images.npy", b"\x80\x04 pickle-ish")
     with pytest.raises(ValueError, match="z.npz"):
         data.load("npz", path=path)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [("[1, 2]", "not a study summary"), ('{"headlines": 5, "repeat": 3}', "not a study summary"),
+     ('{"headl', "not JSON"), ("[" * 100_000 + "]" * 100_000, "nested too deeply")],
+    ids=["list", "wrong-fields", "truncated", "deep"],
+)  # fmt: skip
+def test_report_names_a_summary_it_cannot_read(tmp_path, content, says):
+    """rc 1 with AttributeError, TypeError or RecursionError before; a truncated summary was
+    called missing. Now the report is built and names the file and what is wrong with it."""
+    study = tmp_path / "study"
+    study.mkdir()
+    write(study / "config.yaml", "study: profiles\n")
+    write(study / "summary.json", content)
+    result = runner.invoke(app, ["report", str(study)])
+    assert result.exit_code == 0, result.output
+    page = (study / "report.html").read_text()
+    assert "summary.json is unreadable" in page and says in page

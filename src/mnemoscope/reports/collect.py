@@ -14,7 +14,7 @@ from typing import Any
 
 from mnemoscope import studies
 from mnemoscope.config_file import packaged_config, read_config
-from mnemoscope.errors import BadInput
+from mnemoscope.errors import BadInput, shorten
 from mnemoscope.store import COMPLETE_MARKER, RunDir
 from mnemoscope.studies.record import Study
 
@@ -65,6 +65,29 @@ def read_json(path: Path) -> dict[str, Any]:
         return {}  # a torn file cannot exist (writes are atomic), but a user may edit one
 
 
+def _read_summary(path: Path) -> tuple[dict[str, Any], str | None]:
+    """A study's ``summary.json`` and, when it cannot be shown, why: ({}, reason) for a file
+    that is not JSON (truncated, edited), nests too deep, or is not a summary's shape (an
+    object whose ``headlines`` is a list of lines, ``repeat`` and ``seeds`` objects)."""
+    if not path.exists():
+        return {}, None
+    try:
+        summary = json.loads(path.read_text(errors="replace"))
+    except (ValueError, RecursionError) as error:
+        problem = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        return {}, f"{path} is unreadable (not JSON: {problem}): run the study again"
+    headlines = summary.get("headlines", []) if isinstance(summary, dict) else None
+    shaped = (
+        isinstance(headlines, list) and all(isinstance(line, str) for line in headlines)
+        and all(isinstance(summary.get(key) or {}, dict) for key in ("repeat", "seeds"))
+        and all(isinstance(seed, dict) for seed in (summary.get("seeds") or {}).values())
+    )  # fmt: skip
+    if not shaped:
+        return {}, (f"{path} is unreadable (not a study summary: {shorten(summary, 80)}): "
+                    "run the study again")  # fmt: skip
+    return summary, None
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     """The mapping in a run directory's YAML file, or {} if it is missing or is not a config
     (a user's file, or one edited by hand); read as every config is (``config_file``)."""
@@ -98,7 +121,7 @@ def _is_packaged_quick(study: StudyOutputs) -> bool:
 
 def _collect_study(path: Path) -> StudyOutputs:
     complete = (path / COMPLETE_MARKER).exists()
-    summary = read_json(path / "summary.json")
+    summary, unreadable = _read_summary(path / "summary.json")
     figures = sorted((path / "figures").glob("*.png"))
     tables = sorted((path / "tables").glob("*.csv"))
     tables += [
@@ -117,7 +140,9 @@ def _collect_study(path: Path) -> StudyOutputs:
         missing += [f"{problem} (left out of this report)" for problem in problems[:5]]
         if len(problems) > 5:
             missing.append(f"and {len(problems) - 5} more such files")
-    if not summary:
+    if unreadable:
+        missing.append(unreadable)
+    elif not summary:
         missing.append("summary.json (headline findings)")
     repeated = isinstance(summary.get("repeat"), dict)  # figures are in study-seed-*/
     if not figures and not repeated:

@@ -283,3 +283,29 @@ def test_measured_block_ignores_how_often_the_run_checkpointed(demo_run, tmp_pat
     config = _config_file(tmp_path / "sslmem-checkpoints.yaml", other)
     assert results.main([str(out), "--config", str(config)]) == 0
     assert results.MEASURED_BEGIN in config.read_text()
+
+
+def test_every_demo_directory_is_bound_and_a_foreign_file_is_refused(demo_run, tmp_path,
+                                                                      capsys):  # fmt: skip
+    """Each finished study of the demo lists its outputs in MANIFEST.json; a figure dropped
+    into one afterwards is named and refused by demo_results.py, and the report leaves it out."""
+    import shutil
+
+    from mnemoscope.reports.collect import collect
+    from mnemoscope.store import RunDir
+
+    out, _, _, _ = demo_run
+    for study in collect(out):
+        assert RunDir(study.path).verify() == [], study.name
+        assert RunDir(study.path).read_manifest()["kind"] == "study"
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    stale = copy / "sslmem" / "figures" / "stale.png"
+    shutil.copy(next((copy / "sslmem" / "figures").glob("*.png")), stale)
+    config = _config_file(tmp_path / "sslmem.yaml", tiny_configs()["sslmem"])
+    before = config.read_bytes()
+    assert _demo_results().main([str(copy), "--config", str(config)]) == 2
+    assert str(stale) in capsys.readouterr().err and config.read_bytes() == before
+    (sslmem,) = [study for study in collect(copy) if study.name == "sslmem"]
+    assert stale not in sslmem.figures
+    assert any(str(stale) in line for line in sslmem.missing)

@@ -433,7 +433,7 @@ CLI_CASES = [
         "run-option-out-of-range",  # the option's mistake, not the config file's
         lambda t: [*study_with(t, yaml.safe_dump(STUDY)), "--workers", "0"],
         2,
-        ("--workers: ", "workers = 0"),
+        ("--workers (overriding execution", "workers = 0"),
     ),
     Case(
         "train-seeds-not-integers",

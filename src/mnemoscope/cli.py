@@ -267,7 +267,8 @@ def run(
             ExecutionConfig.model_validate(execution)
         except ValueError as error:
             options = ", ".join(f"--{key.replace('_', '-')}" for key in overrides)
-            raise errors.BadInput(f"{options}: {errors.describe(error)}") from error
+            raise errors.BadInput(f"{options} (overriding execution in {config_path}): "
+                                  f"{errors.describe(error)}") from error
         config = _load_config(config_path, lambda raw: studies.load_config(
             {**raw, "execution": execution}))  # fmt: skip
     _warn(busy_warning())

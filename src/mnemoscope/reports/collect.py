@@ -68,7 +68,8 @@ def read_json(path: Path) -> dict[str, Any]:
 def _read_summary(path: Path) -> tuple[dict[str, Any], str | None]:
     """A study's ``summary.json`` and, when it cannot be shown, why: ({}, reason) for a file
     that is not JSON (truncated, edited), nests too deep, or is not a summary's shape (an
-    object whose ``headlines`` is a list of lines, ``repeat`` and ``seeds`` objects)."""
+    object whose ``headlines`` is a list of lines; a repeated study's ``repeat`` an object and
+    ``seeds`` an object of summaries)."""
     if not path.exists():
         return {}, None
     try:
@@ -77,10 +78,13 @@ def _read_summary(path: Path) -> tuple[dict[str, Any], str | None]:
         problem = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         return {}, f"{path} is unreadable (not JSON: {problem}): run the study again"
     headlines = summary.get("headlines", []) if isinstance(summary, dict) else None
+    repeated = isinstance(summary, dict) and "repeat" in summary  # a RepeatedSummary's shape
     shaped = (
         isinstance(headlines, list) and all(isinstance(line, str) for line in headlines)
-        and all(isinstance(summary.get(key) or {}, dict) for key in ("repeat", "seeds"))
-        and all(isinstance(seed, dict) for seed in (summary.get("seeds") or {}).values())
+        and (not repeated or (isinstance(summary["repeat"], dict)
+                              and isinstance(summary.get("seeds"), dict)
+                              and all(isinstance(seed, dict)
+                                      for seed in summary["seeds"].values())))
     )  # fmt: skip
     if not shaped:
         return {}, (f"{path} is unreadable (not a study summary: {shorten(summary, 80)}): "

@@ -386,3 +386,31 @@ def test_workers_die_with_the_main_process(tmp_path):
     if alive:
         os.kill(worker, signal.SIGKILL)
     assert not alive, "the worker went on after the main process was killed"
+
+
+def test_a_backend_that_cannot_start_is_bad_input_naming_what_to_fix(tmp_path, monkeypatch):
+    """Nothing ran: exit 2 naming the setting (it was exit 1, 'the run failed')."""
+    from mnemoscope.errors import BadInput, exit_code
+    from mnemoscope.execution import ray_backend, slurm
+    from mnemoscope.execution.config import ExecutionConfig
+
+    pytest.importorskip("submitit")
+    monkeypatch.setattr(slurm.shutil, "which", lambda name: None)  # no sbatch here
+    with pytest.raises(BadInput, match="sbatch, which is not on this machine's PATH") as no:
+        slurm.Slurm(ExecutionConfig(backend="slurm"))._executor(tmp_path)
+    assert exit_code(no.value) == 2
+
+    class Unreachable:  # ray.init after its retries, without waiting for them
+        @staticmethod
+        def is_initialized():
+            return False
+
+        @staticmethod
+        def init(**options):
+            raise ConnectionError("could not connect to 10.0.0.1:1")
+
+    monkeypatch.setattr(ray_backend, "_ray", lambda: Unreachable)
+    monkeypatch.setattr(ray_backend, "_check_token", lambda address: None)
+    with pytest.raises(BadInput, match=r"execution.address \(--address\) '10.0.0.1:1'") as no:
+        ray_backend.Ray(address="10.0.0.1:1")._connect()
+    assert exit_code(no.value) == 2

@@ -436,6 +436,12 @@ CLI_CASES = [
         ("--workers (overriding execution", "workers = 0"),
     ),
     Case(
+        "privacy-refusal-not-buried",  # no dump of the whole config before the reason
+        lambda t: train_with(t, objective={"name": "simclr"}, privacy={"epsilon": 8}),
+        2,
+        ("(top level): Value error, privacy (DP-SGD) needs",),
+    ),
+    Case(
         "train-seeds-not-integers",
         lambda t: [*train_with(t), "--seeds", "1,x"],
         2,

@@ -94,7 +94,11 @@ def describe(error: BaseException) -> str:
         lines = [f"invalid {error.title}" + (f" ({count:,} problems):" if count > 1 else ":")]
         for problem in error.errors(include_url=False)[:MAX_PROBLEMS]:
             key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-            lines.append(f"  {key} = {shorten(problem.get('input'))}: {problem['msg']}")
+            value = problem.get("input")
+            # A whole section (a model check such as a privacy refusal): its dump would bury
+            # the message, and the key names it already.
+            shown = "" if isinstance(value, dict) else f" = {shorten(value)}"
+            lines.append(f"  {key}{shown}: {problem['msg']}")
         if count > MAX_PROBLEMS:
             lines.append(f"  ... and {count - MAX_PROBLEMS:,} more problems (the first "
                          f"{MAX_PROBLEMS} are listed)")  # fmt: skip

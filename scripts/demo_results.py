@@ -39,7 +39,7 @@ from mnemoscope.config_file import parse_config
 from mnemoscope.config_file import read_config as read_yaml
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
 from mnemoscope.reports.findings import finding_rows
-from mnemoscope.store import atomic_write_text
+from mnemoscope.store import atomic_write_text, check_outputs
 from mnemoscope.studies.repeat import seed_dir
 
 BEGIN = "<!-- demo-results:begin (written by scripts/demo_results.py: do not edit) -->"
@@ -262,6 +262,10 @@ def measured_block(run_dir: str | Path, config: str | Path) -> str:
             + (f" and {len(differences) - 8} more" if len(differences) > 8 else "")
             + ": the measured block only describes a run of exactly this config"
         )
+    # A block describes the run's own outputs only: a file its manifest does not list (or
+    # one changed since) is refused, naming it (store.check_outputs).
+    for path in (study.path, *_seed_dirs(study).values()):
+        check_outputs(path, "demo_results.py")
     top = read_json(run_dir / "meta.json")
     environment = study.meta.get("environment") or top.get("environment") or {}
     quick = is_quick(run_dir, [study])

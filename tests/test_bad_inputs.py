@@ -40,6 +40,9 @@ runner = CliRunner()
 TRAIN = {"data": {"subset": list(range(8))}, "model": {"name": "convnet-tiny",
          "projector_hidden": 16}, "epochs": 1, "batch_size": 4}  # fmt: skip
 STUDY = yaml.safe_load((Path(__file__).parents[1] / "configs" / "sslmem-quick.yaml").read_text())
+DEJAVU = yaml.safe_load(
+    (Path(__file__).parents[1] / "configs" / "sslmem-dejavu-quick.yaml").read_text()
+)
 # Nine levels of ten aliases each: 10**9 values once expanded, 500 bytes on disk.
 BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
@@ -148,6 +151,34 @@ def missing_tensor(tmp: Path) -> list[str]:
     tensors = dict(network().state_dict())
     tensors.pop("projector.layers.0.weight")
     return score_args(tmp, checkpoint(tmp, tensors=tensors))
+
+
+def locked(directory: Path) -> Path:
+    """``directory`` with the live lock of a process on another host."""
+    directory.mkdir()
+    write(directory / "LOCK", json.dumps({"pid": 4242, "host": "worker-3", "token": "t",
+                                          "started": "2026-01-01T00:00:00+00:00"}))  # fmt: skip
+    return directory
+
+
+def finished_study(tmp: Path) -> Path:
+    """A finished sslmem study directory, as the study frame leaves one (its kind recorded)."""
+    from mnemoscope.store import claim
+
+    with claim(tmp / "study", kind="study") as study:
+        study.write_config({"study": "sslmem"})
+        study.update_meta(study="sslmem")
+        study.save_table("sslmem_scores", pd.DataFrame({"subset": ["S_C"], "score_raw": [0.1]}))
+        study.mark_complete()
+    return study.path
+
+
+def score_output(tmp: Path) -> Path:
+    """The output directory of an earlier ``sslmem-score`` (no kind: an earlier version's)."""
+    out = tmp / "scores"
+    out.mkdir()
+    write(out / "meta.json", json.dumps({"command": "sslmem-score", "started": "then"}))
+    return out
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -373,6 +404,74 @@ CLI_CASES = [
         ("'val'",),
     ),
     Case(
+        "score-into-a-study",
+        lambda t: [*score_args(t, checkpoint(t))[:-6], "--out", str(finished_study(t))],
+        2,
+        ("is a study directory, not an sslmem-score output", "choose another --out"),
+    ),
+    Case(
+        "score-from-a-study-into-itself",
+        lambda t: ["sslmem-score", "--from-study", str(finished_study(t)), "--out",
+                   str(t / "study")],  # fmt: skip
+        2,
+        ("is a study directory, not an sslmem-score output",),
+    ),
+    Case(
+        "study-into-a-score-output",
+        lambda t: ["run", str(write(t / "s.yaml", STUDY)), "--out", str(score_output(t))],
+        2,
+        ("is an sslmem-score output directory, not a study directory",),
+    ),
+    Case(
+        "config-thousands-of-unknown-keys",  # one line; each problem was printed (22.7 MB)
+        lambda t: study_with(t, "{study: sslmem, " + ", ".join(f"k{i}: 1" for i in range(3000))
+                             + "}"),  # fmt: skip
+        2,
+        ("3,000 problems", "k0 = 1", "and 2,990 more problems"),
+    ),
+    Case(
+        "run-option-out-of-range",  # the option's mistake, not the config file's
+        lambda t: [*study_with(t, yaml.safe_dump(STUDY)), "--workers", "0"],
+        2,
+        ("--workers (overriding execution", "workers = 0"),
+    ),
+    Case(
+        "privacy-refusal-not-buried",  # no dump of the whole config before the reason
+        lambda t: train_with(t, objective={"name": "simclr"}, privacy={"epsilon": 8}),
+        2,
+        ("(top level): Value error, privacy (DP-SGD) needs",),
+    ),
+    Case(
+        "train-seeds-not-integers",
+        lambda t: [*train_with(t), "--seeds", "1,x"],
+        2,
+        ("--seeds", "integer seeds"),
+    ),
+    Case(
+        "study-locked-by-another-host",  # nothing ran: bad input, not a failed run
+        lambda t: [*study_with(t, yaml.safe_dump(STUDY)), "--out", str(locked(t / "busy"))],
+        2,
+        ("pid 4242 on host worker-3",),
+    ),
+    Case(
+        "dejavu-box-masks-everything",  # 0.99 of 28 rounds to 28: chance, not a measurement
+        lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "box": 0.99}})),
+        2,
+        ("dejavu.box = 0.99 masks every pixel of a 28 x 28 image",),
+    ),
+    Case(
+        "dejavu-box-masks-nothing",  # failed only after A and B had trained
+        lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "box": 0.01}})),
+        2,
+        ("dejavu.box = 0.01 covers no pixel",),
+    ),
+    Case(
+        "dejavu-scored-more-than-the-half",
+        lambda t: study_with(t, yaml.safe_dump({**DEJAVU, "dejavu": {"k": 50, "scored": 201}})),
+        2,
+        ("dejavu.scored = 201 is more than the 200 images of A's half",),
+    ),
+    Case(
         "score-bad-distance",
         lambda t: score_args(t, checkpoint(t), None, "--distance", "cosine"),
         2,
@@ -483,7 +582,69 @@ def with_value(value: float) -> torch.Tensor:
     return images
 
 
+def sparse_file(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk space (a hole after one id)."""
+    path.write_text("1\n")
+    os.truncate(path, size)
+    return path
+
+
+def repeat_spec(seeds):
+    from mnemoscope.studies.repeat import RepeatSpec
+
+    return RepeatSpec(study_seeds=seeds)
+
+
+def calibrate(epsilon: float, n: int, batch_size: int, epochs: int):
+    from mnemoscope.training.privacy import Accounting, PrivacyConfig
+
+    return Accounting.calibrate(PrivacyConfig(epsilon=epsilon), n, batch_size, epochs)
+
+
+def privacy_study(**changes):
+    from mnemoscope import studies
+
+    return studies.load_config({"study": "sslmem-privacy", **changes})
+
+
+def parse_with_max_nodes(limit: int, text: str):
+    """``parse_config`` with a lower ``MAX_NODES`` (a file of a million values parses slowly)."""
+    from mnemoscope import config_file
+
+    saved, config_file.MAX_NODES = config_file.MAX_NODES, limit
+    try:
+        return parse_config(text, "big.yaml")
+    finally:
+        config_file.MAX_NODES = saved
+
+
 API_CASES = [
+    (
+        "parse-large-without-aliases",  # "aliases" blamed a file that has none
+        lambda t: parse_with_max_nodes(10, "a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n"),
+        BadInput,
+        "big.yaml: holds more than 10 values",
+    ),
+    # Opacus ends at sigma 40, where the accountant says epsilon -0.0007: no guarantee.
+    ("dp-negative-epsilon", lambda t: calibrate(1e-6, 64, 32, 2), ValueError, "about 0.0"),
+    ("dp-too-low", lambda t: calibrate(1e-6, 256, 64, 2), ValueError, "smallest epsilon it"),
+    ("dp-no-epsilons", lambda t: privacy_study(epsilons=[]), ValueError, "no finite target"),
+    ("dp-only-baseline", lambda t: privacy_study(epsilons=[float("inf")]), ValueError, "[20, 8]"),
+    ("repeat-huge-seed", lambda t: repeat_spec([10**17]), ValueError, "0..1,000,000"),
+    ("repeat-boolean-seed", lambda t: repeat_spec([True]), ValueError, "study_seeds.0"),
+    ("repeat-float-seed", lambda t: repeat_spec([1.0]), ValueError, "study_seeds.0"),
+    (
+        "ids-file-too-large",
+        lambda t: scoring.read_ids(sparse_file(t / "ids.txt", scoring.MAX_IDS_FILE_BYTES + 1)),
+        ValueError,
+        "ids.txt is 67,108,865 bytes",
+    ),
+    (
+        "ids-csv-not-integers",
+        lambda t: scoring.read_ids(write(t / "ids.csv", "id\n1\nfoo\n")),
+        ValueError,
+        "--ids: ",
+    ),
     ("score-float-0-255", lambda t: score(GREY * 255), ValueError, "[0, 1]"),
     ("score-nan", lambda t: score(with_value(float("nan"))), ValueError, "NaN"),
     ("score-plus-inf", lambda t: score(with_value(float("inf"))), ValueError, "infinite"),
@@ -530,6 +691,11 @@ def test_api_refuses_bad_input(case, tmp_path):
         call(tmp_path)
     assert needle in str(raised.value)
     assert not list(tmp_path.rglob("COMPLETE"))
+
+
+def test_ids_are_read_once_each_in_order(tmp_path):
+    assert scoring.read_ids(write(tmp_path / "ids.txt", "3, 1 3\n3\n1 2")) == [3, 1, 2]
+    assert scoring.read_ids(write(tmp_path / "ids.csv", "id\n5\n5\n4\n")) == [5, 4]
 
 
 def test_uint8_and_unit_float_images_still_score_alike():
@@ -581,3 +747,22 @@ def test_zip_errors_are_not_unpickled(tmp_path):
         archive.writestr("train_images.npy", b"\x80\x04 pickle-ish")
     with pytest.raises(ValueError, match="z.npz"):
         data.load("npz", path=path)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [("[1, 2]", "not a study summary"), ('{"headlines": 5, "repeat": 3}', "not a study summary"),
+     ('{"headl', "not JSON"), ("[" * 100_000 + "]" * 100_000, "nested too deeply")],
+    ids=["list", "wrong-fields", "truncated", "deep"],
+)  # fmt: skip
+def test_report_names_a_summary_it_cannot_read(tmp_path, content, says):
+    """rc 1 with AttributeError, TypeError or RecursionError before; a truncated summary was
+    called missing. Now the report is built and names the file and what is wrong with it."""
+    study = tmp_path / "study"
+    study.mkdir()
+    write(study / "config.yaml", "study: profiles\n")
+    write(study / "summary.json", content)
+    result = runner.invoke(app, ["report", str(study)])
+    assert result.exit_code == 0, result.output
+    page = (study / "report.html").read_text()
+    assert "summary.json is unreadable" in page and says in page

@@ -317,3 +317,29 @@ def test_measured_block_gives_each_claims_minimum_detectable_effect_and_power_ve
     after = flat.split(f"- {coreset.text} (002, {coreset.section}): ")[1]
     assert after.startswith("undecided: ")  # 0.002 <= 0.0057: could have seen table 17's gain
     assert "minimum detectable effect 0.002" in after and "paper's effect 0.0057" in after
+
+
+def test_every_demo_directory_is_bound_and_a_foreign_file_is_refused(demo_run, tmp_path,
+                                                                      capsys):  # fmt: skip
+    """Each finished study of the demo lists its outputs in MANIFEST.json; a figure dropped
+    into one afterwards is named and refused by demo_results.py, and the report leaves it out."""
+    import shutil
+
+    from mnemoscope.reports.collect import collect
+    from mnemoscope.store import RunDir
+
+    out, _, _, _ = demo_run
+    for study in collect(out):
+        assert RunDir(study.path).verify() == [], study.name
+        assert RunDir(study.path).read_manifest()["kind"] == "study"
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    stale = copy / "sslmem" / "figures" / "stale.png"
+    shutil.copy(next((copy / "sslmem" / "figures").glob("*.png")), stale)
+    config = _config_file(tmp_path / "sslmem.yaml", tiny_configs()["sslmem"])
+    before = config.read_bytes()
+    assert _demo_results().main([str(copy), "--config", str(config)]) == 2
+    assert str(stale) in capsys.readouterr().err and config.read_bytes() == before
+    (sslmem,) = [study for study in collect(copy) if study.name == "sslmem"]
+    assert stale not in sslmem.figures
+    assert any(str(stale) in line for line in sslmem.missing)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from mnemoscope import locks
-from mnemoscope.locks import LOCK_FILE, LockHeld, hold, read_holder
+from mnemoscope.locks import LOCK_FILE, LockHeld, MalformedLock, hold, read_holder
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "src")
 
@@ -169,11 +169,29 @@ def test_a_holder_keeps_its_lock_alive_by_heartbeat(tmp_path, monkeypatch):
     assert not (tmp_path / LOCK_FILE).exists()
 
 
-def test_unreadable_lock_file_counts_as_held(tmp_path):
-    (tmp_path / LOCK_FILE).write_text("not json")
-    with pytest.raises(LockHeld, match="unknown process .*'not json'"), hold(tmp_path):
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(b"not json", "not a JSON record: 'not json'"), (b"", "an empty file"),
+     (b"\xff\xfe\x00garbage", "not a JSON record"),
+     (b'{"pid": "123", "host": "h", "token": "t"}', "pid '123' is not a process id"),
+     (b'{"pid": 123, "host": null}', "host None is not a host name")],
+    ids=["text", "empty", "not-utf8", "string-pid", "no-host"],
+)  # fmt: skip
+def test_a_lock_file_that_is_not_a_lock_record_is_refused_at_once(tmp_path, monkeypatch,
+                                                                   content, says):  # fmt: skip
+    """Never waited for (its holder cannot be checked, so no wait would end: training runs
+    wait as long as the holder lives), never removed: one message naming the file."""
+    (tmp_path / LOCK_FILE).write_bytes(content)
+
+    def no_waiting(seconds):
+        raise AssertionError("waited for a lock that names no holder")
+
+    monkeypatch.setattr(locks.time, "sleep", no_waiting)
+    with pytest.raises(MalformedLock) as refused, hold(tmp_path, wait=None):
         pass
-    assert (tmp_path / LOCK_FILE).read_text() == "not json"
+    message = str(refused.value)
+    assert str(tmp_path / LOCK_FILE) in message and says in message and "remove" in message
+    assert (tmp_path / LOCK_FILE).read_bytes() == content
 
 
 def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path):

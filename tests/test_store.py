@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
+from mnemoscope.errors import BadInput
 from mnemoscope.locks import LockHeld
-from mnemoscope.store import RunDir, atomic_write, atomic_write_text, claim
+from mnemoscope.store import RunDir, atomic_write, atomic_write_text, check_outputs, claim
 
 
 def test_atomic_write_failure_leaves_old_file_and_no_temporaries(tmp_path):
@@ -212,3 +213,66 @@ def test_a_failed_write_names_its_file_and_leaves_nothing(tmp_path, monkeypatch)
         atomic_write_text(target, "new")
     assert raised.value.filename == str(target)
     assert target.read_text() == "old" and sorted(tmp_path.iterdir()) == [target]
+
+
+# --- a finished directory's outputs are bound to its config (issue 25) ------------------------
+
+
+def test_a_rerun_of_another_config_leaves_only_its_own_outputs_bound_by_a_manifest(tmp_path):
+    with claim(tmp_path, kind="study") as run:
+        run.write_config({"pairs": 2})
+        run.save_array("old-only", np.zeros(2))
+        run.save_array("both", np.zeros(2))
+        run.write_summary({"headlines": []})
+        run.mark_complete()
+    with claim(tmp_path, kind="study") as run:
+        run.write_config({"pairs": 3})
+        run.save_array("both", np.ones(2))
+        run.write_summary({"headlines": []})
+        run.mark_complete()
+    assert not (tmp_path / "arrays" / "old-only.npy").exists()  # the earlier config's
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert sorted(manifest["files"]) == ["arrays/both.npy", "config.yaml", "summary.json"]
+    assert manifest["kind"] == "study" and len(manifest["config_sha256"]) == 64
+    assert run.verify() == []
+    # Files that are not the finished run's are named by every reader.
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "stale.png").write_bytes(b"png")
+    np.save(tmp_path / "arrays" / "both.npy", np.full(2, 7.0))
+    problems = run.verify()
+    assert len(problems) == 2
+    assert "figures/stale.png is not an output" in problems[0]
+    assert "arrays/both.npy changed" in problems[1]
+    with pytest.raises(BadInput, match="stale.png"):
+        check_outputs(tmp_path, "report")
+
+
+def test_a_directory_of_another_kind_is_refused_untouched(tmp_path):
+    with claim(tmp_path, kind="study") as run:
+        run.write_config({"study": "sslmem"})
+        run.update_meta(study="sslmem")
+        run.mark_complete()
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    with pytest.raises(BadInput, match="is a study directory, not an sslmem-score output"):
+        with claim(tmp_path, kind="sslmem-score"):
+            pass
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
+    # A directory of an earlier version, which recorded no kind, is told by its meta.json.
+    legacy = tmp_path / "scores"
+    legacy.mkdir()
+    (legacy / "meta.json").write_text(json.dumps({"command": "sslmem-score"}))
+    with pytest.raises(BadInput, match="is an sslmem-score output directory, not a study"):
+        with claim(legacy, kind="study"):
+            pass
+    with claim(legacy, kind="sslmem-score"):  # its own kind writes it again
+        pass
+
+
+def test_an_orphan_lock_claim_is_removed_by_the_owner(tmp_path):
+    orphan = tmp_path / ".LOCK.0123456789abcdef.claim"  # a kill between writing and linking
+    orphan.write_text("{}")
+    keep = tmp_path / ".LOCK.notatoken.claim"
+    keep.write_text("not ours")
+    with claim(tmp_path):
+        assert not orphan.exists()
+    assert keep.exists()

@@ -206,7 +206,13 @@ def train(
     from mnemoscope.training import train as train_run
 
     config = _load_config(config_path, TrainConfig.model_validate)
-    seed_list = [int(seed) for seed in seeds.split(",") if seed.strip()] or [config.seed]
+    try:
+        seed_list = [int(seed) for seed in seeds.split(",") if seed.strip()] or [config.seed]
+    except ValueError:
+        raise typer.BadParameter(
+            f"{errors.shorten(seeds)}: give integer seeds separated by commas, e.g. 0,1,2",
+            param_hint="--seeds",
+        ) from None
     for seed in seed_list:
         result = train_run(config.model_copy(update={"seed": seed}), out, quiet=quiet)
         console.print(f"run directory: {result.run.path}", markup=False, highlight=False)
@@ -254,7 +260,15 @@ def run(
         "partition": partition, "time_min": time_min, "max_parallel": max_parallel,
     }.items() if value is not None}  # fmt: skip
     if overrides:
+        from mnemoscope.execution.config import ExecutionConfig
+
         execution = {**config.execution.model_dump(), **overrides}
+        try:  # a bad option is the option's, not the config file's
+            ExecutionConfig.model_validate(execution)
+        except ValueError as error:
+            options = ", ".join(f"--{key.replace('_', '-')}" for key in overrides)
+            raise errors.BadInput(f"{options} (overriding execution in {config_path}): "
+                                  f"{errors.describe(error)}") from error
         config = _load_config(config_path, lambda raw: studies.load_config(
             {**raw, "execution": execution}))  # fmt: skip
     _warn(busy_warning())

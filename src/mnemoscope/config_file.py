@@ -71,6 +71,11 @@ def check_expansion(root: Node, name: str) -> None:
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             open_nodes.discard(key)
             if sizes[key] > MAX_NODES:
+                if sizes[key] <= len(sizes):  # every value counted once: no alias involved
+                    raise BadInput(
+                        f"{name}: holds more than {MAX_NODES:,} values (line "
+                        f"{node.start_mark.line + 1}), far more than any config needs"
+                    )
                 raise BadInput(
                     f"{name}: its aliases (*name) expand to more than {MAX_NODES:,} values (line "
                     f"{node.start_mark.line + 1}); write the values out or share fewer"

@@ -43,7 +43,8 @@ def run_demo(
     scale = "quick" if quick else "demo"
     chosen = demo_studies(quick)
     configs = [study.config.model_validate(packaged_config(name)) for study, name in chosen]
-    with claim(out) as run:  # one demo at a time in ``out`` (each study locks its own folder)
+    # one demo at a time in ``out`` (each study locks its own folder)
+    with claim(out, kind="demo") as run:
         run.write_config({"demo": scale, "studies": [study.name for study, _ in chosen]})
         run.update_meta(started=now_iso(), finished=None,
                         environment=run_environment(pick_device()))  # fmt: skip

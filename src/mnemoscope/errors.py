@@ -25,6 +25,9 @@ RUN_FAILED = 1
 # Longest echo of one value in a message, and of one line of a message.
 MAX_VALUE_CHARS = 200
 MAX_LINE_CHARS = 1000
+# Validation problems listed one by one; the rest are counted (a config of 450,000 unknown keys
+# printed 22.7 MB).
+MAX_PROBLEMS = 10
 
 # Path errors that say the user's path is wrong (not that the machine failed).
 PATH_ERRORS = (
@@ -87,10 +90,18 @@ def describe(error: BaseException) -> str:
     from pydantic import ValidationError
 
     if isinstance(error, ValidationError):
-        lines = [f"invalid {error.title}:"]
-        for problem in error.errors():
+        count = error.error_count()
+        lines = [f"invalid {error.title}" + (f" ({count:,} problems):" if count > 1 else ":")]
+        for problem in error.errors(include_url=False)[:MAX_PROBLEMS]:
             key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-            lines.append(f"  {key} = {shorten(problem.get('input'))}: {problem['msg']}")
+            value = problem.get("input")
+            # A whole section (a model check such as a privacy refusal): its dump would bury
+            # the message, and the key names it already.
+            shown = "" if isinstance(value, dict) else f" = {shorten(value)}"
+            lines.append(f"  {key}{shown}: {problem['msg']}")
+        if count > MAX_PROBLEMS:
+            lines.append(f"  ... and {count - MAX_PROBLEMS:,} more problems (the first "
+                         f"{MAX_PROBLEMS} are listed)")  # fmt: skip
         return shorten_text("\n".join(lines))
     if isinstance(error, OSError) and error.strerror:
         where = f": {error.filename}" if error.filename is not None else ""

@@ -29,6 +29,9 @@ Stale locks (a holder killed by SIGKILL or the OOM killer cannot remove its file
   the take-over relies on ``flock`` reaching the file server, as Linux's NFS client does
   with byte-range locks; on a ``nolock`` mount two hosts taking over one stale lock in the
   same instant could both succeed.)
+- A ``LOCK`` that is not such a record (text, empty, not UTF-8, a pid that is not a number)
+  names no holder that could be checked or could release it: it is refused at once with one
+  message naming the file and saying to remove it (``MalformedLock``), never waited for.
 """
 
 from __future__ import annotations
@@ -48,14 +51,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mnemoscope.errors import BadInput
+
 LOCK_FILE = "LOCK"
 POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 60.0
 STALE_AFTER_SECONDS = 30 * 60.0
 
 
-class LockHeld(RuntimeError):
-    """The directory is locked by another live process (``holder``: the lock file's fields)."""
+class LockHeld(BadInput, RuntimeError):
+    """The directory is locked by another live process (``holder``: the lock file's fields).
+    Nothing ran: bad input (exit 2) -- another ``--out``, or wait for that process."""
 
     def __init__(self, directory: Path, holder: dict[str, Any], waited: float | None) -> None:
         self.directory, self.holder = directory, holder
@@ -71,6 +77,31 @@ class LockHeld(RuntimeError):
         super().__init__(
             f"{directory} is in use{waited_text}: locked by {describe(holder)} ({where}); {advice}"
         )
+
+
+class MalformedLock(BadInput):
+    """``LOCK`` is not a record this module wrote (text, empty, not UTF-8, a pid that is not a
+    number): its holder cannot be checked, so no wait could ever end. Bad input (exit 2)."""
+
+    def __init__(self, directory: Path, holder: dict[str, Any]) -> None:
+        path = directory / LOCK_FILE
+        super().__init__(
+            f"{path} is not a lock record of mnemoscope ({_malformed(holder)}), so its holder "
+            f"cannot be checked: if no mnemoscope process is writing {directory}, remove "
+            f"{path} and run again"
+        )
+
+
+def _malformed(holder: dict[str, Any]) -> str | None:
+    """What makes ``holder`` unusable as a lock record, or None for a well-formed one."""
+    if "raw" in holder:
+        return f"not a JSON record: {holder['raw']!r}" if holder["raw"] else "an empty file"
+    pid, host = holder.get("pid"), holder.get("host")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return f"pid {pid!r} is not a process id"
+    if not isinstance(host, str) or not host:
+        return f"host {host!r} is not a host name"
+    return None
 
 
 def describe(holder: dict[str, Any]) -> str:
@@ -129,6 +160,8 @@ def acquire(directory: Path, *, wait: float | None = 0.0) -> dict[str, Any]:
         holder = read_holder(directory)
         if holder is None:  # released between our attempt and the read: try again
             continue
+        if _malformed(holder) is not None:  # never stale, never released: say so, now
+            raise MalformedLock(directory, holder)
         if _is_stale(holder, directory):
             _take_over(directory, holder)
             continue
@@ -152,10 +185,11 @@ def read_holder(directory: str | Path) -> dict[str, Any] | None:
     """The record of ``directory``'s lock, or None when it is not locked.
 
     A lock file that is not a JSON object (written by hand, or damaged) is reported as a holder
-    of unknown pid and host, which counts as alive: it is never removed silently.
+    of unknown pid and host (``raw``: its first characters); ``acquire`` refuses it at once
+    (``MalformedLock``): it is never removed silently, and never waited for.
     """
     try:
-        text = (Path(directory) / LOCK_FILE).read_text()
+        text = (Path(directory) / LOCK_FILE).read_text(errors="replace")  # any bytes: reported
     except FileNotFoundError:
         return None
     try:

@@ -25,7 +25,8 @@ bootstrap intervals, Kendall's tau and top-k overlap, AUROC) are in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +108,30 @@ def score_dataset(
     """Score images ``start .. start + count`` of a dataset split (or the images of ``ids``, in
     that order) with checkpointed encoders and write ``out/tables/sslmem_scores.{parquet,csv}``
     (id, label, align_f, align_g, score_raw, score_norm). Returns the table. What
-    ``mnemoscope sslmem-score`` runs."""
+    ``mnemoscope sslmem-score`` runs; ``out`` is claimed as its kind of directory (``_output``)."""
+    with _output(out) as run:
+        return _score_dataset(f_paths, g_paths, run, dataset=dataset, split=split, start=start,
+                              count=count, ids=ids, data_options=data_options, device=device,
+                              **options)  # fmt: skip
+
+
+def _score_dataset(
+    f_paths: Sequence[str | Path],
+    g_paths: Sequence[str | Path],
+    run: Any,
+    *,
+    dataset: str,
+    split: str,
+    start: int,
+    count: int | None,
+    ids: Sequence[int] | None,
+    data_options: dict[str, Any] | None,
+    device: str | torch.device,
+    **options: Any,
+) -> Any:
     from mnemoscope import data
     from mnemoscope.environment import pick_device, run_environment
-    from mnemoscope.store import RunDir, now_iso
+    from mnemoscope.store import now_iso
 
     if split not in ("train", "test"):
         raise ValueError(f"split={split!r} is not one of ('train', 'test')")
@@ -133,8 +154,8 @@ def score_dataset(
     table = result.to_frame()
     table.insert(0, "label", chosen.labels.numpy())
     table.insert(0, "id", chosen.ids.numpy())
-    run = RunDir(out)
     environment = run_environment(device)
+    run.unmark_complete()  # the first write: an earlier score's COMPLETE goes
     run.update_meta(
         command="sslmem-score", started=now_iso(), environment=environment,
         f=[str(path) for path in f_paths], g=[str(path) for path in g_paths], dataset=dataset,
@@ -143,29 +164,66 @@ def score_dataset(
     )  # fmt: skip
     run.save_table("sslmem_scores", table)
     run.update_meta(finished=now_iso())
+    run.mark_complete()
     return table
+
+
+@contextlib.contextmanager
+def _output(out: str | Path) -> Iterator[Any]:
+    """Own ``out`` as an ``sslmem-score`` output for the block (``store.claim``): one writer at
+    a time, and never a directory another command wrote (a study's own sslmem_scores hold
+    more than a rescore does). Its COMPLETE and MANIFEST come last (``RunDir.mark_complete``)."""
+    from mnemoscope.store import claim
+
+    with claim(out, kind="sslmem-score") as run:
+        yield run
+
+
+# The largest ids file read (``--ids``): 64 MiB holds millions of ids, more than any split has
+# images; beyond it the parse alone would take gigabytes.
+MAX_IDS_FILE_BYTES = 64 * 2**20
 
 
 def read_ids(path: str | Path) -> list[int]:
     """Image ids from a file: a CSV with an ``id`` column, or integers separated by spaces,
-    commas or newlines."""
+    commas or newlines; each id once, in the order of its first appearance (an image scored
+    twice is the same score). A file over ``MAX_IDS_FILE_BYTES`` is refused."""
+    from mnemoscope.errors import shorten
+
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"ids file {path} does not exist")
+        raise ValueError(f"--ids: ids file {path} does not exist")
+    size = path.stat().st_size
+    if size > MAX_IDS_FILE_BYTES:
+        raise ValueError(f"--ids: {path} is {size:,} bytes, more than an ids file needs "
+                         f"(at most {MAX_IDS_FILE_BYTES:,}): give each image id once")  # fmt: skip
     if path.suffix == ".csv":
         import pandas as pd
 
-        frame = pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (ValueError, UnicodeDecodeError) as error:  # pandas' parser errors are ValueErrors
+            raise ValueError(f"--ids: {path} is not a readable CSV: {error}") from None
         if "id" not in frame:
-            raise ValueError(f"{path} has no 'id' column (columns: {list(frame.columns)})")
-        return [int(value) for value in frame["id"]]
-    try:
-        ids = [int(token) for token in path.read_text().replace(",", " ").split()]
-    except ValueError as error:
-        raise ValueError(f"{path}: expected integer image ids, {error}") from None
+            raise ValueError(f"--ids: {path} has no 'id' column (columns: "
+                             f"{shorten(list(frame.columns))})")  # fmt: skip
+        try:
+            ids = [int(value) for value in frame["id"]]
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"--ids: {path}: column 'id' must hold integer image ids, "
+                             f"{error}") from None  # fmt: skip
+    else:
+        import re
+
+        ids = {}  # one entry per distinct id, as read: memory bounded by the distinct ids
+        try:
+            for token in re.finditer(r"[^\s,]+", path.read_text()):
+                ids[int(token.group())] = None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"--ids: {path}: expected integer image ids, {error}") from None
     if not ids:
-        raise ValueError(f"{path} holds no image id")
-    return ids
+        raise ValueError(f"--ids: {path} holds no image id")
+    return list(dict.fromkeys(ids))
 
 
 def _positions(all_ids: torch.Tensor, wanted: Sequence[int], where: str) -> torch.Tensor:
@@ -189,7 +247,14 @@ def score_study(
     (``tables/sslmem_runs``, final checkpoints) and its measurement options (config section
     ``measure``; ``overrides`` replace single options). Same views, same positions: the raw
     scores reproduce the study's plain ``score_raw`` of S_C. Writes and returns
-    ``out/tables/sslmem_scores`` (id, kind, label, align_f, align_g, score_raw, score_norm)."""
+    ``out/tables/sslmem_scores`` (id, kind, label, align_f, align_g, score_raw, score_norm).
+    ``out`` is claimed as an sslmem-score output (``_output``): never the study itself."""
+    with _output(out) as run:
+        return _score_study(Path(study_dir), run, device=device, **overrides)
+
+
+def _score_study(study_dir: Path, run: Any, *, device: str | torch.device,
+                 **overrides: Any) -> Any:  # fmt: skip
     import json
 
     import numpy as np
@@ -198,22 +263,27 @@ def score_study(
     from mnemoscope import studies
     from mnemoscope.config_file import read_config
     from mnemoscope.environment import run_environment
-    from mnemoscope.store import RunDir, now_iso
+    from mnemoscope.store import check_outputs, now_iso
     from mnemoscope.studies.sslmem import roles
     from mnemoscope.studies.sslmem.study import measure_options
 
-    study_dir = Path(study_dir)
     config_path = study_dir / "config.yaml"
     raw = read_config(config_path) if config_path.is_file() else None
     if not isinstance(raw, dict) or raw.get("study") != "sslmem":
         raise ValueError(f"{study_dir} is not an sslmem study directory (no config.yaml with "
                          "study: sslmem)")  # fmt: skip
+    if raw.get("repeat"):
+        seeds = sorted(path.name for path in study_dir.glob("study-seed-*") if path.is_dir())
+        raise ValueError(f"{study_dir} is a repeated study: its f, g and candidates are in its "
+                         f"study seeds' directories ({', '.join(seeds) or 'study-seed-<k>'}); "
+                         "give --from-study one of those")  # fmt: skip
     options = measure_options(studies.load_config(raw))
     meta_path = study_dir / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     if "view_draws" in meta:  # the pairs the study drew (pairs: auto): its very views
         options["pairs"] = meta["view_draws"]
     options |= overrides
+    check_outputs(study_dir, "sslmem-score --from-study")
     scores_path = study_dir / "tables" / "sslmem_scores.parquet"
     images_path = study_dir / "arrays" / "candidate_images.npy"
     for path in (scores_path, images_path):
@@ -230,7 +300,7 @@ def score_study(
     table = result.to_frame()
     for position, column in enumerate(("id", "kind", "label")):
         table.insert(position, column, candidates[column].to_numpy())
-    run = RunDir(out)
+    run.unmark_complete()  # the first write: an earlier score's COMPLETE goes
     run.update_meta(
         command="sslmem-score --from-study", started=now_iso(), study=str(study_dir.resolve()),
         environment=run_environment(torch.device(device)), f=[str(p) for p in f_paths],
@@ -238,4 +308,5 @@ def score_study(
     )  # fmt: skip
     run.save_table("sslmem_scores", table)
     run.update_meta(finished=now_iso())
+    run.mark_complete()
     return table

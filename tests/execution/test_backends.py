@@ -351,3 +351,66 @@ def test_a_cluster_that_refuses_the_drivers_token_says_so_at_once(tmp_path, ray_
         assert elapsed < 10  # ray.init alone retries for 20 s, then cannot say why
         assert home_token in str(refused.value) and "RAY_AUTH_MODE" in str(refused.value)
         assert exit_code(refused.value) == 2  # the user's to fix
+
+
+_MAIN_WITH_A_BUSY_WORKER = """
+import os, sys, time
+from mnemoscope.execution.processes import Processes
+
+if __name__ == "__main__":
+    pool = Processes(workers=1)._pool(1)
+    worker = pool.submit(os.getpid).result()
+    pool.submit(time.sleep, 600)  # a long training, as far as the worker knows
+    print(worker, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_workers_die_with_the_main_process(tmp_path):
+    """SIGKILL of ``mnemoscope run`` cannot stop its workers itself: the kernel does
+    (PR_SET_PDEATHSIG), so no worker goes on training for a study nobody waits for."""
+    from mnemoscope.locks import _process
+
+    script = tmp_path / "main.py"
+    script.write_text(_MAIN_WITH_A_BUSY_WORKER)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    main = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, env=env)
+    worker = int(main.stdout.readline())
+    assert _process(worker)[0] not in (None, "Z", "X")  # busy now
+    os.kill(main.pid, signal.SIGKILL)
+    main.wait()
+    deadline = time.monotonic() + 60  # a bound, not a timing: old workers slept 600 s
+    while _process(worker)[0] not in (None, "Z", "X") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _process(worker)[0] not in (None, "Z", "X")
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the worker went on after the main process was killed"
+
+
+def test_a_backend_that_cannot_start_is_bad_input_naming_what_to_fix(tmp_path, monkeypatch):
+    """Nothing ran: exit 2 naming the setting (it was exit 1, 'the run failed')."""
+    from mnemoscope.errors import BadInput, exit_code
+    from mnemoscope.execution import ray_backend, slurm
+    from mnemoscope.execution.config import ExecutionConfig
+
+    pytest.importorskip("submitit")
+    monkeypatch.setattr(slurm.shutil, "which", lambda name: None)  # no sbatch here
+    with pytest.raises(BadInput, match="sbatch, which is not on this machine's PATH") as no:
+        slurm.Slurm(ExecutionConfig(backend="slurm"))._executor(tmp_path)
+    assert exit_code(no.value) == 2
+
+    class Unreachable:  # ray.init after its retries, without waiting for them
+        @staticmethod
+        def is_initialized():
+            return False
+
+        @staticmethod
+        def init(**options):
+            raise ConnectionError("could not connect to 10.0.0.1:1")
+
+    monkeypatch.setattr(ray_backend, "_ray", lambda: Unreachable)
+    monkeypatch.setattr(ray_backend, "_check_token", lambda address: None)
+    with pytest.raises(BadInput, match=r"execution.address \(--address\) '10.0.0.1:1'") as no:
+        ray_backend.Ray(address="10.0.0.1:1")._connect()
+    assert exit_code(no.value) == 2

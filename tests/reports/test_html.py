@@ -126,6 +126,7 @@ def test_sslmem_localization_section_shows_layermem_and_unitmem_escaped(sslmem_d
     figure, axis = plt.subplots(figsize=(2, 2))
     run.save_figure("sslmem_unitmem", figure)
     plt.close(figure)
+    run.mark_complete()  # the study's outputs, as its run binds them (store: MANIFEST.json)
     text = render_report(sslmem_dir)
     section = text[text.index("Where memorization lives"):]
     assert HOSTILE not in text and "&lt;script&gt;" in section

@@ -164,7 +164,7 @@ def test_a_full_disk_during_a_rerun_leaves_no_complete_and_no_partial_file(
     assert run.read_config() == studies.load_config(config).model_dump(mode="json")
     assert _leftovers(out) == []
     before, after = _files(reference), _files(out)
-    assert sorted(after) == sorted(set(before) - {"COMPLETE"})  # nothing partial added
+    assert sorted(after) == sorted(set(before) - {"COMPLETE", "MANIFEST.json"})  # nothing partial
     # Files the re-run had not reached are the previous results, byte for byte; the failed
     # table kept its previous version.
     for name in ("tables/training.parquet", "tables/recognition.parquet", "summary.json",
@@ -255,3 +255,64 @@ def test_a_rerun_refused_by_its_input_leaves_a_finished_directory_as_it_was(tmp_
     with pytest.raises(ValueError, match="no-such-dataset"):
         studies.run(studies.load_config(config), tmp_path, quiet=True)
     assert _files(tmp_path) == before and RunDir(tmp_path).is_complete
+
+
+# --- a training run is complete only with all of its records (issue 25, finding 2) -----------
+
+_KILL_AFTER_FINAL_CHECKPOINT = """
+import os, signal, sys
+from mnemoscope.training import TrainConfig, engine
+
+config = TrainConfig.model_validate_json(sys.argv[2])
+save_history = engine._save_history
+
+def kill_before_the_last_metrics(run, history):
+    # Called after each epoch's checkpoint: the final epoch's 'last' exists now, its metrics not.
+    if len(history) == config.epochs and run.checkpoint_path("last").exists():
+        os.kill(os.getpid(), signal.SIGKILL)
+    save_history(run, history)
+
+engine._save_history = kill_before_the_last_metrics
+engine.train(config, sys.argv[1], quiet=True)
+"""
+
+
+def test_a_kill_between_the_final_checkpoint_and_its_metrics_is_repaired_on_resume(tmp_path):
+    from mnemoscope.training import TrainConfig, train
+
+    config = TrainConfig.model_validate({
+        "data": {"name": "fmnist-mini", "subset": list(range(64))},
+        "model": {"name": "convnet-tiny", "projector_hidden": 16, "output_dim": 8},
+        "epochs": 2, "batch_size": 32, "seed": 0,
+    })  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    child = subprocess.run([sys.executable, "-c", _KILL_AFTER_FINAL_CHECKPOINT, str(tmp_path),
+                            config.model_dump_json()], env=env, capture_output=True)  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+    (run_dir,) = [path for path in tmp_path.iterdir() if path.is_dir()]
+    killed = RunDir(run_dir)
+    assert not killed.is_complete and killed.checkpoint_path("last").exists()
+    assert killed.load_table("metrics")["epoch"].tolist() == [1]  # the moment of the kill
+    result = train(config, tmp_path, quiet=True)  # resumes: no epoch left to train
+    assert result.run.is_complete
+    assert result.metrics()["epoch"].tolist() == [1, 2]
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_repeated_study_into_a_finished_unrepeated_one_leaves_no_stale_outputs(tmp_path):
+    """The unrepeated study's arrays, tables and figures are not the repeated one's: under
+    COMPLETE, the directory holds only the combined result (and the report shows no stale
+    figure)."""
+    from mnemoscope.reports.collect import collect
+
+    out = tmp_path / "out"
+    studies.run(studies.load_config(CONFIG), out, quiet=True)
+    assert list((out / "figures").glob("*.png"))  # the unrepeated study's own
+    repeated = studies.load_config({**CONFIG, "repeat": {"study_seeds": [0]}})
+    run = studies.run(repeated, out, quiet=True)
+    assert run.is_complete and run.verify() == []
+    outputs = sorted(str(p.relative_to(out)) for p in out.glob("*/*")
+                     if p.parent.name in ("arrays", "tables", "figures"))  # fmt: skip
+    assert outputs == ["tables/repeat_findings.csv", "tables/repeat_findings.parquet"]
+    (study,) = collect(out)
+    assert study.figures == [] and not any("not an output" in line for line in study.missing)

@@ -481,3 +481,12 @@ def test_rescoring_from_the_study_reproduces_its_candidate_scores(tiny_run, tmp_
     both = CliRunner().invoke(app, ["sslmem-score", "--from-study", str(out), "--f", "x.pt",
                                     "--out", str(tmp_path / "no")])  # fmt: skip
     assert both.exit_code == 2 and "--from-study takes the study's own" in both.output
+    # The rescore is a directory of its own kind, bound to what it wrote.
+    assert RunDir(rescored).is_complete and RunDir(rescored).verify() == []
+    assert RunDir(rescored).read_manifest()["kind"] == "sslmem-score"
+    # Into the study itself: refused before anything is written (issue 25: it replaced the
+    # study's sslmem_scores, without subset and S_S/S_I/S_E, under its COMPLETE).
+    before = {path: path.read_bytes() for path in run_dir.path.rglob("*") if path.is_file()}
+    into = CliRunner().invoke(app, ["sslmem-score", "--from-study", str(out), "--out", str(out)])
+    assert into.exit_code == 2 and "is a study directory" in into.output
+    assert {path: path.read_bytes() for path in run_dir.path.rglob("*") if path.is_file()} == before

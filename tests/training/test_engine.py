@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -68,6 +69,27 @@ def test_complete_run_is_skipped_and_metrics_recorded(tmp_path, fmnist):
     meta = result.run.read_meta()
     assert meta["config_key"] == config.key() and meta["environment"]["versions"]["torch"]
     assert result.run.read_config()["seed"] == 0
+
+
+def test_a_run_marked_complete_without_its_last_metrics_is_repaired_not_reused(
+    tmp_path, fmnist
+):
+    """What a kill between the final checkpoint and its metrics left with earlier versions:
+    COMPLETE over a metrics table without the last epoch. It is resumed, not returned."""
+    from mnemoscope.training import RunSpec
+    from mnemoscope.training.engine import is_trained, missing_records
+
+    config = tiny_config()
+    result = train(config, tmp_path, bundle=fmnist, quiet=True)
+    full = result.metrics()
+    result.run.save_table("metrics", full.iloc[:1])
+    assert result.run.is_complete
+    assert missing_records(result.run, config) == ["the metrics of epoch(s) [2]"]
+    assert not is_trained(RunSpec(config), tmp_path)  # backends hand it out again
+    again = train(config, tmp_path, bundle=fmnist, quiet=True)
+    assert again.run.is_complete and missing_records(again.run, config) == []
+    pd.testing.assert_frame_equal(again.metrics(), full)
+    _assert_same_weights(_weights(again), _weights(result))
 
 
 def test_supervised_learns_and_random_labels_and_simclr_lower_their_loss(tmp_path, fmnist):

@@ -175,3 +175,16 @@ def test_configs_without_privacy_keep_their_run_keys():
     private = tiny_config(privacy={"epsilon": 8})
     assert private.key() != tiny_config().key()
     assert tiny_config(privacy={"epsilon": 4}).key() != private.key()
+
+
+def test_an_unreachable_epsilon_is_refused_naming_one_that_is_reached():
+    """Opacus' search for 1e-6 ends at sigma 40, where the RDP accountant reports a negative
+    epsilon (its bound broke down); the run would record it as spent. Refused instead, with
+    the smallest epsilon the accountant reaches there, which calibrates to a positive spend."""
+    from mnemoscope.training.privacy import Accounting, PrivacyConfig, Unreachable
+
+    with pytest.raises(Unreachable, match=r"epsilon <= 0; the smallest epsilon .* about ") as no:
+        Accounting.calibrate(PrivacyConfig(epsilon=1e-6), 64, 32, 2)
+    floor = float(str(no.value).split("about ")[1].split(":")[0])
+    reached = Accounting.calibrate(PrivacyConfig(epsilon=floor), 64, 32, 2)
+    assert 0 < reached.epsilon(reached.steps) <= floor

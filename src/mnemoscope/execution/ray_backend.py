@@ -143,7 +143,14 @@ class Ray(Backend):
             self._start_local_instance(ray)
         else:
             _check_token(self.address)
-            ray.init(address=self.address, **QUIET)
+            try:
+                ray.init(address=self.address, **QUIET)
+            except ConnectionError as error:  # nothing ran: the address is the user's to fix
+                raise BadInput(
+                    f"execution.address (--address) {self.address!r}: no Ray cluster could be "
+                    f"reached there ({error}); start one ('ray start --head') or leave the "
+                    "address out for a local instance"
+                ) from error
         self._started = True
         return ray
 

@@ -9,6 +9,7 @@ from the run's last checkpoint. ``cluster: local`` runs the array as local proce
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -42,6 +43,15 @@ class Slurm(Backend):
     def _executor(self, folder: Path):
         submitit = _submitit()
         config = self.config
+        if config.cluster == "slurm" and shutil.which("sbatch") is None:
+            from mnemoscope.errors import BadInput
+
+            # nothing was submitted: the user's setup to fix (exit 2), not a failed run
+            raise BadInput(
+                "the slurm backend submits with sbatch, which is not on this machine's PATH: "
+                "run on a SLURM login node, or set execution.cluster: local (or --backend "
+                "processes) to train here"
+            )
         executor = submitit.AutoExecutor(folder=folder, cluster=config.cluster)
         executor.update_parameters(
             timeout_min=config.time_min,

@@ -57,6 +57,10 @@ def central_box(height: int, width: int, box: float) -> tuple[int, int, int, int
     h, w = round(box * height), round(box * width)
     if h < 1 or w < 1:
         raise ValueError(f"box = {box} covers no pixel of a {height} x {width} image: raise it")
+    if h >= height or w >= width:  # no periphery left: the guess would be chance, not memory
+        raise ValueError(f"box = {box} masks every pixel of a {height} x {width} image (a "
+                         f"{h} x {w} box), leaving no periphery to guess the label from: "
+                         "lower it")  # fmt: skip
     top, left = (height - h) // 2, (width - w) // 2
     return top, left, top + h, left + w
 

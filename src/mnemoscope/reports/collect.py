@@ -16,8 +16,8 @@ from typing import Any
 
 from mnemoscope import studies
 from mnemoscope.config_file import packaged_config, read_config
-from mnemoscope.errors import BadInput
-from mnemoscope.store import COMPLETE_MARKER
+from mnemoscope.errors import BadInput, shorten
+from mnemoscope.store import COMPLETE_MARKER, RunDir
 from mnemoscope.studies.record import Study
 from mnemoscope.studies.repeat import seed_dirs
 
@@ -75,6 +75,33 @@ def read_json(path: Path) -> dict[str, Any]:
         return {}  # a torn file cannot exist (writes are atomic), but a user may edit one
 
 
+def _read_summary(path: Path) -> tuple[dict[str, Any], str | None]:
+    """A study's ``summary.json`` and, when it cannot be shown, why: ({}, reason) for a file
+    that is not JSON (truncated, edited), nests too deep, or is not a summary's shape (an
+    object whose ``headlines`` is a list of lines; a repeated study's ``repeat`` an object and
+    ``seeds`` an object of summaries)."""
+    if not path.exists():
+        return {}, None
+    try:
+        summary = json.loads(path.read_text(errors="replace"))
+    except (ValueError, RecursionError) as error:
+        problem = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        return {}, f"{path} is unreadable (not JSON: {problem}): run the study again"
+    headlines = summary.get("headlines", []) if isinstance(summary, dict) else None
+    repeated = isinstance(summary, dict) and "repeat" in summary  # a RepeatedSummary's shape
+    shaped = (
+        isinstance(headlines, list) and all(isinstance(line, str) for line in headlines)
+        and (not repeated or (isinstance(summary["repeat"], dict)
+                              and isinstance(summary.get("seeds"), dict)
+                              and all(isinstance(seed, dict)
+                                      for seed in summary["seeds"].values())))
+    )  # fmt: skip
+    if not shaped:
+        return {}, (f"{path} is unreadable (not a study summary: {shorten(summary, 80)}): "
+                    "run the study again")  # fmt: skip
+    return summary, None
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     """The mapping in a run directory's YAML file, or {} if it is missing or is not a config
     (a user's file, or one edited by hand); read as every config is (``config_file``)."""
@@ -108,7 +135,7 @@ def _is_packaged_quick(study: StudyOutputs) -> bool:
 
 def _collect_study(path: Path, study_seed: int | None = None) -> StudyOutputs:
     complete = (path / COMPLETE_MARKER).exists()
-    summary = read_json(path / "summary.json")
+    summary, unreadable = _read_summary(path / "summary.json")
     config = _read_yaml(path / "config.yaml")
     figures = sorted((path / "figures").glob("*.png"))
     tables = sorted((path / "tables").glob("*.csv"))
@@ -119,7 +146,19 @@ def _collect_study(path: Path, study_seed: int | None = None) -> StudyOutputs:
     missing = []
     if not complete:
         missing.append("the study has not finished (no COMPLETE marker): results may be partial")
-    if not summary:
+    # A finished study shows only its own outputs (store: MANIFEST.json); any other file is
+    # named, never shown as its result.
+    problems = RunDir(path).verify()
+    if problems:
+        listed = set((RunDir(path).read_manifest() or {}).get("files") or {})
+        figures = [p for p in figures if p.relative_to(path).as_posix() in listed]
+        tables = [p for p in tables if p.relative_to(path).as_posix() in listed]
+        missing += [f"{problem} (left out of this report)" for problem in problems[:5]]
+        if len(problems) > 5:
+            missing.append(f"and {len(problems) - 5} more such files")
+    if unreadable:
+        missing.append(unreadable)
+    elif not summary:
         missing.append("summary.json (headline findings)")
     if not figures and not repeated:  # a repeated study's are its seeds' and, for some, combined
         missing.append("figures/*.png")

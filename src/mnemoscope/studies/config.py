@@ -100,6 +100,17 @@ class ConfigMigrated(UserWarning):
     old key and its new one."""
 
 
+def _copy(value: Any) -> Any:
+    """A copy of a config's dicts and lists (the values YAML gives are immutable otherwise):
+    ``upgrade`` edits it, never the caller's. Several times faster than ``copy.deepcopy`` on
+    a config of a million values, which spent seconds before the first problem was found."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return copy.deepcopy(value) if not isinstance(value, str | int | float | bool | None) else value
+
+
 class StudyConfig(StrictModel):
     """The fields every study config shares (each study's fields follow them)."""
 
@@ -118,7 +129,7 @@ class StudyConfig(StrictModel):
     def _from_earlier_versions(cls, raw: Any) -> Any:
         if not isinstance(raw, dict):
             return raw
-        raw = copy.deepcopy(raw)
+        raw = _copy(raw)
         notes = cls.upgrade(raw)
         if notes:
             warnings.warn(

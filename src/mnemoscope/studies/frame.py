@@ -1,14 +1,16 @@
 """One frame around every study run: ``run(study, config, out)``, and the ``Frame`` a study's
 science runs in.
 
-    claim OUT (its lock: one writer at a time; orphan temporaries removed)
+    claim OUT (its lock: one writer at a time; a directory another kind of command wrote is
+               refused; orphan temporaries removed)
       repeat?  -> run once per study seed into OUT/study-seed-<k>/, then combine (``repeat``)
       study.run(config, frame):
           everything that can refuse the input (load the data, build the runs)
           frame.start(device)     config.yaml (COMPLETE goes), meta.json: the first write
           frame.train(specs) ...  the science; tables, arrays, figures into frame.store
           return its typed summary
-      summary.json, meta.json's finished, COMPLETE (written last)
+      summary.json, meta.json's finished; the outputs this run did not write removed (an
+      earlier config's), MANIFEST.json, COMPLETE (written last)
 
 A study's ``run`` is only its science: the frame claims the directory, keeps the input checks
 before the first write (``start`` is that write; a refused rerun leaves a finished directory as
@@ -119,7 +121,7 @@ class Frame:
 def run(study: Study, config: Any, out: str | Path, *, progress: Progress | None = None,
         quiet: bool = False) -> RunDir:  # fmt: skip
     """Run ``study`` with ``config`` into ``out`` (module docstring) and return its RunDir."""
-    with claim(out) as store, running(study, config, store, progress, quiet) as frame:
+    with claim(out, kind="study") as store, running(study, config, store, progress, quiet) as frame:
         if config.repeat is not None:
             from mnemoscope.studies.repeat import run_repeated
 
@@ -144,7 +146,8 @@ def running(study: Study, config: Any, store: RunDir, progress: Progress | None,
 
 
 def finish(frame: Frame, summary: StudySummary) -> None:
-    """The end of every study run: its summary, the finish time, then ``COMPLETE``."""
+    """The end of every study run: its summary, the finish time, then ``COMPLETE`` (which
+    removes the outputs of an earlier run that this one did not rewrite: ``store``)."""
     from mnemoscope.studies.repeat import RepeatedSummary
 
     expected = RepeatedSummary if frame.config.repeat is not None else frame.study.summary

@@ -34,9 +34,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictInt, field_validator
 
 from mnemoscope.analysis.claims import Measured, combine
+from mnemoscope.errors import shorten
 from mnemoscope.strict import StrictModel
 from mnemoscope.studies.record import StudySummary, measure
 
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
 
 SEED_STRIDE = 1000
 FINDINGS_TABLE = "repeat_findings"  # tables/<this>: each claim at every study seed, and combined
+# The largest study seed: shifts stay below 10**9, far inside every seed range (torch's and
+# numpy's take 64 bits), so no seed overflows after the networks have trained.
+MAX_STUDY_SEED = 1_000_000
 REPEAT_HELP = (
     "run the study once per study seed (every seed of the config shifted) into "
     "study-seed-<k>/ and combine: each headline's spread and a combined test over seeds; "
@@ -56,7 +60,8 @@ REPEAT_HELP = (
 class RepeatSpec(StrictModel):
     """``repeat:`` of a study config: the study seeds the study runs at."""
 
-    study_seeds: list[int] = Field(
+    # StrictInt: a boolean or a float is not a study seed (``[true]`` is not ``[1]``).
+    study_seeds: list[StrictInt] = Field(
         min_length=1,
         description="study seeds k: the study runs once per k into study-seed-<k>/, every seed "
         f"of its config shifted by k x {SEED_STRIDE} (0 = the study as configured); the "
@@ -69,9 +74,12 @@ class RepeatSpec(StrictModel):
     @field_validator("study_seeds")
     @classmethod
     def _distinct(cls, seeds: list[int]) -> list[int]:
-        bad = [seed for seed in seeds if seed < 0]
+        bad = [seed for seed in seeds if not 0 <= seed <= MAX_STUDY_SEED]
         if bad or len(set(seeds)) != len(seeds):
-            raise ValueError(f"study_seeds must be distinct integers >= 0, got {seeds}")
+            raise ValueError(
+                f"study_seeds must be distinct integers in 0..{MAX_STUDY_SEED:,}, got "
+                f"{shorten(seeds)}"
+            )
         return seeds
 
 

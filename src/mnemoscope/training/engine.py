@@ -3,8 +3,11 @@
 ``train(spec, root)`` writes ``root/<objective>-s<seed>-<key>/`` (``RunSpec.run_name``: the key
 hashes the config and the descriptions of the data recipe and hooks; see ``spec``). A complete
 run is returned untouched, a partial one resumes from its last checkpoint, and a fresh one
-starts. Nothing here is global: the unit a backend fans out (``mnemoscope.execution``) is
-exactly one call.
+starts. A run is complete only with all of its records: the final and ``last`` checkpoints,
+a metrics row for every epoch and the measurements of every ``measure_at`` point
+(``missing_records``); a run marked complete without them (killed between its last
+checkpoint and its metrics by an earlier version) is resumed to write them. Nothing here is
+global: the unit a backend fans out (``mnemoscope.execution``) is exactly one call.
 
 Determinism: the seed is split into two streams, one for the initial weights (drawn inside
 ``torch.random.fork_rng`` so the caller's global RNG is left alone) and one generator that
@@ -296,7 +299,7 @@ def train(
     the same spec waits for the first (as long as it lives) and then finds the run complete.
     """
     spec = as_spec(config, hooks)
-    with claim(Path(root) / spec.run_name, wait=None):
+    with claim(Path(root) / spec.run_name, wait=None, kind="training"):
         return _train(spec, root, bundle=bundle, progress=progress, quiet=quiet)
 
 
@@ -311,6 +314,10 @@ def _train(
     config = spec.config
     run = RunDir(Path(root) / spec.run_name)
     result = TrainResult(run, config)
+    if run.is_complete and missing_records(run, config):
+        # Resuming from ``last`` rewrites the metrics from its history; measurements and
+        # epoch checkpoints it cannot redo are refused below, naming them.
+        run.unmark_complete()
     if run.is_complete:
         missing = _missing_checkpoints(run, config)
         if missing:  # e.g. epoch 0 from a version that did not keep the initialization
@@ -324,6 +331,9 @@ def _train(
             _probe(config, prepared, run, network)
         return result
     prepared = prepare(spec, bundle)
+    if config.privacy is not None:  # an unreachable epsilon is refused before the first write
+        privacy.Accounting.calibrate(config.privacy, len(prepared.images), config.batch_size,
+                                     config.epochs)  # fmt: skip
     context = HookContext(config, prepared.source, prepared.bundle, prepared.device)
     for hook in spec.hooks.values():
         hook.setup(context)
@@ -340,8 +350,14 @@ def _train(
         network = _train_loop(spec, prepared, run, display)
     if config.probe is not None:
         _probe(config, prepared, run, network)
+    missing = missing_records(run, config)
+    if missing:  # resuming cannot redo an earlier epoch's measurements: never mark it complete
+        raise RuntimeError(
+            f"run {run.path} lacks {'; '.join(missing)}, which resuming cannot write again; "
+            "nothing was marked complete: delete that run directory to train it again"
+        )
     run.update_meta(finished=now_iso())
-    run.mark_complete()
+    run.mark_complete(prune=False)  # a resumed run keeps what its earlier processes wrote
     return result
 
 
@@ -352,7 +368,35 @@ def is_trained(spec: RunSpec, root: str | Path) -> bool:
     run = RunDir(Path(root) / spec.run_name)
     if not run.is_complete or _missing_checkpoints(run, spec.config):
         return False
+    if missing_records(run, spec.config):
+        return False
     return spec.config.probe is None or has_probe(run, spec.config.probe)
+
+
+def missing_records(run: RunDir, config: TrainConfig) -> list[str]:
+    """What a finished run of ``config`` lacks of its records: the ``final`` and ``last``
+    checkpoints, the metrics row of any epoch, the measurements of any ``measure_at`` point
+    (each said in a few words; empty when it has them all)."""
+    import pandas as pd
+
+    missing = [f"checkpoints/{name}.safetensors" for name in ("final", "last")
+               if not run.checkpoint_path(name).exists()]  # fmt: skip
+    metrics = run.path / "tables" / "metrics.parquet"
+    try:
+        recorded = set(pd.read_parquet(metrics, columns=["epoch"])["epoch"].tolist())
+    except (OSError, ValueError, KeyError):  # missing, unreadable, or without epochs
+        recorded = set()
+    lacking = [epoch for epoch in range(1, config.epochs + 1) if epoch not in recorded]
+    if lacking:
+        missing.append(f"the metrics of epoch(s) {lacking[:5]}"
+                       + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""))  # fmt: skip
+    unmeasured = [
+        point for point in config.measure_at
+        if not (run.path / "measurements" / f"epoch-{measurement_name(point)}.safetensors").exists()
+    ]  # fmt: skip
+    if unmeasured:
+        missing.append(f"the measurements of epoch(s) {unmeasured[:5]}")
+    return missing
 
 
 def _missing_checkpoints(run: RunDir, config: TrainConfig) -> list[int]:
@@ -429,6 +473,9 @@ def _train_loop(
         if display is not None:
             display.update(task, completed=epoch, loss=f"loss {record['loss']:.4f}",
                            speed=f"{record['images_per_s']:,.0f} img/s")  # fmt: skip
+    # Again after the loop: a run killed between its final checkpoint and that epoch's
+    # metrics resumes with no epoch left to train, and its history (in ``last``) is written here.
+    _save_history(run, state.history)
     _save_weights(run, "final", network, prepared.network_config)
     if dp:
         run.update_meta(privacy=_privacy_record(prepared, state, steps_per_epoch))

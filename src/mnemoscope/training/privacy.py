@@ -15,6 +15,9 @@ With ``TrainConfig.privacy`` set, every optimizer step of the engine is DP-SGD:
    epochs x ceil(n / batch_size) steps at rate q is the target (``get_noise_multiplier``); the
    epsilon actually spent (at most the target, within Opacus' tolerance 0.01) is recorded
    in the run's ``meta.json`` (``privacy``) and per epoch in ``tables/metrics`` (``epsilon``).
+   A target the accountant cannot reach (Opacus' search gives up, or ends at a sigma whose
+   epsilon is 0 or negative: no guarantee is) is refused before training, naming the smallest
+   epsilon the accountant reaches for that n, batch size and epochs (``Unreachable``).
 
 Only methods whose loss is a mean of independent per-example terms qualify
 (``Method.independent_examples``: supervised, random labels, MAE): in SimCLR an image's loss
@@ -154,10 +157,30 @@ class Accounting:
 
     @classmethod
     def calibrate(cls, privacy: PrivacyConfig, n: int, batch_size: int, epochs: int) -> Accounting:
+        """sigma for ``privacy``'s target over the whole run; ``Unreachable`` (bad input, before
+        any training) when the accountant cannot reach the target with a positive epsilon."""
         delta = privacy.delta if privacy.delta is not None else 1.0 / n
         sample_rate = batch_size / n
         steps = epochs * math.ceil(n / batch_size)
-        sigma = _noise_multiplier(privacy.epsilon, delta, sample_rate, steps, privacy.accountant)
+        try:
+            sigma = _noise_multiplier(privacy.epsilon, delta, sample_rate, steps,
+                                      privacy.accountant)  # fmt: skip
+        except ValueError:  # Opacus: "The privacy budget is too low."
+            sigma = None
+        spent = None if sigma is None else _epsilon(sigma, sample_rate, steps, delta,
+                                                     privacy.accountant)  # fmt: skip
+        if spent is None or not (math.isfinite(spent) and spent > 0):
+            floor = _smallest_epsilon(delta, sample_rate, steps, privacy.accountant)
+            raise Unreachable(
+                f"privacy.epsilon {privacy.epsilon:g} cannot be reached: the {privacy.accountant} "
+                f"accountant's epsilon for {n} training images, batch size {batch_size} and "
+                f"{epochs} epoch(s) at delta {delta:.3g} "
+                + (f"is {spent:.3g} at the noise Opacus calibrates (sigma {sigma:g}), and no "
+                   "guarantee has an epsilon <= 0" if spent is not None
+                   else "stays above it at any noise")
+                + f"; the smallest epsilon it reaches here is about {floor:.3g}: give a target "
+                "epsilon at least that (more images, fewer epochs or a smaller batch lower it)"
+            )  # fmt: skip
         return cls(privacy.epsilon, delta, n, batch_size, sample_rate, steps, float(sigma),
                    privacy.max_grad_norm, privacy.accountant)  # fmt: skip
 
@@ -176,6 +199,38 @@ class Accounting:
                 "delta": self.delta, "n": self.n, "noise_multiplier": self.noise_multiplier,
                 "sample_rate": self.sample_rate, "steps": steps_done,
                 "max_grad_norm": self.max_grad_norm, "accountant": self.accountant}  # fmt: skip
+
+
+class Unreachable(ValueError):
+    """A target epsilon the accountant cannot reach for a run (bad input: exit 2)."""
+
+
+def _epsilon(sigma: float, sample_rate: float, steps: int, delta: float, accountant: str) -> float:
+    from opacus.accountants import create_accountant
+
+    counting = create_accountant(accountant)
+    counting.history = [(sigma, sample_rate, steps)]
+    return float(counting.get_epsilon(delta))
+
+
+@functools.lru_cache(maxsize=64)
+def _smallest_epsilon(delta: float, sample_rate: float, steps: int, accountant: str) -> float:
+    """The smallest positive epsilon the accountant reports on the sigmas Opacus' search
+    tries first (20, 40, 80, ...: its epsilon falls with sigma until its bound breaks down at
+    0 or below), rounded up to 2 significant digits. A target at least this is reached: the
+    search stops at a sigma of that grid whose epsilon is positive, and bisects below it."""
+    smallest, sigma = math.inf, 20.0
+    while sigma <= 1e6:
+        with warnings.catch_warnings():  # "Optimal order is the largest alpha": expected here
+            warnings.simplefilter("ignore", UserWarning)
+            epsilon = _epsilon(sigma, sample_rate, steps, delta, accountant)
+        if not (math.isfinite(epsilon) and epsilon > 0):
+            break
+        smallest, sigma = min(smallest, epsilon), sigma * 2
+    if not math.isfinite(smallest):
+        return smallest
+    scale = 10 ** (math.floor(math.log10(smallest)) - 1)
+    return math.ceil(smallest / scale) * scale
 
 
 @functools.lru_cache(maxsize=64)

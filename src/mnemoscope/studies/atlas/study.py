@@ -312,7 +312,7 @@ def rescore(path: str | Path, config: Config | None = None) -> AtlasSummary:
     from mnemoscope import studies
     from mnemoscope.config_file import read_config
 
-    with claim(path) as store:
+    with claim(path, kind="study") as store:
         if not store.is_complete:
             raise ValueError(f"{path} is not a finished atlas (no COMPLETE): run it first")
         stored = studies.load_config(read_config(store.path / "config.yaml"))
@@ -338,5 +338,5 @@ def rescore(path: str | Path, config: Config | None = None) -> AtlasSummary:
         found = summary_module.study_summary(stored, atlas, images, list(classes))
         store.write_summary(found.model_dump(mode="json"))
         store.update_meta(rescored=now_iso())
-        store.mark_complete()
+        store.mark_complete(prune=False)  # the stored arrays are not rewritten: they stay
     return found

@@ -36,7 +36,7 @@ from mnemoscope.analysis import reliability
 from mnemoscope.analysis.power import mde_mean
 from mnemoscope.measure import probes
 from mnemoscope.measure.alignment import check_measurement, resolve_tap
-from mnemoscope.measure.dejavu import GROUPS, DejaVu, dejavu
+from mnemoscope.measure.dejavu import GROUPS, DejaVu, central_box, dejavu
 from mnemoscope.store import json_safe
 from mnemoscope.studies.config import StudyTrain
 from mnemoscope.studies.dejavu.config import Config
@@ -104,7 +104,13 @@ def make_halves(bundle: data.DatasetBundle, config: Config) -> dict[str, torch.T
             f"dejavu.k = {config.dejavu.k} is more than the {len(parts['public'])} public images "
             "(splits.public): lower dejavu.k or enlarge splits.public"
         )
-    count = min(config.dejavu.scored or len(parts["A"]), len(parts["A"]))
+    scored = config.dejavu.scored
+    if scored is not None and scored > len(parts["A"]):
+        raise ValueError(
+            f"dejavu.scored = {scored} is more than the {len(parts['A'])} images of A's half "
+            "(splits.half): score at most that many, or null for all of them"
+        )
+    count = min(scored or len(parts["A"]), len(parts["A"]))
     for name, source in (("scored", "A"), ("scored_B", "B"), ("scored_public", "public")):
         pool = parts[source]
         take = min(count, len(pool))
@@ -156,8 +162,13 @@ def check_before_training(
     specs: dict[str, tuple[list[RunSpec], list[RunSpec]]],
     images: torch.Tensor,
 ) -> None:
-    """Refuse, before training, a measurement that cannot work: identical SSLMem views, a tap
-    (``measure.tap``, ``dejavu.tap``) the method's architecture lacks."""
+    """Refuse, before training, a measurement that cannot work: a ``dejavu.box`` that masks
+    no pixel or every pixel of the images, identical SSLMem views, a tap (``measure.tap``,
+    ``dejavu.tap``) the method's architecture lacks."""
+    try:
+        central_box(images.shape[-2], images.shape[-1], config.dejavu.box)
+    except ValueError as error:
+        raise ValueError(f"dejavu.{error}") from None
     trains = config.method_trains()
     for name, (a_specs, _) in specs.items():
         options = sslmem.measure_options(sslmem_view(config, trains[name]))

@@ -58,6 +58,10 @@ class Config(StudyConfig):
         if bad:
             raise ValueError(f"epsilons {bad} are not > 0: give target epsilons such as 20, 8")
         finite = [value for value in epsilons if math.isfinite(value)]  # inf: the baseline
+        if not finite:  # only the baseline: no DP-SGD training, nothing to compare
+            raise ValueError(f"epsilons {epsilons} holds no finite target epsilon: the study "
+                             "compares DP-SGD trainings with its own (infinity, always there); "
+                             "give at least one, such as [20, 8]")  # fmt: skip
         if len(set(finite)) != len(finite):
             raise ValueError(f"epsilons repeat: {epsilons}")
         return finite

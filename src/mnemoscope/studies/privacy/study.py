@@ -45,6 +45,7 @@ def run(config: Config, frame: Frame) -> PrivacySummary:
     inner = config.sslmem_config()
     # Refuse a bad dataset before the first write: a finished directory stays as it was.
     bundle = data.load(config.data.name, **config.data.options)
+    check_reachable(inner, bundle)
     run_dir = frame.start(inner.train.device)
     scored = studies.run(inner, frame.path / SUBSTUDY, progress=frame.display, quiet=frame.quiet)
     spent = spent_privacy(inner, bundle, frame.path / SUBSTUDY / "runs")
@@ -59,6 +60,20 @@ def study_specs(config: Config, bundle: data.DatasetBundle) -> list[RunSpec]:
     """Every run the study trains: the inner SSLMem study's (base and one variant per
     epsilon; they live under ``out/sslmem/runs``)."""
     return sslmem_study.study_specs(config.sslmem_config(), bundle)
+
+
+def check_reachable(inner: Any, bundle: data.DatasetBundle) -> None:
+    """Refuse, before any training, a target epsilon the accountant cannot reach for one of the
+    DP-SGD runs (``training.privacy.Unreachable``, naming the smallest it reaches)."""
+    from mnemoscope.execution.plan import training_images
+    from mnemoscope.training.privacy import Accounting
+
+    built: dict[str, Any] = {}
+    for spec in sslmem_study.study_specs(inner, bundle):
+        train = spec.config
+        if train.privacy is not None:
+            images, _ = training_images(spec, bundle, built)
+            Accounting.calibrate(train.privacy, images, train.batch_size, train.epochs)
 
 
 def spent_privacy(inner: Any, bundle: data.DatasetBundle, runs: Path) -> dict[float, list[dict]]:

@@ -1,6 +1,12 @@
 """Tiny configs of every study, shared by the tests of the studies, the run directories and
 the demo: seconds of training each on 2 CPU cores."""
 
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mnemoscope import studies
 from mnemoscope.config_file import packaged_config
 from mnemoscope.studies.benign import Config as BenignConfig
 from mnemoscope.studies.profiles import Config as ProfilesConfig
@@ -172,3 +178,21 @@ def tiny_configs() -> dict[str, dict]:
             "benign": tiny_benign().model_dump(mode="json"), "sslmem-removal": TINY_REMOVAL,
             "sslmem-privacy": TINY_PRIVACY, "sslmem-dejavu": TINY_DEJAVU,
             "atlas": packaged_config("atlas-quick")}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def quick_runs(tmp_path_factory) -> Callable[[str], Path]:
+    """Every study's packaged quick config, run once per test session into its own directory
+    (lazily, per study), shared by the registry's conformance tests and a study's own tests;
+    a test that changes the directory works on a copy."""
+    root = tmp_path_factory.mktemp("quick")
+    done: dict[str, Path] = {}
+
+    def run(name: str) -> Path:
+        if name not in done:
+            study = studies.get(name)
+            config = study.config.model_validate(packaged_config(study.quick_config))
+            done[name] = studies.run(config, root / name, quiet=True).path
+        return done[name]
+
+    return run

@@ -159,9 +159,8 @@ def test_config_refuses_what_the_atlas_cannot_measure():
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory) -> RunDir:
-    out = tmp_path_factory.mktemp("atlas") / "quick"
-    return studies.run(Config.model_validate(QUICK), out, quiet=True)
+def quick_run(quick_runs) -> RunDir:
+    return RunDir(quick_runs("atlas"))  # the registry's conformance tests read the same run
 
 
 @pytest.mark.slow
@@ -235,7 +234,12 @@ def test_planted_kinds_are_found_on_the_quick_config(quick_run):
 
 @pytest.mark.slow
 def test_rescoring_reproduces_the_tables_and_refuses_other_models(quick_run, tmp_path):
+    import shutil
+
+    # a copy: the shared quick run stays as the study wrote it
+    quick_run = RunDir(shutil.copytree(quick_run.path, tmp_path / "atlas"))
     before = quick_run.load_table("atlas_scores")
+    arrays = {path.name for path in (quick_run.path / "arrays").iterdir()}
     found = rescore(quick_run.path)
     pd.testing.assert_frame_equal(quick_run.load_table("atlas_scores"), before)
     assert quick_run.is_complete and found.models == 6
@@ -250,7 +254,8 @@ def test_rescoring_reproduces_the_tables_and_refuses_other_models(quick_run, tmp
                                       str(fewer)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert set(quick_run.load_table("atlas_membership")["variant"]) == {"offline"}
-    assert quick_run.is_complete
+    assert quick_run.is_complete and quick_run.verify() == []
+    assert {path.name for path in (quick_run.path / "arrays").iterdir()} == arrays  # all kept
 
 
 def test_rescore_refuses_a_study_that_stores_nothing_to_rescore_from(tmp_path):

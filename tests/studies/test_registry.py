@@ -23,22 +23,6 @@ from mnemoscope.studies.record import Study, StudySummary
 NAMES = [study.name for study in studies.REGISTRY]
 
 
-@pytest.fixture(scope="module")
-def quick_runs(tmp_path_factory) -> dict[str, Path]:
-    """Every study's quick config, run once into its own directory (lazily, per study)."""
-    root = tmp_path_factory.mktemp("quick")
-    done: dict[str, Path] = {}
-
-    def run(name: str) -> Path:
-        if name not in done:
-            study = studies.get(name)
-            config = study.config.model_validate(packaged_config(study.quick_config))
-            done[name] = studies.run(config, root / name, quiet=True).path
-        return done[name]
-
-    return run
-
-
 def test_the_registry_holds_one_complete_record_per_study():
     assert len(set(NAMES)) == len(NAMES) == len(studies.FOLDERS)
     for study in studies.REGISTRY:

@@ -53,7 +53,7 @@ from rich.progress import Progress
 from torch import nn
 
 from mnemoscope import augment, data, models
-from mnemoscope.environment import autocast_dtype, pick_device, run_environment
+from mnemoscope.environment import autocast_dtype, pick_device, run_environment, run_threads
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import (
     RunDir,
@@ -323,23 +323,27 @@ def _train(
             network = load_network(run.checkpoint_path("final"), prepared.device)
             _probe(config, prepared, run, network)
         return result
-    prepared = prepare(spec, bundle)
-    context = HookContext(config, prepared.source, prepared.bundle, prepared.device)
-    for hook in spec.hooks.values():
-        hook.setup(context)
-    run.write_config(config.model_dump(mode="json"))
-    atomic_write_text(run.path / SPEC_FILE, spec.to_json())
-    run.update_meta(
-        config_key=spec.key(),
-        seed=config.seed,
-        environment=run_environment(prepared.device),
-        started=run.read_meta().get("started", now_iso()),
-        worker={"host": socket.gethostname(), "pid": os.getpid()},  # which process trains it
-    )
-    with progress_display(progress, quiet) as display:
-        network = _train_loop(spec, prepared, run, display)
-    if config.probe is not None:
-        _probe(config, prepared, run, network)
+    # A resumed run keeps the thread count it started with (``meta.json``'s ``threads``), so
+    # that it ends with the bits of a run never stopped; a fresh one takes the cores free now.
+    with run_threads(run.read_meta().get("threads")) as threads:
+        prepared = prepare(spec, bundle)
+        context = HookContext(config, prepared.source, prepared.bundle, prepared.device)
+        for hook in spec.hooks.values():
+            hook.setup(context)
+        run.write_config(config.model_dump(mode="json"))
+        atomic_write_text(run.path / SPEC_FILE, spec.to_json())
+        run.update_meta(
+            config_key=spec.key(),
+            seed=config.seed,
+            environment=run_environment(prepared.device),
+            started=run.read_meta().get("started", now_iso()),
+            threads=threads,
+            worker={"host": socket.gethostname(), "pid": os.getpid()},  # which process trains it
+        )
+        with progress_display(progress, quiet) as display:
+            network = _train_loop(spec, prepared, run, display)
+        if config.probe is not None:
+            _probe(config, prepared, run, network)
     run.update_meta(finished=now_iso())
     run.mark_complete()
     return result

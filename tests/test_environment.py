@@ -115,6 +115,9 @@ def test_free_cores_read_the_busy_warnings_runnable_count_and_ignore_a_passing_t
     snapshots = iter([2, 1, 1])  # a shell started and ended during the first snapshot
     monkeypatch.setattr(environment, "_other_runnable", lambda: next(snapshots))
     assert environment.free_cores(cores=4) == 3
+    snapshots = iter([0])  # idle: one snapshot decides, no waiting for more
+    monkeypatch.setattr(environment, "_other_runnable", lambda: next(snapshots))
+    assert environment.free_cores(cores=4) == 4
     monkeypatch.setattr(environment, "_other_runnable", lambda: None)  # off Linux: unknown
     assert environment.free_cores(cores=4) == 4
 

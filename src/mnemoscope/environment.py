@@ -100,20 +100,20 @@ def free_cores(running: int | None = None, cores: int | None = None, samples: in
     ones) minus the tasks runnable besides this process, read as the busy warning reads them
     (``_other_runnable``; tests inject ``running``). The runnable count is a snapshot, and a
     short-lived task (a shell, a compiler) can be in it by chance: the fewest of ``samples``
-    snapshots 10 ms apart count, i.e. the tasks that keep running. Off Linux (count unknown)
-    every core is free."""
+    snapshots 10 ms apart count, i.e. the tasks that keep running (on an idle machine the
+    first snapshot, 0, decides: no wait). Off Linux (count unknown) every core is free."""
     if cores is None:
         cores = usable_cores()
     if running is None:
-        counts = []
         for sample in range(samples):
             if sample:
                 time.sleep(0.01)
             count = _other_runnable()
             if count is None:
                 return cores
-            counts.append(count)
-        running = min(counts)
+            running = count if running is None else min(running, count)
+            if running == 0:
+                break
     return max(1, cores - running)
 
 
@@ -278,8 +278,9 @@ def busy_warning(
       Linux) the load average alone decides.
 
     Both are read from the system when ``load`` is None (tests inject them). On a busy machine
-    torch's default of one thread per core makes every thread wait for the slowest:
-    small-batch work slows down many times, and fewer threads is faster.
+    a thread per core makes every thread wait for the slowest: small-batch work slows down many
+    times. Runs pick their threads from the free cores (``run_threads``); the warning names
+    ``--threads`` only where the user fixed more than one.
     """
     if load is None:
         system = _load_average()
@@ -295,11 +296,11 @@ def busy_warning(
         f"core{'s' if cores != 1 else ''}, so runs take longer than on an idle machine."
     )
     threads = torch.get_num_threads()
-    if threads > 1:
+    if _threads_pinned and threads > 1:
         message += (
-            f" Other jobs compete with torch's {threads} threads, which can make a run several "
-            "times slower; fewer threads is often faster here, e.g. "
-            "`mnemoscope --threads 1 COMMAND ...`."
+            f" Other jobs compete with the {threads} threads of --threads {threads}, which can "
+            "make a run several times slower; without --threads each run takes the cores "
+            "other jobs leave free, or try `mnemoscope --threads 1 COMMAND ...`."
         )
     return message
 

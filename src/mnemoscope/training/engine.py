@@ -13,7 +13,9 @@ weights, optimizer and scheduler in ``last`` at the end of every ``config.checkp
 epoch (by default: of the first epoch that ends ``CHECKPOINT_SECONDS`` after the previous
 checkpoint) and of the last one, so a run killed at any point and started again repeats the
 epochs after its latest checkpoint and finishes with the same weights, bit for bit, as one that
-was never stopped.
+was never stopped. Bits depend on torch's thread count too: a fresh run takes the cores free as
+it starts (``environment.run_threads``), records the count in ``meta.json`` (``threads``), and a
+resumed run keeps it.
 
 Measurement hooks (``spec.Hook`` objects): ``hooks[name](model, epoch)`` is called with the
 network in eval mode, under ``torch.no_grad`` and in fp32, at every epoch of

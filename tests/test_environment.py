@@ -112,6 +112,7 @@ def test_free_cores_read_the_busy_warnings_runnable_count_and_ignore_a_passing_t
 ):
     from mnemoscope import environment
 
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 4)
     snapshots = iter([2, 1, 1])  # a shell started and ended during the first snapshot
     monkeypatch.setattr(environment, "_other_runnable", lambda: next(snapshots))
     assert environment.free_cores(cores=4) == 3
@@ -120,6 +121,10 @@ def test_free_cores_read_the_busy_warnings_runnable_count_and_ignore_a_passing_t
     assert environment.free_cores(cores=4) == 4
     monkeypatch.setattr(environment, "_other_runnable", lambda: None)  # off Linux: unknown
     assert environment.free_cores(cores=4) == 4
+    # 4 of 16 cores (taskset): 8 busy tasks on the machine are 2 on ours
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(environment, "_other_runnable", lambda: 8)
+    assert environment.free_cores(cores=4) == 2
 
 
 @pytest.mark.parametrize("running", [0, 1, 2, 3, 7])
@@ -128,6 +133,7 @@ def test_a_runs_thread_count_never_exceeds_the_free_cores(monkeypatch, running):
 
     monkeypatch.setattr(environment, "_threads_pinned", False)  # tests/conftest.py pins them
     monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(environment, "_other_runnable", lambda: running)
     before = torch.get_num_threads()
     with environment.run_threads() as count:
@@ -139,6 +145,8 @@ def test_a_runs_thread_count_never_exceeds_the_free_cores(monkeypatch, running):
 def test_a_fixed_or_recorded_thread_count_is_kept_whatever_the_load(monkeypatch):
     from mnemoscope import environment
 
+    monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(environment, "_other_runnable", lambda: 5)
     before = torch.get_num_threads()
     try:
@@ -159,6 +167,7 @@ def test_a_run_inside_a_study_that_found_the_cores_busy_takes_them_once_free(mon
 
     monkeypatch.setattr(environment, "_threads_pinned", False)  # tests/conftest.py pins them
     monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)

@@ -101,7 +101,9 @@ def free_cores(running: int | None = None, cores: int | None = None, samples: in
     (``_other_runnable``; tests inject ``running``). The runnable count is a snapshot, and a
     short-lived task (a shell, a compiler) can be in it by chance: the fewest of ``samples``
     snapshots 10 ms apart count, i.e. the tasks that keep running (on an idle machine the
-    first snapshot, 0, decides: no wait). Off Linux (count unknown) every core is free."""
+    first snapshot, 0, decides: no wait). The count is the whole machine's: where this process
+    may use only some of its cores (a container, ``taskset``), those get their share of it.
+    Off Linux (count unknown) every core is free."""
     if cores is None:
         cores = usable_cores()
     if running is None:
@@ -114,6 +116,7 @@ def free_cores(running: int | None = None, cores: int | None = None, samples: in
             running = count if running is None else min(running, count)
             if running == 0:
                 break
+        running = round(running * cores / max(cores, os.cpu_count() or cores))
     return max(1, cores - running)
 
 

@@ -244,6 +244,7 @@ def test_a_run_trains_on_the_free_cores_and_a_resumed_one_on_the_count_it_starte
 
     monkeypatch.setattr(environment, "_threads_pinned", False)  # tests/conftest.py pins them
     monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(environment, "_other_runnable", lambda: 1)  # one core taken
     seen = []
 

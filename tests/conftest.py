@@ -1,12 +1,27 @@
 """Builders of typed study summaries for tests of claims and reports (the smallest valid
 summary of each study, with the numbers a test sets), and scripts/demo_results.py as a module."""
 
+import pytest
+import torch
+
+from mnemoscope.environment import pin_threads
 from mnemoscope.studies.benign.summary import BenignSummary
 from mnemoscope.studies.dejavu.summary import DejaVuSummary
 from mnemoscope.studies.privacy.summary import PrivacySummary
 from mnemoscope.studies.profiles.summary import ProfilesSummary
 from mnemoscope.studies.removal.summary import RemovalSummary
 from mnemoscope.studies.sslmem.summary import SSLMemSummary
+
+
+@pytest.fixture(autouse=True, scope="session")
+def same_threads_for_every_run():
+    """Every training in the tests uses torch's default thread count, whatever the machine's
+    load: a run's bits depend on its thread count, and tests compare runs trained apart (a
+    run's count is otherwise chosen from the cores free as it starts). A test's subprocess
+    gets it with ``--threads``."""
+    pin_threads(torch.get_num_threads())
+    yield
+    pin_threads(None)
 
 
 def alignment_rows(supervised_mae: float, simclr_mae: float, reached: bool = True) -> list[dict]:

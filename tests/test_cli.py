@@ -81,17 +81,22 @@ def test_version_and_lazy_submodules():
         raise AssertionError("an unknown attribute must raise AttributeError")
 
 
-def test_busy_machine_warning_hints_at_threads(monkeypatch):
+def test_busy_machine_warning_hints_at_threads_only_where_the_user_fixed_several(monkeypatch):
     import torch
 
+    from mnemoscope import environment
     from mnemoscope.environment import busy_warning
 
     assert busy_warning(load=0.4, cores=2) is None
+    monkeypatch.setattr(environment, "_threads_pinned", True)  # --threads 2
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     message = busy_warning(load=3.2, cores=2, running=2)
     assert "load average 3.2" in message and "2 cores" in message and "--threads 1" in message
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     assert "--threads" not in busy_warning(load=3.2, cores=2, running=2)  # already one thread
+    monkeypatch.setattr(environment, "_threads_pinned", False)  # runs pick their own
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert "--threads" not in busy_warning(load=3.2, cores=2, running=2)
 
 
 def test_busy_warning_fires_only_when_others_load_every_core():

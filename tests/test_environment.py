@@ -93,3 +93,93 @@ def test_torch_threads_sets_the_count_inside_and_restores_it_even_after_an_error
             assert torch.get_num_threads() == wanted
             raise KeyError("inside")
     assert torch.get_num_threads() == before
+
+
+def test_free_cores_are_the_cores_others_leave_never_more_nor_below_one():
+    from mnemoscope.environment import free_cores
+
+    assert free_cores(running=0, cores=2) == 2
+    assert free_cores(running=1, cores=2) == 1
+    assert free_cores(running=5, cores=2) == 1  # an overloaded machine still runs on one
+    assert free_cores(running=3, cores=8) == 5
+    for cores in (1, 2, 4, 16):
+        for running in range(0, 20):
+            assert 1 <= free_cores(running=running, cores=cores) <= cores
+
+
+def test_free_cores_read_the_busy_warnings_runnable_count_and_ignore_a_passing_task(
+    monkeypatch,
+):
+    from mnemoscope import environment
+
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 4)
+    snapshots = iter([2, 1, 1])  # a shell started and ended during the first snapshot
+    monkeypatch.setattr(environment, "_other_runnable", lambda: next(snapshots))
+    assert environment.free_cores(cores=4) == 3
+    snapshots = iter([0])  # idle: one snapshot decides, no waiting for more
+    monkeypatch.setattr(environment, "_other_runnable", lambda: next(snapshots))
+    assert environment.free_cores(cores=4) == 4
+    monkeypatch.setattr(environment, "_other_runnable", lambda: None)  # off Linux: unknown
+    assert environment.free_cores(cores=4) == 4
+    # 4 of 16 cores (taskset): 8 busy tasks on the machine are 2 on ours
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(environment, "_other_runnable", lambda: 8)
+    assert environment.free_cores(cores=4) == 2
+
+
+@pytest.mark.parametrize("running", [0, 1, 2, 3, 7])
+def test_a_runs_thread_count_never_exceeds_the_free_cores(monkeypatch, running):
+    from mnemoscope import environment
+
+    monkeypatch.setattr(environment, "_threads_pinned", False)  # tests/conftest.py pins them
+    monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(environment, "_other_runnable", lambda: running)
+    before = torch.get_num_threads()
+    with environment.run_threads() as count:
+        assert count == torch.get_num_threads()
+        assert 1 <= count <= max(1, 2 - running) and count <= before
+    assert torch.get_num_threads() == before
+
+
+def test_a_fixed_or_recorded_thread_count_is_kept_whatever_the_load(monkeypatch):
+    from mnemoscope import environment
+
+    monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(environment, "_other_runnable", lambda: 5)
+    before = torch.get_num_threads()
+    try:
+        environment.pin_threads(2)  # --threads 2
+        with environment.run_threads() as count:
+            assert count == torch.get_num_threads() == 2
+        environment.pin_threads(None)
+        with environment.run_threads(recorded=2) as count:  # a resumed run started with 2
+            assert count == torch.get_num_threads() == 2
+        with environment.run_threads() as count:
+            assert count == 1
+    finally:
+        environment.pin_threads(before)
+
+
+def test_a_run_inside_a_study_that_found_the_cores_busy_takes_them_once_free(monkeypatch):
+    from mnemoscope import environment
+
+    monkeypatch.setattr(environment, "_threads_pinned", False)  # tests/conftest.py pins them
+    monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setattr(environment, "_other_runnable", lambda: 1)
+        with environment.run_threads() as study:
+            assert study == 1
+            monkeypatch.setattr(environment, "_other_runnable", lambda: 0)
+            with environment.run_threads() as run:
+                assert run == torch.get_num_threads() == 2
+            assert torch.get_num_threads() == 1
+            with environment.torch_threads(1), environment.run_threads() as run:
+                assert run == 1  # a caller's own limit inside the study still caps a run
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -62,8 +62,8 @@ def options(
     ),
     threads: int | None = typer.Option(
         None, "--threads",
-        help="CPU threads for torch (default: torch's, one per core). On a machine shared with "
-        "other jobs, fewer threads than cores keeps small-batch work from stalling.",
+        help="CPU threads for torch, the same for every training run (default: each run takes "
+        "the cores other jobs leave free as it starts, at most one per core).",
     ),
     debug: bool = typer.Option(
         False, "--debug", help="show the Python traceback of an error instead of its message",
@@ -71,15 +71,15 @@ def options(
 ) -> None:  # fmt: skip
     """Measure memorization in supervised and self-supervised training of image encoders."""
     if threads is not None:
-        import torch
+        from mnemoscope.environment import pin_threads
 
         if threads < 1:
             raise typer.BadParameter(
                 f"{threads} threads: give an integer >= 1", param_hint="--threads"
             )
-        # Recorded in every run's meta.json (environment.torch_threads): results are bit
-        # for bit reproducible on the same machine and thread count.
-        torch.set_num_threads(threads)
+        # Recorded in every run's meta.json (threads): results are bit for bit reproducible
+        # on the same machine and thread count.
+        pin_threads(threads)
 
 
 @app.command()

@@ -13,6 +13,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,12 +59,91 @@ def torch_threads(count: int) -> Iterator[None]:
     """torch's intra-op thread count set to ``count`` inside the block, restored after it
     (also usable as a decorator). Tiny tensors run fastest on one thread: several threads spin
     and wait on each other (10x slower on a busy 2-core machine)."""
+    with _threads_block(count, adaptive=False):
+        yield
+
+
+# The enclosing ``torch_threads`` and ``run_threads`` blocks: (torch's count before the block,
+# the count it set, whether ``run_threads`` chose it from the free cores).
+_thread_blocks: list[tuple[int, int, bool]] = []
+
+
+@contextlib.contextmanager
+def _threads_block(count: int, adaptive: bool) -> Iterator[None]:
     before = torch.get_num_threads()
+    _thread_blocks.append((before, count, adaptive))
     torch.set_num_threads(count)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        _thread_blocks.pop()
+
+
+# Whether the user fixed torch's thread count (``mnemoscope --threads``, a backend's
+# ``threads_per_run``): then every training run keeps torch's count as it is; else each run
+# picks its own (``run_threads``).
+_threads_pinned = False
+
+
+def pin_threads(count: int | None) -> None:
+    """Set torch's thread count to ``count`` and keep it for every training run in this
+    process; None lets each run pick its own again (``run_threads``)."""
+    global _threads_pinned
+    if count is not None:
+        torch.set_num_threads(count)
+    _threads_pinned = count is not None
+
+
+def free_cores(running: int | None = None, cores: int | None = None, samples: int = 3) -> int:
+    """The cores other tasks leave free right now, at least 1: ``cores`` (default: the usable
+    ones) minus the tasks runnable besides this process, read as the busy warning reads them
+    (``_other_runnable``; tests inject ``running``). The runnable count is a snapshot, and a
+    short-lived task (a shell, a compiler) can be in it by chance: the fewest of ``samples``
+    snapshots 10 ms apart count, i.e. the tasks that keep running (on an idle machine the
+    first snapshot, 0, decides: no wait). The count is the whole machine's: where this process
+    may use only some of its cores (a container, ``taskset``), those get their share of it.
+    Off Linux (count unknown) every core is free."""
+    if cores is None:
+        cores = usable_cores()
+    if running is None:
+        for sample in range(samples):
+            if sample:
+                time.sleep(0.01)
+            count = _other_runnable()
+            if count is None:
+                return cores
+            running = count if running is None else min(running, count)
+            if running == 0:
+                break
+        running = round(running * cores / max(cores, os.cpu_count() or cores))
+    return max(1, cores - running)
+
+
+@contextlib.contextmanager
+def run_threads(recorded: int | None = None) -> Iterator[int]:
+    """torch's thread count for one piece of work (a training run, a study) inside the block,
+    restored after it.
+
+    torch's present count where the user fixed it (``pin_threads``); else ``recorded`` (the
+    count a resumed run started with: the same count gives the same bits); else the cores free
+    as the block starts (``free_cores``), at most torch's present count (inside another such
+    block: at most the count before that one, so that a run may take the cores a study found
+    busy once they are free again). On a busy machine, work with more threads than free cores
+    is many times slower, not fair-share slower: every OpenMP region ends at a barrier where
+    all threads wait for the one the scheduler has taken off its core (bench/bench_contention.py).
+    A study trains many short runs, so each one adapts to the load of its time."""
+    if _threads_pinned:
+        count = torch.get_num_threads()
+    elif recorded is not None:
+        count = recorded
+    else:
+        ceiling = torch.get_num_threads()
+        if _thread_blocks and _thread_blocks[-1][2] and _thread_blocks[-1][1] == ceiling:
+            ceiling = _thread_blocks[-1][0]  # the enclosing block's choice, not a limit
+        count = min(ceiling, free_cores())
+    with _threads_block(count, adaptive=recorded is None and not _threads_pinned):
+        yield count
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -201,8 +281,9 @@ def busy_warning(
       Linux) the load average alone decides.
 
     Both are read from the system when ``load`` is None (tests inject them). On a busy machine
-    torch's default of one thread per core makes every thread wait for the slowest:
-    small-batch work slows down many times, and fewer threads is faster.
+    a thread per core makes every thread wait for the slowest: small-batch work slows down many
+    times. Runs pick their threads from the free cores (``run_threads``); the warning names
+    ``--threads`` only where the user fixed more than one.
     """
     if load is None:
         system = _load_average()
@@ -210,8 +291,7 @@ def busy_warning(
             return None
         load, running = system[0], _other_runnable()
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)  # fmt: skip
+        cores = usable_cores()
     if load < cores or (running is not None and running < max(1, cores // 2)):
         return None
     message = (
@@ -219,13 +299,21 @@ def busy_warning(
         f"core{'s' if cores != 1 else ''}, so runs take longer than on an idle machine."
     )
     threads = torch.get_num_threads()
-    if threads > 1:
+    if _threads_pinned and threads > 1:
         message += (
-            f" Other jobs compete with torch's {threads} threads, which can make a run several "
-            "times slower; fewer threads is often faster here, e.g. "
-            "`mnemoscope --threads 1 COMMAND ...`."
+            f" Other jobs compete with the {threads} threads of --threads {threads}, which can "
+            "make a run several times slower; without --threads each run takes the cores "
+            "other jobs leave free, or try `mnemoscope --threads 1 COMMAND ...`."
         )
     return message
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the OS gives one (a container
+    or ``taskset`` may allow fewer than the machine has), else every core."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _other_runnable() -> int | None:

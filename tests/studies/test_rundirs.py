@@ -49,9 +49,10 @@ OTHER = {**CONFIG, "tracking": {**CONFIG["tracking"], "size": 8}}
 
 
 def _start(config_path: Path, out: Path) -> subprocess.Popen:
-    # The same command for every run compared here, so both sides compute the same way.
-    command = [sys.executable, "-m", "mnemoscope", "run", str(config_path), "--out", str(out),
-               "--quiet"]  # fmt: skip
+    # The same command for every run compared here, so both sides compute the same way (one
+    # thread count whatever the load, for the same bits).
+    command = [sys.executable, "-m", "mnemoscope", "--threads", "1", "run", str(config_path),
+               "--out", str(out), "--quiet"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
 

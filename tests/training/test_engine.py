@@ -256,3 +256,34 @@ def test_time_steps_times_optimizer_steps_and_writes_nothing(tmp_path, fmnist, m
                           fmnist, steps=1)  # fmt: skip
     assert small == 8
     assert not any(tmp_path.iterdir())  # a cost estimate, not a run
+
+
+def test_a_run_trains_on_the_free_cores_and_a_resumed_one_on_the_count_it_started_with(
+    tmp_path, fmnist, monkeypatch
+):
+    from mnemoscope import environment
+    from mnemoscope.store import RunDir
+
+    monkeypatch.setattr(environment, "_threads_pinned", False)  # tests/conftest.py pins them
+    monkeypatch.setattr(environment, "usable_cores", lambda: 2)
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(environment, "_other_runnable", lambda: 1)  # one core taken
+    seen = []
+
+    def threads(model, epoch):
+        seen.append(torch.get_num_threads())
+        return {"epoch": np.array([epoch])}
+
+    before = torch.get_num_threads()
+    config = tiny_config(measure_at=[0, 2])
+    hooks = {"threads": FunctionHook.of(threads)}
+    result = train(config, tmp_path / "fresh", hooks, bundle=fmnist, quiet=True)
+    assert seen == [1, 1] and result.run.read_meta()["threads"] == 1
+    assert torch.get_num_threads() == before
+
+    # killed before its first checkpoint, having started with 2 threads: it keeps them
+    seen.clear()
+    spec = RunSpec(config, hooks=hooks)
+    RunDir(tmp_path / "resumed" / spec.run_name).update_meta(threads=2)
+    resumed = train(spec, tmp_path / "resumed", bundle=fmnist, quiet=True)
+    assert seen == [2, 2] and resumed.run.read_meta()["threads"] == 2

@@ -21,6 +21,8 @@ def _start(config_path, out):
         sys.executable,
         "-m",
         "mnemoscope",
+        "--threads",  # the reference's count (tests/conftest.py): the same bits
+        str(torch.get_num_threads()),
         "train",
         str(config_path),
         "--out",

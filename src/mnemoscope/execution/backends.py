@@ -33,9 +33,9 @@ def train_spec(spec_json: str, root: str, threads: int | None = None) -> str:
     """What a worker runs: rebuild the spec, train it (or resume, or return it finished),
     and return its run directory. Top-level, so that every backend can ship it."""
     if threads is not None:
-        import torch
+        from mnemoscope.environment import pin_threads
 
-        torch.set_num_threads(threads)
+        pin_threads(threads)
     return str(train(RunSpec.from_json(spec_json), root, quiet=True).run.path)
 
 

@@ -127,7 +127,10 @@ def run(study: Study, config: Any, out: str | Path, *, progress: Progress | None
 
             summary = run_repeated(study, config, frame)
         else:
-            summary = study.run(config, frame)
+            from mnemoscope.environment import run_threads
+
+            with run_threads():  # the cores free as it starts; each training run re-reads them
+                summary = study.run(config, frame)
         finish(frame, summary)
     return store
 

@@ -16,7 +16,9 @@ weights, optimizer and scheduler in ``last`` at the end of every ``config.checkp
 epoch (by default: of the first epoch that ends ``CHECKPOINT_SECONDS`` after the previous
 checkpoint) and of the last one, so a run killed at any point and started again repeats the
 epochs after its latest checkpoint and finishes with the same weights, bit for bit, as one that
-was never stopped.
+was never stopped. Bits depend on torch's thread count too: a fresh run takes the cores free as
+it starts (``environment.run_threads``), records the count in ``meta.json`` (``threads``), and a
+resumed run keeps it.
 
 Measurement hooks (``spec.Hook`` objects): ``hooks[name](model, epoch)`` is called with the
 network in eval mode, under ``torch.no_grad`` and in fp32, at every epoch of
@@ -56,7 +58,7 @@ from rich.progress import Progress
 from torch import nn
 
 from mnemoscope import augment, data, models
-from mnemoscope.environment import autocast_dtype, pick_device, run_environment
+from mnemoscope.environment import autocast_dtype, pick_device, run_environment, run_threads
 from mnemoscope.progress import add_task, progress_display
 from mnemoscope.store import (
     RunDir,
@@ -330,26 +332,30 @@ def _train(
             network = load_network(run.checkpoint_path("final"), prepared.device)
             _probe(config, prepared, run, network)
         return result
-    prepared = prepare(spec, bundle)
-    if config.privacy is not None:  # an unreachable epsilon is refused before the first write
-        privacy.Accounting.calibrate(config.privacy, len(prepared.images), config.batch_size,
-                                     config.epochs)  # fmt: skip
-    context = HookContext(config, prepared.source, prepared.bundle, prepared.device)
-    for hook in spec.hooks.values():
-        hook.setup(context)
-    run.write_config(config.model_dump(mode="json"))
-    atomic_write_text(run.path / SPEC_FILE, spec.to_json())
-    run.update_meta(
-        config_key=spec.key(),
-        seed=config.seed,
-        environment=run_environment(prepared.device),
-        started=run.read_meta().get("started", now_iso()),
-        worker={"host": socket.gethostname(), "pid": os.getpid()},  # which process trains it
-    )
-    with progress_display(progress, quiet) as display:
-        network = _train_loop(spec, prepared, run, display)
-    if config.probe is not None:
-        _probe(config, prepared, run, network)
+    # A resumed run keeps the thread count it started with (``meta.json``'s ``threads``), so
+    # that it ends with the bits of a run never stopped; a fresh one takes the cores free now.
+    with run_threads(run.read_meta().get("threads")) as threads:
+        prepared = prepare(spec, bundle)
+        if config.privacy is not None:  # an unreachable epsilon is refused before the first write
+            privacy.Accounting.calibrate(config.privacy, len(prepared.images), config.batch_size,
+                                         config.epochs)  # fmt: skip
+        context = HookContext(config, prepared.source, prepared.bundle, prepared.device)
+        for hook in spec.hooks.values():
+            hook.setup(context)
+        run.write_config(config.model_dump(mode="json"))
+        atomic_write_text(run.path / SPEC_FILE, spec.to_json())
+        run.update_meta(
+            config_key=spec.key(),
+            seed=config.seed,
+            environment=run_environment(prepared.device),
+            started=run.read_meta().get("started", now_iso()),
+            threads=threads,
+            worker={"host": socket.gethostname(), "pid": os.getpid()},  # which process trains it
+        )
+        with progress_display(progress, quiet) as display:
+            network = _train_loop(spec, prepared, run, display)
+        if config.probe is not None:
+            _probe(config, prepared, run, network)
     missing = missing_records(run, config)
     if missing:  # resuming cannot redo an earlier epoch's measurements: never mark it complete
         raise RuntimeError(

@@ -3,7 +3,7 @@
 import pytest
 
 from mnemoscope.studies.benign.banks import BankRecipe
-from mnemoscope.studies.profiles.config import DataSpec, TrackingSpec
+from mnemoscope.studies.profiles.config import Data, TrackingSpec
 from mnemoscope.studies.profiles.tracking import RecognitionHook
 from mnemoscope.training import AugmentConfig, RunSpec, TrainConfig
 
@@ -13,7 +13,7 @@ def _spec(bank_seed=0, batch_size=1024, views=4):
     recipe = BankRecipe(index=[0, 1, 2], augment=AugmentConfig(name="weak"), views=views,
                         seed=0, label_seed=None)  # fmt: skip
     tracking = TrackingSpec(size=2, bank_seed=bank_seed, batch_size=batch_size)
-    hook = RecognitionHook(data=DataSpec(name="fmnist-mini"), tracking=tracking,
+    hook = RecognitionHook(data=Data(name="fmnist-mini"), tracking=tracking,
                            eval_batch_size=2)  # fmt: skip
     return RunSpec(config, recipe, {"recognition": hook})
 

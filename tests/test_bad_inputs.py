@@ -13,6 +13,9 @@ import errno
 import io
 import json
 import os
+import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +87,22 @@ def good_npz_bytes() -> bytes:
     return buffer.getvalue()
 
 
+def npz_with(tmp: Path, count: int, height: int = 8, width: int = 8, **changes) -> list[str]:
+    """``train`` of TRAIN (``changes`` as in ``train_with``) on an .npz of ``count`` training
+    images of ``height`` x ``width`` pixels, its whole training set."""
+    buffer = io.BytesIO()
+    np.savez(buffer, train_images=np.zeros((count, height, width), np.uint8),
+             train_labels=np.arange(count) % 2, test_images=np.zeros((2, height, width), np.uint8),
+             test_labels=np.arange(2))  # fmt: skip
+    path = write(tmp / "set.npz", buffer.getvalue())
+    return train_with(tmp, data={"name": "npz", "options": {"path": str(path)}}, **changes)
+
+
+def vit_on_images_not_square(tmp: Path) -> list[str]:
+    """A ViT on 8 x 12 images: it trains on square views, its probe reads the images."""
+    return npz_with(tmp, 8, 8, 12, model={"name": "vit-tiny"}, probe={"linear": False, "k": 1})
+
+
 def folder_dataset(tmp: Path, broken: bytes | None = None, class_name: str = "a") -> Path:
     root = tmp / "images"
     for name in (class_name, "b"):
@@ -125,6 +144,17 @@ def checkpoint(tmp: Path, name: str = "net", *, config: dict | None = None, tens
     store = RunDir(tmp / "checkpoints")
     store.save_checkpoint(name, net.state_dict() if tensors is None else tensors, meta)
     return store.checkpoint_path(name)
+
+
+def vit(image_size: int) -> models.Network:
+    torch.manual_seed(0)
+    return models.build("vit-tiny", in_channels=1, num_outputs=8, projector_hidden=16,
+                        image_size=image_size)  # fmt: skip
+
+
+def vit_checkpoint(tmp: Path, image_size: int) -> Path:
+    net = vit(image_size)
+    return checkpoint(tmp, "vit", config=net.config, tensors=net.state_dict())
 
 
 def score_args(tmp: Path, f: Path, g: Path | None = None, *extra: str) -> list[str]:
@@ -334,6 +364,18 @@ CLI_CASES = [
         ("broken.png", "not a readable image"),
     ),
     Case("png-empty", lambda t: folder_train(t, b""), 2, ("broken.png",)),
+    Case(
+        "npz-without-training-images",  # said "batch_size 4 ... use at most 0"
+        lambda t: npz_with(t, 0),
+        2,
+        ("set.npz", "holds no images in its training split"),
+    ),
+    Case(
+        "vit-on-images-not-square",  # trained on square views, then timm's AssertionError
+        vit_on_images_not_square,
+        2,
+        ("'vit-tiny' was built for 12 x 12 images", "cut into 4 x 4 patches", "8 x 12 pixels"),
+    ),
     # command-line arguments and output directories
     Case("threads-zero", lambda t: ["--threads", "0", "datasets"], 2, ("--threads",)),
     Case("report-missing-dir", lambda t: ["report", str(t / "none")], 2, ("does not exist",)),
@@ -384,6 +426,12 @@ CLI_CASES = [
     ),
     Case("checkpoint-huge-image", lambda t: forged(t, image_size=10**6), 2, ("image_size",)),
     Case("checkpoint-wrong-shapes", other_architecture, 2, ("do not match", "expected")),
+    Case(
+        "score-vit-of-32-on-28-images",  # timm's AssertionError, exit 1
+        lambda t: score_args(t, vit_checkpoint(t, 32)),
+        2,
+        ("'vit-tiny' was built for 32 x 32 images (image_size 32", "28 x 28 pixels"),
+    ),
     Case("checkpoint-missing-tensor", missing_tensor, 2, ("missing projector.layers.0.weight",)),
     Case(
         "score-unknown-device",
@@ -529,14 +577,18 @@ def test_a_failed_run_exits_1_naming_the_error(tmp_path, monkeypatch):
     assert not list(tmp_path.rglob("COMPLETE"))
 
 
-def test_read_only_out_is_bad_input(tmp_path, monkeypatch):
-    """A directory the process may not write into (simulated: the tests may run as root)."""
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS])
+def test_read_only_out_is_bad_input(tmp_path, monkeypatch, code):
+    """A directory the process may not write into, or on a read-only file system (EROFS, a
+    plain OSError: it was exit 1, "the run failed"). Simulated: the tests may run as root,
+    whom permissions do not stop, and cannot mount (``test_out_on_a_read_only_mount``
+    does where it can)."""
     out = tmp_path / "read-only"
     real_mkdir = Path.mkdir
 
     def refuse(self, *args, **kwargs):
         if out in (self, *self.parents):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+            raise OSError(code, os.strerror(code), str(self))  # PermissionError for EACCES
         return real_mkdir(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "mkdir", refuse)
@@ -545,6 +597,28 @@ def test_read_only_out_is_bad_input(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     assert str(out) in result.output and "read-only" in result.output
     assert not out.exists()
+
+
+def test_out_on_a_read_only_mount(tmp_path):
+    """The kernel's own EROFS: ``--out`` on a read-only tmpfs, mounted in a mount namespace of
+    this test's own (``unshare``: nothing outside it sees the mount). Exit 2 naming the
+    directory, nothing run (it was exit 1, "the run failed")."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("mounting a read-only file system needs root and unshare")
+    mount = tmp_path / "read-only"
+    mount.mkdir()
+    config = write(tmp_path / "train.yaml", TRAIN)
+    script = (f'mount -t tmpfs -o ro tmpfs "{mount}" || exit 99; exec "{sys.executable}" -m '
+              f'mnemoscope train "{config}" --out "{mount}/runs" --quiet')  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    done = subprocess.run(["unshare", "--mount", "sh", "-c", script], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    if done.returncode == 99 or done.stderr.startswith("unshare:"):
+        pytest.skip(f"no read-only mount here: {done.stderr.strip()}")
+    assert done.returncode == 2, done.stderr
+    assert f"Read-only file system: {mount}/runs" in done.stderr, done.stderr
+    assert "choose another --out" in done.stderr and "Traceback" not in done.stderr
+    assert not any(mount.iterdir())  # the mount is gone with its namespace: nothing written
 
 
 def test_a_finished_run_is_untouched_by_a_bad_rerun(tmp_path):
@@ -660,6 +734,12 @@ API_CASES = [
     ("features-float-0-255", lambda t: as_float_images(GREY * 255), ValueError, "[0, 1]"),
     ("features-nan", lambda t: as_float_images(with_value(float("nan"))), ValueError, "NaN"),
     ("forward-1-channel-for-3", lambda t: rgb_network()(GREY), ValueError, "in_channels = 3"),
+    (
+        "features-vit-of-32-on-16",  # timm's AssertionError
+        lambda t: vit(32).features(GREY, ["embedding"]),
+        ValueError,
+        "built for 32 x 32 images (image_size 32 cut into 4 x 4 patches), got images of 16 x 16",
+    ),
     (
         "parse-duplicate-key",
         lambda t: parse_config("a: 1\na: 2\n", "x.yaml"),

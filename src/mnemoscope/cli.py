@@ -324,7 +324,7 @@ def plan(
         summary.add_row(*row)
     console.print(summary)
     for line in lines:
-        console.print(Text(line))
+        console.print(Text(line), style="yellow" if line.startswith("warning:") else None)
 
 
 def _run_roots(study_dir: Path) -> list[Path]:

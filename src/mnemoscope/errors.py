@@ -6,7 +6,8 @@ Two kinds of failure, told apart by the exit code of the command line:
   value, a command-line argument, a dataset file, a checkpoint, a path. ``ValueError`` (and
   ``BadInput``, pydantic's ``ValidationError``, ``UnicodeDecodeError``), YAML errors, and the
   path errors ``FileNotFoundError``, ``FileExistsError``, ``NotADirectoryError``,
-  ``IsADirectoryError`` and ``PermissionError`` (a read-only or occupied ``--out``).
+  ``IsADirectoryError`` and ``PermissionError`` (a read-only or occupied ``--out``), and an
+  ``OSError`` of a read-only file system (``EROFS``: an ``--out`` on a read-only mount).
 * **a failure of the run** (exit 1): the input was fine but the run could not finish -- any
   other ``OSError`` (disk full, I/O error), ``RuntimeError`` (e.g. out of memory on a device),
   ``MemoryError``, and anything unexpected (a bug: ``--debug`` shows its traceback).
@@ -17,6 +18,7 @@ message, so that a 50 MB string or a huge list in a config never floods the term
 
 from __future__ import annotations
 
+import errno
 import reprlib
 from typing import Any
 
@@ -33,6 +35,15 @@ MAX_PROBLEMS = 10
 PATH_ERRORS = (
     FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
 )  # fmt: skip
+
+
+def read_only(error: BaseException) -> bool:
+    """Whether ``error`` refused a write into a path the user chose: no permission, or a
+    read-only file system (``EROFS``, a plain ``OSError``: root meets it where permissions
+    do not stop it)."""
+    return isinstance(error, PermissionError) or (
+        isinstance(error, OSError) and error.errno == errno.EROFS
+    )
 
 
 class BadInput(ValueError):
@@ -79,7 +90,7 @@ def exit_code(error: BaseException) -> int:
     """``BAD_INPUT`` (2) for input the user can fix, ``RUN_FAILED`` (1) otherwise."""
     import yaml
 
-    if isinstance(error, (ValueError, yaml.YAMLError, *PATH_ERRORS)):
+    if isinstance(error, (ValueError, yaml.YAMLError, *PATH_ERRORS)) or read_only(error):
         return BAD_INPUT
     return RUN_FAILED
 
@@ -106,7 +117,7 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         where = f": {error.filename}" if error.filename is not None else ""
         text = f"{error.strerror}{where}"
-        if isinstance(error, PermissionError):
+        if read_only(error):
             text += " (is the directory read-only? choose another --out)"
         elif isinstance(error, FileExistsError | NotADirectoryError):
             text += " (a file is in the way of a directory: choose another --out)"

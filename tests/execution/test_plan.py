@@ -23,6 +23,26 @@ def test_plan_counts_runs_and_sees_which_are_complete(tmp_path, fmnist):
     assert table["seconds"].iloc[0] == table["seconds"].iloc[1]  # one kind, measured once
 
 
+def test_plan_flags_a_complete_run_whose_files_are_not_its_manifests(tmp_path, fmnist):
+    """A finished run's outputs are bound to it (store: MANIFEST.json): plan names a file
+    its run did not write and one it wrote that is gone (issue 25)."""
+    from mnemoscope.execution.plan import plan_summary
+
+    spec = RunSpec(tiny_config(epochs=1))
+    train_all([spec], tmp_path, bundle=fmnist, quiet=True)
+    table = plan_table([spec], [tmp_path], fmnist, real=True, measure=False)
+    assert not plan_summary(table, real=True, measure=False)[1][-1].startswith("warning")
+    run = tmp_path / spec.run_name
+    (run / "tables" / "stale.csv").write_text("epoch\n9\n")
+    (run / "tables" / "metrics.csv").unlink()
+    table = plan_table([spec], [tmp_path], fmnist, real=True, measure=False)
+    assert list(table["complete"]) == [True]
+    warning = plan_summary(table, real=True, measure=False)[1][-1]
+    assert warning.startswith("warning: 1 complete run(s) hold files that are not their")
+    assert f"{run / 'tables' / 'stale.csv'} is not an output of the finished run" in warning
+    assert f"{run / 'tables' / 'metrics.csv'} is missing (listed in MANIFEST.json)" in warning
+
+
 def test_a_missing_dataset_is_planned_on_a_stand_in_of_its_size():
     bundle, real = dataset_or_standin("cifar10", {})
     if real:  # the real CIFAR-10 is installed here: nothing to stand in for

@@ -46,6 +46,7 @@ def test_a_finished_run_gains_its_probe_without_training_again(tmp_path, fmnist)
     assert result.run.path == plain.run.path
     assert result.run.checkpoint_path("final").stat().st_mtime_ns == stamp
     assert list(result.probe()["probe"]) == ["knn"]
+    assert result.run.verify() == []  # the probe table is bound to the run (MANIFEST.json)
     again = tiny_config(probe={**PROBE, "k": 5, "linear": False})
     assert list(train(again, tmp_path, bundle=fmnist, quiet=True).probe()["k"]) == [5]
 

@@ -17,7 +17,7 @@ from mnemoscope.data.imageset import DatasetBundle
 from mnemoscope.data.npz import load_npz
 from mnemoscope.data.options import COMMON_OPTIONS, preprocess
 from mnemoscope.data.torchvision_sets import load_cifar10, load_cifar100, load_stl10, load_svhn
-from mnemoscope.errors import BadOption
+from mnemoscope.errors import BadInput, BadOption
 
 DEFAULT_DATASET = "fmnist-mini"
 
@@ -62,7 +62,8 @@ def load(name: str, **options: object) -> DatasetBundle:
     ``download``, ...) are the keyword arguments of its loader in ``LOADERS``.
 
     Raises:
-        ValueError: unknown name, bad option value, or invalid data.
+        ValueError: unknown name, bad option value, or invalid data (a training split
+            without images among them).
         BadOption (a TypeError and a ValueError): an option the dataset does not take, or a
             required one left out.
         FileNotFoundError: the dataset's files are not where it looked.
@@ -80,4 +81,11 @@ def load(name: str, **options: object) -> DatasetBundle:
     ]
     if required:
         raise BadOption(f"dataset {name!r} needs option(s) {', '.join(f'{k}=' for k in required)}")
-    return preprocess(get_loader(name)(**options), **common)
+    bundle = preprocess(get_loader(name)(**options), **common)
+    if len(bundle.train) == 0:  # else every consumer fails on its own terms ("use at most 0")
+        where = "".join(f" ({key}={options[key]})" for key in ("path", "root") if key in options)
+        raise BadInput(
+            f"dataset {name!r}{where} holds no images in its training split: nothing to train "
+            "on or score; give it a dataset with training images"
+        )
+    return bundle

@@ -129,7 +129,8 @@ def plan_table(
 ) -> pd.DataFrame:
     """One row per distinct run: kind, run, complete (None: unknown; complete when its directory
     is complete under any of ``roots``: a study that nests another keeps the nested study's runs
-    in that study's own ``runs/``), images, epochs,
+    in that study's own ``runs/``), problems (the files of a complete run that are not its
+    manifest's: ``RunDir.verify`` without hashes), images, epochs,
     image_epochs, the estimated training seconds on this device (NaN with ``measure=False``)
     and on one GPU (gpu_seconds, an estimate from ``GPU_IMAGES_PER_SECOND``; NaN for models
     without an assumption) and the basis of that estimate (gpu_basis)."""
@@ -143,8 +144,13 @@ def plan_table(
                               else float("nan"))  # fmt: skip
         image_epochs = images * config.epochs
         assumed = gpu_assumption(config)
-        complete = any(RunDir(r / spec.run_name).is_complete for r in roots) if real else None
+        runs = [RunDir(root / spec.run_name) for root in roots] if real else []
+        complete = any(run.is_complete for run in runs) if real else None
+        # A finished run's files are its manifest's (store: RunDir.verify; names only here,
+        # not the bytes of every checkpoint); anything else is flagged by plan_summary.
+        problems = [problem for run in runs for problem in run.verify(hashes=False)]
         rows.append({"kind": name, "run": spec.run_name, "complete": complete,
+                     "problems": problems,
                      "images": images, "epochs": config.epochs, "image_epochs": image_epochs,
                      "seconds": image_epochs * measured[name],
                      "gpu_seconds": image_epochs * gpu_seconds_per_image(config, image_size),
@@ -166,7 +172,8 @@ def plan_summary(
     the estimate here and on one GPU for the runs left) and the lines under it (runs left and
     the training time here; the basis of the one-GPU estimate). ``real``: the dataset is the
     real one (else completeness is unknown and every run is left); ``measure``: the table
-    holds timings."""
+    holds timings. A complete run whose files are not its manifest's (``problems``) is
+    flagged in a last line, naming the first few."""
     rows = []
     for name, group in table.groupby("kind", sort=False):
         done = "?" if not real else f"{int(group['complete'].sum())}"
@@ -192,6 +199,13 @@ def plan_summary(
             f"for the {len(assumed)} runs left of the kinds below on one H100 in bf16, run after "
             "run. An ESTIMATE, not a measurement: images x epochs over the throughput the paper "
             f"configs' headers assume (scaled by pixels from 32 x 32): {bases}.")  # fmt: skip
+    flagged = [problems for problems in table.get("problems", []) if len(problems)]
+    if flagged:
+        first = [problem for problems in flagged for problem in problems][:3]
+        lines.append(
+            f"warning: {len(flagged)} complete run(s) hold files that are not their finished "
+            f"run's: {'; '.join(first)}. Their results may not be their configs': delete such "
+            "a run directory to train it again")  # fmt: skip
     return rows, lines
 
 

@@ -19,11 +19,13 @@ class Encoder(nn.Module):
 
     Subclasses set ``tap_names`` (the names ``forward_taps`` yields, in the order it yields
     them, ending with ``"embedding"``) and ``embedding_dim``, and implement ``forward``
-    (images -> ``[B, embedding_dim]``) and ``forward_taps``.
+    (images -> ``[B, embedding_dim]``) and ``forward_taps``. ``input_size``: the (H, W) an
+    encoder of a fixed input size takes (a ViT: its patch grid); None (any size) by default.
     """
 
     tap_names: tuple[str, ...]
     embedding_dim: int
+    input_size: tuple[int, int] | None = None
 
     def forward_taps(self, x: Tensor) -> Iterator[tuple[str, Tensor]]:
         """Yield ``(tap_name, activation)`` pairs in computation order, ``"embedding"`` last.

@@ -66,11 +66,31 @@ class Network(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Images in [0, 1], ``[B, C, H, W]`` -> logits or projections ``[B, num_outputs]``."""
-        return self.projector(self.encoder(self.normalize(x)))
+        return self.projector(self.encoder(self._input(x)))
 
     def embed(self, x: Tensor) -> Tensor:
         """Images in [0, 1] -> encoder output ``[B, embedding_dim]`` (the ``embedding`` tap)."""
-        return self.encoder(self.normalize(x))
+        return self.encoder(self._input(x))
+
+    def check_images(self, shape: Sequence[int]) -> None:
+        """Refuse images of ``shape`` (``[B, C, H, W]``) whose height and width the encoder
+        cannot take: a ViT's patch grid fixes its input size (``Encoder.input_size``). A
+        ``ValueError`` naming both sizes, instead of timm's bare ``AssertionError``."""
+        size = self.encoder.input_size
+        if size is None or len(shape) != 4 or tuple(shape[-2:]) == size:
+            return
+        patch = self.config.get("patch_size")
+        grid = f" cut into {patch} x {patch} patches" if patch is not None else ""
+        raise ValueError(
+            f"model {self.arch!r} was built for {size[0]} x {size[1]} images (image_size "
+            f"{self.config.get('image_size')}{grid}), got images of {shape[-2]} x {shape[-1]} "
+            f"pixels (H x W): resize them to {size[0]} x {size[1]} (dataset option size)"
+        )
+
+    def _input(self, x: Tensor) -> Tensor:
+        """``x`` checked (``check_images``) and normalized: how images enter the network."""
+        self.check_images(x.shape)
+        return self.normalize(x)
 
     def features(
         self, x: Tensor, taps: Sequence[str], *, flatten: bool = True
@@ -112,7 +132,7 @@ class Network(nn.Module):
 
     def _forward_taps(self, x: Tensor) -> Iterator[tuple[str, Tensor]]:
         """The whole network as a lazy sequence of ``(tap_name, activation)``."""
-        for name, activation in self.encoder.forward_taps(self.normalize(x)):
+        for name, activation in self.encoder.forward_taps(self._input(x)):
             yield name, activation
         hidden = activation  # the encoder yields "embedding" last
         if isinstance(self.projector, DINOProjectionHead):

@@ -22,7 +22,8 @@ VIT_TINY = {"embed_dim": 192, "depth": 12, "num_heads": 3}
 class ViTEncoder(Encoder):
     """A timm ``VisionTransformer`` with no head (``num_classes=0``), kept whole as ``.vit``.
 
-    The tap blocks are spread evenly: with depth 12, ``layer{k}`` follows block ``3k``.
+    The tap blocks are spread evenly: with depth 12, ``layer{k}`` follows block ``3k``. Its
+    patch grid fixes the input size (``input_size``: ``image_size`` square).
     """
 
     def __init__(self, vit: VisionTransformer) -> None:
@@ -33,6 +34,9 @@ class ViTEncoder(Encoder):
         self.vit = vit
         self.blocks_per_tap = depth // 4
         self.embedding_dim = vit.embed_dim
+        patches = vit.patch_embed
+        if patches.strict_img_size:  # timm asserts the size it was built for
+            self.input_size = (int(patches.img_size[0]), int(patches.img_size[1]))
         self.tap_names = ("layer1", "layer2", "layer3", "layer4", "tokens", "embedding")
 
     def forward(self, x: Tensor) -> Tensor:

@@ -47,7 +47,7 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,7 +237,7 @@ def prepare(config: TrainConfig | RunSpec, bundle: data.DatasetBundle | None = N
         with torch.device("meta"):  # BatchNorm mixes a batch's examples: GroupNorm for DP-SGD
             if privacy.has_batch_norm(models.build(**network_config)):
                 network_config["norm"] = "groupnorm"
-    objective.alignment_tap = _check_network(config, network_config)
+    objective.alignment_tap = _check_network(config, network_config, images.shape)
     return _Prepared(images.to(device), objective, network_config, device, bundle, source)
 
 
@@ -263,13 +263,17 @@ def training_subset(config: TrainConfig, bundle: data.DatasetBundle | int) -> to
     return subset
 
 
-def _check_network(config: TrainConfig, network_config: dict[str, Any]) -> str | None:
-    """Build the network's shapes only, so that bad options fail before any work; return the
-    alignment regularizer's tap (None when it is off) after checking the taps asked for."""
+def _check_network(
+    config: TrainConfig, network_config: dict[str, Any], shape: Sequence[int]
+) -> str | None:
+    """Build the network's shapes only, so that bad options fail before any work (images of
+    ``shape`` it cannot take among them); return the alignment regularizer's tap (None when it
+    is off) after checking the taps asked for."""
     from mnemoscope.measure.alignment import resolve_tap
 
     with torch.device("meta"):  # no memory, no random draws
         network = models.build(**network_config)
+    network.check_images(shape)
     tap = resolve_tap(network, config.alignment_tap)  # ValueError naming an unknown tap
     for probed in config.probe.taps if config.probe else []:
         if probed not in network.tap_names:
@@ -331,6 +335,7 @@ def _train(
             prepared = prepare(spec, bundle)
             network = load_network(run.checkpoint_path("final"), prepared.device)
             _probe(config, prepared, run, network)
+            run.mark_complete(prune=False)  # its manifest lists the probe table it now holds
         return result
     # A resumed run keeps the thread count it started with (``meta.json``'s ``threads``), so
     # that it ends with the bits of a run never stopped; a fresh one takes the cores free now.

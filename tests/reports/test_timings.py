@@ -39,32 +39,42 @@ def test_a_failed_block_records_nothing(tmp_path, clock):
     assert run.read_meta()["timings"] == {"figures": 1.0}
 
 
-def _training(path, started: str, hooks: dict, measure_seconds: list[float], probe: float):
+def _training(path, started: str, hooks: dict, seconds, measure_seconds, probe: float):
     run = RunDir(path)
     run.update_meta(started=started, timings={"probe": probe} if probe else {})
     (path / "spec.json").write_text(json.dumps({"config": {}, "hooks": hooks}))
-    run.save_table("metrics", pd.DataFrame({"epoch": range(1, len(measure_seconds) + 1),
+    run.save_table("metrics", pd.DataFrame({"epoch": range(1, len(seconds) + 1),
+                                            "seconds": seconds,
                                             "measure_seconds": measure_seconds}))  # fmt: skip
 
 
-def test_training_is_split_into_steps_hooks_and_probes_of_the_runs_this_run_trained(tmp_path):
+def test_training_wall_is_split_as_the_runs_this_run_trained_spent_it(tmp_path):
     study = tmp_path / "study"
     meta = {"started": "2026-01-01T00:00:00+00:00", "finished": "2026-01-01T00:02:00+00:00",
             "timings": {"training": 80.0, "scoring": 20.0, "figures": 5.0}}  # fmt: skip
     hook = {"recognition": {"kind": "x"}}
-    _training(study / "runs" / "a", "2026-01-01T00:00:05+00:00", hook, [4.0, 6.0], 3.0)
-    _training(study / "runs" / "b", "2026-01-01T00:00:40+00:00", hook, [5.0, 5.0], 0.0)
+    # 100 s of work in all: 60 s of steps, 30 s of hooks, 10 s of probes
+    _training(study / "runs" / "a", "2026-01-01T00:00:05+00:00", hook, [20, 25], [5, 10], 4.0)
+    _training(study / "runs" / "b", "2026-01-01T00:00:40+00:00", hook, [25, 20], [10, 5], 6.0)
     # reused from an earlier run: its time was not spent now
-    _training(study / "runs" / "old", "2025-12-31T00:00:00+00:00", hook, [99.0], 99.0)
+    _training(study / "runs" / "old", "2025-12-31T00:00:00+00:00", hook, [99], [50], 99.0)
+    (study / "runs" / "unfinished").mkdir()
     breakdown = dict(time_breakdown(study, meta))
     assert breakdown == pytest.approx({
-        "training steps": 80.0 - 20.0 - 3.0, "measurement during training (recognition)": 20.0,
-        "probes after training": 3.0, "scoring": 20.0, "figures": 5.0,
-        "other": 120.0 - 80.0 - 20.0 - 5.0,
+        "training steps": 48.0, "measurement during training (recognition)": 24.0,
+        "probes after training": 8.0, "scoring": 20.0, "figures": 5.0, "other": 15.0,
     })  # fmt: skip
-    assert list(dict(time_breakdown(study, meta))) [0] == "training steps"  # largest first
+    assert next(iter(breakdown)) == "training steps"  # largest first
     line = describe(time_breakdown(study, meta))
-    assert "training steps 57 s (48 %)" in line and "other 15 s (12 %)" in line
+    assert "training steps 48 s (40 %)" in line and "other 15 s (12 %)" in line
+
+
+def test_trainings_without_hooks_or_probes_leave_training_whole(tmp_path):
+    study = tmp_path / "study"
+    meta = {"started": "2026-01-01T00:00:00+00:00", "finished": "2026-01-01T00:01:00+00:00",
+            "timings": {"training": 50.0}}  # fmt: skip
+    _training(study / "runs" / "a", "2026-01-01T00:00:01+00:00", {}, [30], [0], 0.0)
+    assert dict(time_breakdown(study, meta)) == pytest.approx({"training": 50.0, "other": 10.0})
 
 
 def test_a_run_without_timings_has_no_breakdown(tmp_path):

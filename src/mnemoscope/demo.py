@@ -20,6 +20,7 @@ from mnemoscope.progress import add_task, progress_display
 from mnemoscope.reports import build_report, collect
 from mnemoscope.reports.collect import is_quick
 from mnemoscope.reports.findings import claim_line, finding_rows
+from mnemoscope.reports.timings import AFTER_FINISH
 from mnemoscope.store import claim, now_iso
 from mnemoscope.studies.record import Study
 
@@ -51,11 +52,15 @@ def run_demo(
         with progress_display(progress, quiet) as display:
             overall = add_task(display, f"mnemoscope demo ({scale})", total=len(chosen))
             for config in configs:
-                studies.run(config, out / config.study, progress=display, quiet=quiet)
+                with run.timed(f"{config.study} study"):
+                    studies.run(config, out / config.study, progress=display, quiet=quiet)
                 if display is not None:
                     display.advance(overall)
         run.update_meta(finished=now_iso())
-        return build_report(out)
+        # the report's own time is in meta.json's timings (a later `mnemoscope report` shows
+        # it): the page cannot hold the time it took to write itself
+        with run.timed(AFTER_FINISH):
+            return build_report(out)
 
 
 def claim_lines(out: str | Path) -> dict[str, list[str]]:

@@ -43,6 +43,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +57,7 @@ from mnemoscope import config_file, locks
 
 COMPLETE_MARKER = "COMPLETE"
 MANIFEST = "MANIFEST.json"
+TIMINGS = "timings"  # meta.json: {phase: wall seconds} (RunDir.timed)
 # Top-level files that are not outputs of the run: its record-keeping, the lock, and the
 # report that ``mnemoscope report`` (re)builds from the outputs at any time.
 NOT_OUTPUTS = frozenset({COMPLETE_MARKER, MANIFEST, "meta.json", locks.LOCK_FILE, "report.html"})
@@ -261,6 +263,7 @@ class RunDir:
     def __init__(self, path: str | Path, kind: str | None = None) -> None:
         self.path = Path(path)
         self.kind = kind
+        self._nested_seconds: list[float] = []  # per open ``timed`` block: its inner blocks'
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -443,21 +446,23 @@ class RunDir:
         return problems
 
     @contextlib.contextmanager
-    def timed(self, key: str) -> Iterator[None]:
-        """Record start and end times (and seconds) of a block under ``meta.json[key]``."""
-        start = datetime.now(timezone.utc)
-        self.update_meta(**{key: {"start": start.isoformat(timespec="seconds")}})
-        yield
-        end = datetime.now(timezone.utc)
-        self.update_meta(
-            **{
-                key: {
-                    "start": start.isoformat(timespec="seconds"),
-                    "end": end.isoformat(timespec="seconds"),
-                    "seconds": round((end - start).total_seconds(), 3),
-                }
-            }
-        )
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the wall seconds of a block to ``meta.json``'s ``timings[phase]``: where a run's
+        time went, shown by the report. Phases are exclusive: a block timed inside another
+        (training inside a comparison) counts only in its own phase, so the phases of a run
+        add up to at most its wall time; a phase timed twice adds up."""
+        start = time.perf_counter()
+        self._nested_seconds.append(0.0)
+        try:
+            yield
+        finally:
+            inner = self._nested_seconds.pop()
+        seconds = time.perf_counter() - start
+        if self._nested_seconds:
+            self._nested_seconds[-1] += seconds
+        timings = dict(self.read_meta().get(TIMINGS) or {})
+        timings[phase] = round(timings.get(phase, 0.0) + seconds - inner, 3)
+        self.update_meta(**{TIMINGS: timings})
 
 
 def check_outputs(path: str | Path, reader: str) -> bool:

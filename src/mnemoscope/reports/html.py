@@ -36,6 +36,7 @@ from mnemoscope.analysis.claims import Measured, Measurement
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
 from mnemoscope.reports.findings import SMOKE_TEST, FindingRow, effect_text, finding_rows
 from mnemoscope.reports.numbers import decimals, number
+from mnemoscope.reports.timings import describe, time_breakdown, wall_seconds
 from mnemoscope.store import atomic_write_text
 from mnemoscope.studies.record import Section
 from mnemoscope.studies.repeat import FINDINGS_TABLE
@@ -84,7 +85,7 @@ def render_report(run_dir: str | Path, report_dir: str | Path | None = None) -> 
         "studies": [_study(study, report_dir, [r for r in found if r.study is study], quick)
                     for study in studies],  # fmt: skip
         "environment": _environment(studies, top_meta),
-        "run_times": _run_times(studies, top_meta),
+        "run_times": _run_times(studies, top_meta, run_dir),
     }
     return _templates().get_template("report.html").render(**context)
 
@@ -471,23 +472,24 @@ def _environment(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> list[
     return [(key, value) for key, value in rows if value is not None]
 
 
-def _run_times(studies: list[StudyOutputs], top_meta: dict[str, Any]) -> list[dict[str, str]]:
+def _run_times(
+    studies: list[StudyOutputs], top_meta: dict[str, Any], top: Path
+) -> list[dict[str, str]]:
+    """One row per run (the whole run of a demo, each study, each study seed): its start,
+    finish, duration and where the time went (``timings``)."""
+    runs = [("whole run", top, top_meta)] if len(studies) > 1 else []
+    for study in studies:
+        runs.append((study.name, study.path, study.meta))
+        runs += [(f"{study.name}, study seed {seed.study_seed}", seed.path, seed.meta)
+                 for seed in study.seeds]  # fmt: skip
     rows = []
-    whole_run = [("whole run", top_meta)] if len(studies) > 1 else []
-    for label, meta in whole_run + [(s.name, s.meta) for s in studies]:
+    for label, path, meta in runs:
         started, finished = meta.get("started"), meta.get("finished")
         if started is None:
             continue
-        seconds = _seconds_between(started, finished)
+        seconds = wall_seconds(meta)
         rows.append({"label": label, "started": str(started),
                      "finished": str(finished or "not finished"),
-                     "duration": f"{seconds:,.0f} s" if seconds is not None else "-"})  # fmt: skip
+                     "duration": f"{seconds:,.0f} s" if seconds is not None else "-",
+                     "phases": describe(time_breakdown(path, meta))})  # fmt: skip
     return rows
-
-
-def _seconds_between(started: str, finished: str | None) -> float | None:
-    try:
-        end = datetime.fromisoformat(finished) if finished else None
-        return (end - datetime.fromisoformat(started)).total_seconds() if end else None
-    except (TypeError, ValueError):
-        return None

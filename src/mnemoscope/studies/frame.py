@@ -104,13 +104,15 @@ class Frame:
         advance: bool = True,
     ) -> list[TrainResult]:
         """Train (or reuse) ``specs`` under ``root`` (default ``OUT/runs``) on the frame's
-        backend; each finished run moves the study's progress one step when ``advance``."""
+        backend; each finished run moves the study's progress one step when ``advance``. Its
+        wall time is the study's ``training`` timing."""
         from mnemoscope.execution import train_all
 
         done = (lambda spec: self.advance()) if advance else None
-        return train_all(specs, Path(root) if root is not None else self.path / "runs",
-                         self.backend, bundle=bundle, progress=self.display, quiet=self.quiet,
-                         done=done)  # fmt: skip
+        with self.store.timed("training"):
+            return train_all(specs, Path(root) if root is not None else self.path / "runs",
+                             self.backend, bundle=bundle, progress=self.display,
+                             quiet=self.quiet, done=done)  # fmt: skip
 
     def close(self) -> None:
         if self._backend is not None:

@@ -137,13 +137,14 @@ def run_repeated(study: Study, config: Any, frame: Frame) -> RepeatedSummary:
     store = frame.start()
     summaries = {}
     for k, seed_config_k in per_seed.items():
-        with store.timed(f"study_seed_{k}"):
+        with store.timed(f"study seed {k}"):
             result = run(study, seed_config_k, seed_dir(frame.path, k), progress=frame.display,
                          quiet=frame.quiet)  # fmt: skip
         summaries[k] = json.loads((result.path / "summary.json").read_text())
     summary, table = combined_summary(study, summaries, spec.confidence)
     store.save_table(FINDINGS_TABLE, table)
-    study.combined_figures({k: seed_dir(frame.path, k) for k in spec.study_seeds}, store)
+    with store.timed("figures"):
+        study.combined_figures({k: seed_dir(frame.path, k) for k in spec.study_seeds}, store)
     return summary
 
 

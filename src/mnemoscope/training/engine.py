@@ -415,7 +415,9 @@ def _missing_checkpoints(run: RunDir, config: TrainConfig) -> list[int]:
 
 
 def _probe(config: TrainConfig, prepared: _Prepared, run: RunDir, network: nn.Module) -> None:
-    table = probe_accuracy_table(network, prepared.bundle, config.probe, device=prepared.device)
+    with run.timed("probe"):  # the epochs' seconds hold training and hooks, not this
+        table = probe_accuracy_table(network, prepared.bundle, config.probe,
+                                     device=prepared.device)  # fmt: skip
     write_probe(run, table, config.probe)
 
 

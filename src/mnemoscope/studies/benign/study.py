@@ -75,8 +75,7 @@ def run(config: Config, frame: Frame) -> BenignSummary:
     store = frame.start(config.train.device)
     toy_cells = len(config.toy.samples) * len(config.toy.augmentations) * config.toy.repetitions
     frame.steps(len(jobs) + 2 + (toy_cells if config.toy.enabled else 0))
-    with store.timed("training"):
-        trained = frame.train([job.spec(config) for job in jobs], bundle=study.bundle)
+    trained = frame.train([job.spec(config) for job in jobs], bundle=study.bundle)
     results = {id(job): result for job, result in zip(jobs, trained, strict=True)}
     measurements = {id(job): results[id(job)].measurements() for job in jobs}
     metrics = {id(job): results[id(job)].metrics() for job in jobs}
@@ -91,7 +90,8 @@ def run(config: Config, frame: Frame) -> BenignSummary:
     for name, table in built.items():
         store.save_table(name, table)
     summary = tables.summary(config, built, study.bundle.num_classes)
-    draw_figures(store, summary.chance)
+    with store.timed("figures"):
+        draw_figures(store, summary.chance)
     frame.advance()
     store.update_meta(runs=sorted({result.run.path.name for result in results.values()}))
     return summary

@@ -85,11 +85,13 @@ def run(config: Config, frame: Frame) -> ProfilesSummary:
     for paradigm in paradigms:
         results, trained = trained[:count], trained[count:]
         training_rows += save_paradigm_arrays(study, paradigm.name, results)
-        save_representations(config, study, paradigm.name, results[0], bundle, train_index)
+        with study.timed("t-SNE and activation maximization"):
+            save_representations(config, study, paradigm.name, results[0], bundle, train_index)
         frame.advance()
     study.save_table("training", pd.DataFrame(training_rows))
     summary = write_tables(config, study)
-    draw_figures(study.path)
+    with study.timed("figures"):
+        draw_figures(study.path)
     frame.advance()
     return summary
 

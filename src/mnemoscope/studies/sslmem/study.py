@@ -120,16 +120,18 @@ def run(config: Config, frame: Frame) -> SSLMemSummary:
     advance()
 
     if epochs:
-        over_training = score_over_training(config, f_runs, g_runs, epochs, points, images,
-                                            (align_f, align_g), splits, planted, device,
-                                            advance, options)  # fmt: skip
+        with run_dir.timed("scores and probes over training"):
+            over_training = score_over_training(config, f_runs, g_runs, epochs, points, images,
+                                                (align_f, align_g), splits, planted, device,
+                                                advance, options)  # fmt: skip
         run_dir.save_table("sslmem_over_training", over_training)
 
     # table 1, fig. 4: every training of `compare` on the same splits, scored the same way
     base_pairs = by_pairs[config.measure.tap]
-    methods, method_scores = compare.score_methods(config, splits, planted, points, images,
-                                                   (f_runs, g_runs), base_pairs, train_runs,
-                                                   device, draws)  # fmt: skip
+    with run_dir.timed("scoring other methods"):  # their training is "training"
+        methods, method_scores = compare.score_methods(config, splits, planted, points, images,
+                                                       (f_runs, g_runs), base_pairs, train_runs,
+                                                       device, draws)  # fmt: skip
     run_dir.save_table("sslmem_methods", methods)
     run_dir.save_table("sslmem_method_scores", method_scores)
 
@@ -140,8 +142,9 @@ def run(config: Config, frame: Frame) -> SSLMemSummary:
         run_dir.save_table("sslmem_runs", roles.runs_table(out, {
             "f": f_runs, "g": g_runs, "f-supervised": sup_f_runs, "g-supervised": sup_g_runs,
         }))  # fmt: skip
-        comparison, supervised = compare_with_feldman(scores, points, images, sup_f_runs,
-                                                      sup_g_runs, options, device)  # fmt: skip
+        with run_dir.timed("Feldman scoring"):
+            comparison, supervised = compare_with_feldman(scores, points, images, sup_f_runs,
+                                                          sup_g_runs, options, device)  # fmt: skip
         run_dir.save_table("sslmem_feldman", comparison)
         noise = {"sslmem": float(reliable["reliability"].iloc[0]),
                  "sslmem_supervised": supervised, "feldman": 1.0}  # fmt: skip
@@ -152,7 +155,8 @@ def run(config: Config, frame: Frame) -> SSLMemSummary:
                                         methods, supervised)  # fmt: skip
     if agreement is not None:
         run_dir.save_table("sslmem_agreement", agreement)  # table 13
-    draw_figures(run_dir, list(bundle.classes))
+    with run_dir.timed("figures"):
+        draw_figures(run_dir, list(bundle.classes))
     advance()
     return study_summary(summary, tests, planted_aurocs, ranking, centers, bundle, methods,
                          agreement, tap=layers.tap_label(config.measure.tap,

@@ -38,6 +38,7 @@ from mnemoscope import studies as study_configs
 from mnemoscope.config_file import parse_config
 from mnemoscope.config_file import read_config as read_yaml
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
+from mnemoscope.reports.timings import wall_seconds
 from mnemoscope.reports.findings import finding_rows
 from mnemoscope.store import atomic_write_text, check_outputs
 from mnemoscope.studies.repeat import seed_dir
@@ -194,15 +195,8 @@ def _run_times(studies: list[StudyOutputs], top: dict[str, Any]) -> str:
 
 def _duration(meta: dict[str, Any]) -> str | None:
     """``meta.json``'s started to finished as "M min S s", or ``None`` when not recorded."""
-    seconds = _seconds(meta.get("started"), meta.get("finished"))
+    seconds = wall_seconds(meta)
     return None if seconds is None else f"{int(seconds // 60)} min {int(seconds % 60)} s"
-
-
-def _seconds(started: Any, finished: Any) -> float | None:
-    try:
-        return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
-    except (TypeError, ValueError):
-        return None
 
 
 def _date(stamp: Any) -> str:

@@ -122,7 +122,7 @@ def test_a_tiny_run_writes_table4_flags_and_figure(tiny_run):
     expected = [mde_mean(sd, 2) for sd in per_method.std()]
     np.testing.assert_allclose(table["dejavu_mde"].to_numpy(), expected)
     assert (tiny_run.path / "figures" / "sslmem_dejavu_table4.png").exists()
-    assert "scoring simclr" in RunDir(tiny_run.path).read_meta()
+    assert "scoring simclr" in RunDir(tiny_run.path).read_meta()["timings"]
 
 
 def test_the_scored_images_are_as_trained_on_by_a_and_not_b(tiny_run, fmnist):

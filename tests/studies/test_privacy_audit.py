@@ -25,7 +25,7 @@ from mnemoscope.studies.privacy_audit import Config
 from mnemoscope.studies.privacy_audit.claims import canaries_exposed_without_dp, guarantee_holds
 from mnemoscope.studies.privacy_audit.pool import AuditRecipe, make_layout, memberships
 from mnemoscope.studies.privacy_audit.report import audit_figure
-from mnemoscope.studies.privacy_audit.study import point_epsilon, study_specs
+from mnemoscope.studies.privacy_audit.study import audit_row, point_epsilon, study_specs
 from mnemoscope.studies.privacy_audit.summary import AuditSummary
 from mnemoscope.training.privacy import ZERO_NOISE_ENV, applied_noise_multiplier
 
@@ -131,6 +131,28 @@ def test_point_epsilon_is_the_plug_in_value_at_the_threshold():
     assert point_epsilon(0.6, 0.1, 0.0) == pytest.approx(math.log(6))
     assert point_epsilon(0.6, 0.1, 0.1) == pytest.approx(math.log(5))
     assert point_epsilon(0.5, 0.0, 0.0) == math.inf and point_epsilon(0.01, 0.1, 0.05) == 0.0
+
+
+def test_a_pool_row_bounds_the_attack_on_constructed_statistics(fmnist, tmp_path):
+    config = config_with()
+    layout = make_layout(fmnist, config.pool, config.canaries)
+    inside = memberships(layout.kind, config.pool, ["supervised"])["supervised"]
+    record = {"epsilon": 0.99, "delta": 0.0125, "noise_multiplier": 3.0}
+    runs = []
+    for k in range(config.pool.models):
+        run = RunDir(tmp_path / f"run-{k}")
+        run.update_meta(privacy=record)
+        runs.append(run)
+    noise = np.random.default_rng(0).standard_normal(inside.shape)
+    exposed = audit_row(config, "supervised", 1.0, noise + 8 * inside, inside, layout, runs)
+    assert exposed["epsilon_accountant"] == 0.99 and exposed["delta"] == 0.0125
+    assert exposed["epsilon_lower"] > 0.99 and exposed["exceeds"]  # IN far above OUT
+    assert exposed["trials"] == inside.size and exposed["tpr_at_0.1%"] == 1.0
+    hidden = audit_row(config, "supervised", 1.0, noise, inside, layout, runs)
+    assert hidden["epsilon_lower"] < exposed["epsilon_lower"] and not hidden["exceeds"]
+    plain = audit_row(config, "supervised", math.inf, noise, inside, layout, [])
+    n = config.pool.shared + config.canaries.per_kind // 2
+    assert plain["epsilon_accountant"] == math.inf and plain["delta"] == pytest.approx(1 / n)
 
 
 # -- the claims and the figure on constructed summaries -------------------------------------------

@@ -91,6 +91,7 @@ def test_every_pool_of_a_method_shares_its_halves_and_raising_k_keeps_the_runs(f
     ("changes", "message"),
     [
         ({"pool": {"models": 7}}, "pool.models = 7 is odd"),
+        ({"pool": {"models": 4}}, "pool.models = 4: LiRA .* at least 6"),
         ({"epsilons": [math.inf]}, "no finite target epsilon"),
         ({"epsilons": [0, 1]}, r"epsilons \[0.0\] are not > 0"),
         ({"epsilons": [1, 1]}, "epsilons repeat"),
@@ -255,3 +256,23 @@ def test_zero_noise_yields_a_bound_above_the_accountants_epsilon(tmp_path, monke
     summary = json.loads((out / "summary.json").read_text())
     found = {f.claim.name: f.measured for f in studies.get("privacy-audit").findings(summary)}
     assert found["DP guarantee holds"].verdict == "opposite"
+
+
+@pytest.mark.slow
+def test_an_ssl_method_is_audited_on_its_alignment_loss_and_its_noise_canaries(tmp_path):
+    mae = {"name": "mae",
+           "train": {"model": {"name": "vit-tiny", "projector_hidden": 32, "output_dim": 32,
+                               "options": {"patch_size": 7}},
+                     "objective": {"name": "mae", "decoder_dim": 32, "decoder_depth": 1,
+                                   "decoder_heads": 2},
+                     "augment": None, "epochs": 1, "batch_size": 8}}  # fmt: skip
+    config = config_with(methods=[mae], epsilons=[8, math.inf], pool={"models": 6, "shared": 16},
+                         canaries={"kinds": ["noise", "mislabeled"], "per_kind": 4},
+                         measure={"pairs": 2})  # fmt: skip
+    out = studies.run(config, tmp_path / "mae", quiet=True).path
+    table = audited(out)
+    assert list(table["pool"]) == ["mae-epsilon-8", "mae-epsilon-inf"]
+    assert (table["canaries"] == 4).all() and (table["canary_kinds"] == "noise").all()
+    assert table.iloc[0].epsilon_lower <= table.iloc[0].epsilon_accountant
+    statistic = RunDir(out).load_array("mae-epsilon-8-statistic", mmap=False)
+    assert statistic.shape == (6, 8) and np.isfinite(statistic).all() and (statistic >= 0).all()

@@ -41,6 +41,16 @@ class PoolConfig(ModelPool):
     )  # fmt: skip
     stratify: bool = Field(True, description="keep class proportions in the shared images")
 
+    @field_validator("models")
+    @classmethod
+    def _enough_for_lira(cls, models: int) -> int:
+        if models < 6:
+            raise ValueError(
+                f"pool.models = {models}: LiRA fits each canary's IN and OUT Gaussians on the "
+                "models outside the target's pair and needs 2 a side; give at least 6"
+            )
+        return models
+
 
 class CanaryConfig(StrictModel):
     """The canaries (``atlas.pool.plant``): each IN for half of the models of a pool."""

@@ -177,7 +177,8 @@ def tiny_configs() -> dict[str, dict]:
     return {"profiles": tiny_profiles().model_dump(mode="json"), "sslmem": TINY_SSLMEM,
             "benign": tiny_benign().model_dump(mode="json"), "sslmem-removal": TINY_REMOVAL,
             "sslmem-privacy": TINY_PRIVACY, "sslmem-dejavu": TINY_DEJAVU,
-            "atlas": packaged_config("atlas-quick")}  # fmt: skip
+            "atlas": packaged_config("atlas-quick"),
+            "privacy-audit": packaged_config("privacy-audit-quick")}  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # The study folders, in the order reports list them. Their records are imported on first use,
 # so that `mnemoscope --help` stays fast.
-FOLDERS = ("profiles", "sslmem", "benign", "removal", "privacy", "dejavu", "atlas")
+FOLDERS = ("profiles", "sslmem", "benign", "removal", "privacy", "dejavu", "atlas", "privacy_audit")
 
 
 @functools.cache

@@ -22,3 +22,6 @@ PROFILES = Paper("001", "Sadrtdinov et al.", "On the Memorization Properties of 
 SSLMEM = Paper("002", "Wang et al.", "Memorization in Self-Supervised Learning Improves "
                "Downstream Generalization", "ICLR 2024")  # fmt: skip
 BENIGN = Paper("003", "Anagnostidis et al.", "The Curious Case of Benign Memorization", "ICLR 2023")
+DP_AUDIT = Paper("DP audit", "Jagielski et al.; Nasr et al.", "Auditing Differentially Private "
+                 "Machine Learning; Adversary Instantiation: Lower Bounds for Differentially "
+                 "Private Machine Learning", "NeurIPS 2020; IEEE S&P 2021")  # fmt: skip

@@ -498,7 +498,11 @@ def _train_loop(
 def _privacy_record(prepared: _Prepared, state: _State, steps_per_epoch: int) -> dict[str, Any]:
     """What DP-SGD spent and changed (``training.privacy``), for the run's meta.json."""
     batch_norm = prepared.network_config.get("norm") == "groupnorm"
-    return {**state.private.accounting.record(state.epoch * steps_per_epoch),
+    applied = state.private.optimizer.noise_multiplier
+    # only a test's switch (privacy.applied_noise_multiplier) makes the two differ
+    changed = {} if applied == state.private.accounting.noise_multiplier else {
+        "noise_multiplier_applied": applied}  # fmt: skip
+    return {**state.private.accounting.record(state.epoch * steps_per_epoch), **changed,
             "frozen": state.private.frozen, "precision": "fp32", "channels_last": False,
             "normalization": "BatchNorm replaced by GroupNorm (opacus ModuleValidator.fix)"
             if batch_norm else "unchanged (no BatchNorm)",

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,6 +64,10 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from mnemoscope.strict import StrictModel
+
+# Test-only: "1" trains every DP-SGD run without its noise (privacy audit tests; see
+# ``applied_noise_multiplier``). Deliberately no config key: no user config can turn it on.
+ZERO_NOISE_ENV = "MNEMOSCOPE_TEST_ZERO_DP_NOISE"
 
 
 class PrivacyConfig(StrictModel):
@@ -246,6 +251,20 @@ def _noise_multiplier(
                                 accountant=accountant)  # fmt: skip
 
 
+def applied_noise_multiplier(calibrated: float) -> float:
+    """The sigma DP-SGD adds: ``calibrated`` (the accountant's), or 0 when the environment sets
+    ``MNEMOSCOPE_TEST_ZERO_DP_NOISE=1`` (``ZERO_NOISE_ENV``).
+
+    The switch exists for tests only, never in a config or the CLI: it breaks DP-SGD on
+    purpose (clipping and Poisson sampling stay, the noise goes) while the accountant still
+    reports the epsilon of ``calibrated``, which is how the privacy audit's test shows that the
+    audit catches a broken implementation (``studies.privacy_audit``: its empirical lower
+    bound then exceeds the reported epsilon). A run trained with it records
+    ``noise_multiplier_applied: 0`` in its ``meta.json`` ``privacy``; its run key is the
+    ordinary one, so use it only in a fresh output directory."""
+    return 0.0 if os.environ.get(ZERO_NOISE_ENV) == "1" else calibrated
+
+
 def poisson_batch(count: int, sample_rate: float, generator: torch.Generator) -> torch.Tensor:
     """Positions of one Poisson-sampled batch: each of ``count`` images with prob. q."""
     return torch.nonzero(torch.rand(count, generator=generator) < sample_rate).flatten()
@@ -298,7 +317,8 @@ class PrivateStep:
         trained = nn.ModuleDict({"network": network, **({"objective": owned} if owned else {})})
         frozen = prepare_for_opacus(trained)
         GradSampleModule(trained)  # hooks on every supported module of ``trained``
-        private = DPOptimizer(optimizer, noise_multiplier=accounting.noise_multiplier,
+        noise = applied_noise_multiplier(accounting.noise_multiplier)  # tests may zero it
+        private = DPOptimizer(optimizer, noise_multiplier=noise,
                               max_grad_norm=accounting.max_grad_norm,
                               expected_batch_size=accounting.batch_size)  # fmt: skip
         return cls(accounting, private, trained, frozen)
@@ -318,4 +338,3 @@ class PrivateStep:
         self.optimizer.generator = torch.Generator(device).manual_seed(seed)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-

@@ -42,20 +42,15 @@ def copies_of_kind(kind: str) -> int:
     return 2 if kind == "near_duplicate" else 1
 
 
-class PoolConfig(StrictModel):
-    """The membership design: K models per method, each on the shared images plus one half of
-    the candidates (``pool.membership``: complementary halves per pair of models)."""
+class ModelPool(StrictModel):
+    """K models in pairs on complementary halves of the candidates (``pool.membership``), the
+    design the atlas and the privacy audit share."""
 
     models: int = Field(
         16, ge=4, le=998,
         description="K models per method, even: model 2j and 2j + 1 train on complementary "
         "halves of the candidates, so every candidate is IN for exactly K / 2 models",
     )  # fmt: skip
-    candidates: int = Field(
-        1000, ge=10, description="ordinary candidates (the planted images come on top)"
-    )
-    shared: int = Field(1000, ge=0, description="ordinary images every model trains on")
-    stratify: bool = Field(True, description="keep class proportions in shared and candidates")
     seed: int = Field(0, ge=0, description="seed of the shared part, the candidates and the halves")
 
     @field_validator("models")
@@ -67,6 +62,17 @@ class PoolConfig(StrictModel):
                 "complementary halves of the candidates (every candidate IN for K / 2)"
             )
         return models
+
+
+class PoolConfig(ModelPool):
+    """The membership design: K models per method, each on the shared images plus one half of
+    the candidates (``pool.membership``: complementary halves per pair of models)."""
+
+    candidates: int = Field(
+        1000, ge=10, description="ordinary candidates (the planted images come on top)"
+    )
+    shared: int = Field(1000, ge=0, description="ordinary images every model trains on")
+    stratify: bool = Field(True, description="keep class proportions in shared and candidates")
 
 
 class PlantedConfig(StrictModel):

@@ -53,6 +53,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,13 +251,20 @@ def plant(
 
 
 def cached_layout(source: data.DatasetBundle, pool: PoolConfig, planted: PlantedConfig) -> Layout:
-    """``make_layout``, the last result kept: the K runs of every method (their recipe and
-    tracking hook) and ``plan``, which prepares every run, lay out the same pool from the same
-    dataset in one process. The source is held with it, so that its id is not reused."""
+    """``make_layout``, the last result kept (``last_layout``)."""
     described = pool.model_dump(mode="json", exclude={"models"})
-    key = (id(source), json.dumps([described, planted.model_dump(mode="json")], sort_keys=True))
+    return last_layout(source, ["atlas", described, planted.model_dump(mode="json")],
+                       lambda: make_layout(source, pool, planted))  # fmt: skip
+
+
+def last_layout(source: data.DatasetBundle, described: Any, build: Callable[[], Layout]) -> Layout:
+    """``build()``, the last result kept by ``(source, described)`` (``described``: JSON, what
+    decides the layout): the K runs of every method (their recipe and hooks) and ``plan``,
+    which prepares every run, lay out the same pool from the same dataset in one process. The
+    source is held with it, so that its id is not reused."""
+    key = (id(source), json.dumps(described, sort_keys=True))
     if _LAST_LAYOUT.get("key") != key:
-        _LAST_LAYOUT.update(key=key, source=source, layout=make_layout(source, pool, planted))
+        _LAST_LAYOUT.update(key=key, source=source, layout=build())
     return _LAST_LAYOUT["layout"]
 
 

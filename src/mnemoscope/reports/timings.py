@@ -59,7 +59,7 @@ def _inside_training(path: Path, started: str) -> dict[str, float]:
     for run in sorted((path / "runs").glob("*")):
         try:
             meta = json.loads((run / "meta.json").read_text())
-            names = sorted((json.loads((run / "spec.json").read_text()).get("hooks") or {}))
+            names = sorted(json.loads((run / "spec.json").read_text()).get("hooks") or {})
             metrics = pd.read_parquet(run / "tables" / "metrics.parquet",
                                       columns=["seconds", "measure_seconds"])  # fmt: skip
         except (OSError, ValueError, KeyError, AttributeError):

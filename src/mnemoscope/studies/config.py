@@ -174,6 +174,30 @@ def set_by_study(*fields: str, by: str) -> Callable[[type, StudyTrain], StudyTra
     return check
 
 
+DP_OPTIONS_HELP = ("the other options of TrainConfig.privacy: delta (null = 1/n), "
+                   "max_grad_norm (1.0), accountant (rdp)")
+
+
+def dp_without_epsilon(per: str) -> Callable[[type, dict[str, Any]], dict[str, Any]]:
+    """A validator of the ``dp`` options of a study trained at several target ``epsilons``
+    (``field_validator("dp")(dp_without_epsilon(...))``): the study sets ``epsilon`` once per
+    ``per`` (a row, a pool), so ``dp`` that sets it is refused."""
+
+    def check(cls: type, dp: dict[str, Any]) -> dict[str, Any]:
+        if "epsilon" in dp:
+            raise ValueError(f"dp.epsilon is set per {per} by `epsilons`: leave it out of dp")
+        return dp
+
+    return check
+
+
+def refuse_nonpositive_epsilons(epsilons: list[float], example: str) -> None:
+    """Target epsilons are > 0 (NaN is not); ``example`` names good ones in the message."""
+    bad = [value for value in epsilons if not value > 0]
+    if bad:
+        raise ValueError(f"epsilons {bad} are not > 0: give target epsilons such as {example}")
+
+
 OUTER_OWNED = ("data", "execution", "repeat")
 
 

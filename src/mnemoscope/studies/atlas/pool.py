@@ -311,21 +311,26 @@ def model_subset(layout: Layout, inside: np.ndarray, model: int) -> list[int]:
     return torch.cat([layout.shared, chosen]).sort().values.tolist()
 
 
-class AtlasRecipe(DataRecipe):
+class PoolRecipe(DataRecipe):
+    """The training set of every model of a pool (a subclass has a ``pool`` field, a
+    ``ModelPool``). Its description leaves out ``pool.models``: a model's images do not depend
+    on K, so raising K reuses every run already trained."""
+
+    def describe(self) -> dict[str, Any]:
+        described = self.to_dict()
+        del described["pool"]["models"]
+        return described
+
+
+class AtlasRecipe(PoolRecipe):
     """The training set of every atlas model: the dataset with the planted images appended
-    (``make_layout``). Its description leaves out ``pool.models``: a model's images do not
-    depend on K, so raising K reuses every run already trained."""
+    (``make_layout``)."""
 
     pool: PoolConfig
     planted: PlantedConfig
 
     def build(self, source: data.DatasetBundle) -> data.DatasetBundle:
         return cached_layout(source, self.pool, self.planted).bundle
-
-    def describe(self) -> dict[str, Any]:
-        described = self.to_dict()
-        del described["pool"]["models"]
-        return described
 
 
 class TrackingHook(Hook):

@@ -13,7 +13,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mnemoscope.studies.config import StudyConfig
+from mnemoscope.studies.config import (
+    DP_OPTIONS_HELP,
+    StudyConfig,
+    dp_without_epsilon,
+    refuse_nonpositive_epsilons,
+)
 from mnemoscope.studies.sslmem.config import Config as SSLMemConfig
 from mnemoscope.studies.sslmem.config import Nested
 
@@ -39,11 +44,7 @@ class Config(StudyConfig):
         description="target epsilons of the DP-SGD trainings (table 5: 20, 8); epsilon = "
         "infinity, the study's own training, is always the baseline row",
     )
-    dp: dict[str, Any] = Field(
-        default_factory=dict,
-        description="the other options of TrainConfig.privacy: delta (null = 1/n), "
-        "max_grad_norm (1.0), accountant (rdp)",
-    )
+    dp: dict[str, Any] = Field(default_factory=dict, description=DP_OPTIONS_HELP)
     sslmem: Nested = Field(
         default_factory=_default_sslmem,
         description="the SSLMem study (study: sslmem fields but data, execution and repeat: "
@@ -54,9 +55,7 @@ class Config(StudyConfig):
     @field_validator("epsilons")
     @classmethod
     def _epsilons(cls, epsilons: list[float]) -> list[float]:
-        bad = [value for value in epsilons if not value > 0]  # NaN included
-        if bad:
-            raise ValueError(f"epsilons {bad} are not > 0: give target epsilons such as 20, 8")
+        refuse_nonpositive_epsilons(epsilons, "20, 8")
         finite = [value for value in epsilons if math.isfinite(value)]  # inf: the baseline
         if not finite:  # only the baseline: no DP-SGD training, nothing to compare
             raise ValueError(f"epsilons {epsilons} holds no finite target epsilon: the study "
@@ -66,12 +65,7 @@ class Config(StudyConfig):
             raise ValueError(f"epsilons repeat: {epsilons}")
         return finite
 
-    @field_validator("dp")
-    @classmethod
-    def _dp_options(cls, dp: dict[str, Any]) -> dict[str, Any]:
-        if "epsilon" in dp:
-            raise ValueError("dp.epsilon is set per row by `epsilons`: leave it out of dp")
-        return dp
+    _dp_options = field_validator("dp")(dp_without_epsilon("row"))
 
     @field_validator("sslmem")
     @classmethod

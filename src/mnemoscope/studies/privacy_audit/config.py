@@ -19,7 +19,15 @@ from pydantic import Field, field_validator, model_validator
 
 from mnemoscope.strict import StrictModel
 from mnemoscope.studies.atlas.config import MethodConfig, ModelPool, PlantedConfig
-from mnemoscope.studies.config import DataSpec, StudyConfig, StudyTrain, set_by_study
+from mnemoscope.studies.config import (
+    DP_OPTIONS_HELP,
+    DataSpec,
+    StudyConfig,
+    StudyTrain,
+    dp_without_epsilon,
+    refuse_nonpositive_epsilons,
+    set_by_study,
+)
 from mnemoscope.studies.sslmem.config import MeasureConfig as SSLMemMeasure
 from mnemoscope.training.objectives import CLASSIFICATION
 
@@ -136,11 +144,7 @@ class Config(StudyConfig):
         description="target epsilons of the DP-SGD pools; .inf = the same training without "
         "DP-SGD (the attack's TPR at low FPR there)",
     )
-    dp: dict[str, Any] = Field(
-        default_factory=dict,
-        description="the other options of TrainConfig.privacy: delta (null = 1/n), "
-        "max_grad_norm (1.0), accountant (rdp)",
-    )
+    dp: dict[str, Any] = Field(default_factory=dict, description=DP_OPTIONS_HELP)
     pool: PoolConfig = Field(default_factory=PoolConfig)
     canaries: CanaryConfig = Field(default_factory=CanaryConfig)
     measure: MeasureConfig = Field(
@@ -156,9 +160,7 @@ class Config(StudyConfig):
     @field_validator("epsilons")
     @classmethod
     def _epsilons(cls, epsilons: list[float]) -> list[float]:
-        bad = [value for value in epsilons if not value > 0]  # NaN included
-        if bad:
-            raise ValueError(f"epsilons {bad} are not > 0: give target epsilons such as 1, 8")
+        refuse_nonpositive_epsilons(epsilons, "1, 8")
         if len(set(epsilons)) != len(epsilons):
             raise ValueError(f"epsilons repeat: {epsilons}")
         if all(math.isinf(value) for value in epsilons):
@@ -168,12 +170,7 @@ class Config(StudyConfig):
             )
         return sorted(epsilons)
 
-    @field_validator("dp")
-    @classmethod
-    def _dp_options(cls, dp: dict[str, Any]) -> dict[str, Any]:
-        if "epsilon" in dp:
-            raise ValueError("dp.epsilon is set per pool by `epsilons`: leave it out of dp")
-        return dp
+    _dp_options = field_validator("dp")(dp_without_epsilon("pool"))
 
     @model_validator(mode="after")
     def _pools_valid(self) -> Config:

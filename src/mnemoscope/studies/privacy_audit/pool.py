@@ -12,15 +12,19 @@ alone.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from mnemoscope import data
-from mnemoscope.studies.atlas.pool import Layout, last_layout, membership, originals_needed, plant
+from mnemoscope.studies.atlas.pool import (
+    Layout,
+    PoolRecipe,
+    last_layout,
+    membership,
+    originals_needed,
+    plant,
+)
 from mnemoscope.studies.privacy_audit.config import CanaryConfig, PoolConfig
-from mnemoscope.training import DataRecipe
 
 
 def make_layout(source: data.DatasetBundle, pool: PoolConfig, canaries: CanaryConfig) -> Layout:
@@ -54,18 +58,12 @@ def memberships(kind: np.ndarray, pool: PoolConfig, methods: list[str]) -> dict[
     return {name: membership(kind, pool.models, pool.seed, name) for name in methods}
 
 
-class AuditRecipe(DataRecipe):
+class AuditRecipe(PoolRecipe):
     """The training set of every audited model: the dataset with the canaries appended
-    (``make_layout``). Its description leaves out ``pool.models``: a model's images do not
-    depend on K, so raising K reuses every run already trained."""
+    (``make_layout``); raising K reuses every run already trained (``PoolRecipe``)."""
 
     pool: PoolConfig
     canaries: CanaryConfig
 
     def build(self, source: data.DatasetBundle) -> data.DatasetBundle:
         return cached_layout(source, self.pool, self.canaries).bundle
-
-    def describe(self) -> dict[str, Any]:
-        described = self.to_dict()
-        del described["pool"]["models"]
-        return described

@@ -2,6 +2,7 @@
 config's header: no number typed by hand.
 
     python scripts/demo_results.py [RUN_DIR] [--readme README.md] [--config CONFIG.yaml ...]
+                                   [--claims README.md]
 
 RUN_DIR (default ``runs/demo``) is a directory written by ``mnemoscope demo`` (or one study's,
 by ``mnemoscope run``). The section gives where the numbers come from (the date, git commit, CPU
@@ -21,6 +22,12 @@ effect beside the paper's effect). It refuses, leaving the file untouched, when 
 config is not the file's body (both validated by ``mnemoscope.studies.load_config``): a block
 only ever describes a run of exactly that config. Only comment lines change; the YAML body stays
 byte-identical.
+
+With ``--claims README.md`` beside ``--config``, it also writes the config's claims into that
+file, between the two lines ``claims_markers`` names after the config's file (README's
+downstream claims at their deciding configs): per claim its verdict, value and minimum
+detectable effect beside the paper's effect, then the run's provenance and wall time. Both
+files are checked before either is written.
 """
 
 from __future__ import annotations
@@ -217,22 +224,23 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def replace_section(text: str, body: str) -> str:
-    """``text`` with what lies between ``BEGIN`` and ``END`` replaced by ``body``."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise ValueError(f"the file must hold {BEGIN!r} once, followed by {END!r} once")
-    head, rest = text.split(BEGIN)
-    _, tail = rest.split(END)
-    return f"{head}{BEGIN}\n{body}{END}{tail}"
+def replace_section(text: str, body: str, begin: str = BEGIN, end: str = END) -> str:
+    """``text`` with what lies between the lines ``begin`` and ``end`` replaced by ``body``;
+    ``ValueError`` naming them when the text does not hold each once, in that order."""
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise ValueError(f"the file must hold the line {begin!r} once, followed by {end!r} once")
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    return f"{head}{begin}\n{body}{end}{tail}"
 
 
 # --- the measured block of a config's header -----------------------------------------------
 
 
-def measured_block(run_dir: str | Path, config: str | Path) -> str:
-    """The lines (markers included) of ``config``'s measured block, from the study in
-    ``run_dir`` whose ``study`` is the config's; ``ValueError`` when the stored run's config is
-    not the file's (so a block never describes another config's run)."""
+def checked_study(run_dir: str | Path, config: str | Path) -> StudyOutputs:
+    """The study in ``run_dir`` whose ``study`` is ``config``'s; ``ValueError`` when the stored
+    run's config is not the file's (so nothing generated from it ever describes another
+    config's run) or when the run holds a file its manifest does not list."""
     run_dir, config = Path(run_dir), Path(config)
     raw = read_yaml(config)
     if "study" not in raw:
@@ -254,12 +262,20 @@ def measured_block(run_dir: str | Path, config: str | Path) -> str:
         raise ValueError(
             f"{stored_path} differs from {config} at {', '.join(differences[:8])}"
             + (f" and {len(differences) - 8} more" if len(differences) > 8 else "")
-            + ": the measured block only describes a run of exactly this config"
+            + ": what is written from it only describes a run of exactly this config"
         )
-    # A block describes the run's own outputs only: a file its manifest does not list (or
-    # one changed since) is refused, naming it (store.check_outputs).
+    # Only the run's own outputs: a file its manifest does not list (or one changed since) is
+    # refused, naming it (store.check_outputs).
     for path in (study.path, *_seed_dirs(study).values()):
         check_outputs(path, "demo_results.py")
+    return study
+
+
+def measured_block(run_dir: str | Path, config: str | Path) -> str:
+    """The lines (markers included) of ``config``'s measured block, from the study in
+    ``run_dir`` whose ``study`` is the config's (``checked_study``)."""
+    run_dir = Path(run_dir)
+    study = checked_study(run_dir, config)
     top = read_json(run_dir / "meta.json")
     environment = study.meta.get("environment") or top.get("environment") or {}
     quick = is_quick(run_dir, [study])
@@ -349,6 +365,41 @@ def write_block(run_dir: str | Path, config: str | Path) -> None:
     atomic_write_text(config, replace_block(text, measured_block(run_dir, config), str(config)))
 
 
+# --- README's lines of a config's claims ----------------------------------------------------
+
+
+def claims_markers(config: str | Path) -> tuple[str, str]:
+    """The two lines of a README between which ``config``'s claims go (named by its file)."""
+    name = Path(config).name
+    return (f"<!-- claims of {name}: begin (written by scripts/demo_results.py: do not edit) -->",
+            f"<!-- claims of {name}: end -->")  # fmt: skip
+
+
+def claims_lines(run_dir: str | Path, config: str | Path) -> str:
+    """README's markdown for ``config``'s claims, from its stored run in ``run_dir``
+    (``checked_study``): one item per claim with its verdict, value and, where the claim gives
+    them, the minimum detectable effect beside the paper's; then where the numbers come from."""
+    run_dir = Path(run_dir)
+    study = checked_study(run_dir, config)
+    quick = is_quick(run_dir, [study])
+    lines = []
+    for row in finding_rows([study], quick):
+        if not row.is_measured:
+            continue
+        measured = row.measured
+        text = f"- {row.claim.text} ({row.claim.paper}, {row.claim.section}): **{row.verdict}**; "
+        text += f"{row.claim.effect}: {measured.value}"
+        text += f"; {measured.interval}" if measured.interval else ""
+        text += f"; {measured.power}" if measured.power else ""
+        lines.append(text)
+    environment = study.meta.get("environment") or read_json(run_dir / "meta.json").get(
+        "environment") or {}  # fmt: skip
+    lines.append(f"  (`configs/{Path(config).name}`: a stored run started "
+                 f"{_date(study.meta.get('started'))}, {_provenance(environment)}; wall time "
+                 f"{', '.join(_seed_times(study))}.)")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?", default="runs/demo", type=Path)
@@ -357,7 +408,13 @@ def main(argv: list[str] | None = None) -> int:
         "--config", type=Path, action="append", default=[],
         help="write the measured block of this config's header (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--claims", type=Path, metavar="README",
+        help="with --config: write each config's claims into this file, between its markers",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.claims is not None and not args.config:
+        parser.error("--claims needs --config: the claims are a config's")
     try:
         if args.readme is None and not args.config:
             sys.stdout.write(section(args.run_dir))
@@ -367,8 +424,15 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_text(args.readme, replace_section(args.readme.read_text(), body))
             print(f"wrote the results of {args.run_dir} into {args.readme}")
         for config in args.config:
+            # Both texts first: a refusal of either leaves both files untouched.
+            claims = None if args.claims is None else replace_section(
+                args.claims.read_text(), claims_lines(args.run_dir, config),
+                *claims_markers(config))  # fmt: skip
             write_block(args.run_dir, config)
             print(f"wrote the measured block of {args.run_dir} into {config}")
+            if claims is not None:
+                atomic_write_text(args.claims, claims)
+                print(f"wrote the claims of {config} into {args.claims}")
     except (FileNotFoundError, ValueError) as error:
         print(f"demo_results: {error}", file=sys.stderr)
         return 2

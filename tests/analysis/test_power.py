@@ -8,7 +8,7 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
 from mnemoscope.analysis import power
-from mnemoscope.analysis.stats import seed_interval
+from mnemoscope.analysis.stats import difference_p, seed_interval
 
 Z_SUM = 1.6448536269514722 + 0.8416212335729143  # z_{0.95} + z_{0.80}
 
@@ -104,17 +104,21 @@ def test_power_verdict():
         power.power_verdict(0.1, math.nan)
 
 
-def test_intervals_apart_mde_reaches_80_percent_power_in_simulation():
-    # two means with standard errors 1 and 2, 95% intervals mean +- 1.96 se
+def test_difference_mde_is_the_power_of_the_difference_test_in_simulation():
+    # two means with standard errors 1 and 2, each reported as a 95% interval mean +- 1.96 se
     se_a, se_b, z = 1.0, 2.0, 1.959963984540054
-    effect = power.mde_intervals_apart((-z * se_a, z * se_a), (-z * se_b, z * se_b))
-    assert effect == pytest.approx(z * (se_a + se_b) + 0.8416212335729143 * math.hypot(se_a, se_b))
+    effect = power.mde_difference((-z * se_a, z * se_a), (-z * se_b, z * se_b))
+    assert effect == pytest.approx((1.6448536 + 0.8416212) * math.hypot(se_a, se_b))
     generator = np.random.default_rng(3)
-    a = generator.normal(effect, se_a, 20000)
-    b = generator.normal(0.0, se_b, 20000)
-    assert np.mean(a - z * se_a > b + z * se_b) == pytest.approx(0.8, abs=0.01)
-    # non-overlap is a stricter rule than the one-sided z-test of the difference
-    assert effect > power.mde_difference((-z * se_a, z * se_a), (-z * se_b, z * se_b))
+    a = generator.normal(effect, se_a, 4000)
+    b = generator.normal(0.0, se_b, 4000)
+    p = [difference_p(x, (x - z * se_a, x + z * se_a), y, (y - z * se_b, y + z * se_b))
+         for x, y in zip(a, b, strict=True)]  # fmt: skip
+    assert np.mean(np.array(p) < 0.05) == pytest.approx(0.8, abs=0.02)
+    # the p-value is the normal tail of the difference over its standard error
+    assert difference_p(3.0, (2.0, 4.0), 1.0, (0.0, 2.0)) == pytest.approx(
+        scipy_stats.norm.sf(2.0 / math.hypot(1 / z, 1 / z)))  # fmt: skip
+    assert difference_p(1.0, (1.0, 1.0), 0.0, (0.0, 0.0)) == 0.0  # no spread: the sign decides
 
 
 def test_stouffer_mde_is_the_closed_form_and_reaches_80_percent_power():

@@ -2,12 +2,15 @@
 inputs, then one run of its quick config whose stored per-model arrays every score is checked
 against (the analysis functions themselves are tested in tests/analysis)."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import yaml
 from pydantic import ValidationError
+from scipy.stats import norm
 from typer.testing import CliRunner
 
 from mnemoscope import data, studies
@@ -27,6 +30,7 @@ from mnemoscope.studies.atlas.pool import (
     pair_groups,
 )
 from mnemoscope.studies.atlas.study import rescore, study_specs
+from mnemoscope.studies.sslmem.claims import FELDMAN_TAU
 
 QUICK = packaged_config("atlas-quick")
 
@@ -301,7 +305,7 @@ def test_atypical_claim_reads_the_intervals_of_the_ssl_headline_score():
     assert "none of noise" in measured(1, atlas_summary()).reason
 
 
-def test_feldman_claim_is_not_at_this_scale_when_the_ceiling_leaves_no_room():
+def test_feldman_claim_is_underpowered_when_the_test_or_the_ceiling_cannot_see_the_paper():
     def row(tau, p, ceiling):
         return {
             "a": "simclr_sslmem",
@@ -316,11 +320,18 @@ def test_feldman_claim_is_not_at_this_scale_when_the_ceiling_leaves_no_room():
             "spearman_ceiling": ceiling * 1.4,
         }
 
-    assert measured(2, atlas_summary(agreement=[row(0.1, 1e-6, 0.5)])).verdict == "reproduced"
-    # tau 0.01 at n = 1000: a one-sided 5 % test detects ~0.035; a ceiling of 0.02 is below it
+    found = measured(2, atlas_summary(agreement=[row(0.1, 1e-6, 0.5)]))
+    assert found.verdict == "reproduced" and found.paper_effect == FELDMAN_TAU
+    # n = 1000: the tau detected with 80% power at one-sided 5% is 2.486 sd of tau under H0
+    sd = math.sqrt(2 * (2 * 1000 + 5) / (9 * 1000 * 999))
+    assert found.mde == pytest.approx((norm.ppf(0.95) + norm.ppf(0.8)) * sd)  # ~0.0525
+    # ... and a noise ceiling of 0.02 is below it: even perfect agreement could not show
     quiet = measured(2, atlas_summary(agreement=[row(0.01, 0.6, 0.02)]))
-    assert quiet.verdict == "not at this scale" and "noise ceiling 0.020" in quiet.value
+    assert quiet.verdict == "underpowered" and "noise ceiling 0.020" in quiet.value
     assert measured(2, atlas_summary(agreement=[row(0.01, 0.6, 0.3)])).verdict == "undecided"
+    assert measured(2, atlas_summary(agreement=[row(-0.1, 1e-6, 0.3)])).verdict == "opposite"
+    few = dict(row(0.01, 0.6, 0.3), n=30)  # 30 images detect only tau ~0.32 > the paper's 0.192
+    assert measured(2, atlas_summary(agreement=[few])).verdict == "underpowered"
     alone = atlas_summary(methods={"simclr": "ssl"}, headline={"simclr": "simclr_sslmem"})
     assert "SSL and a supervised" in measured(2, alone).reason
 

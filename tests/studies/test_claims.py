@@ -182,8 +182,10 @@ def test_privacy_claims_compare_the_smallest_epsilon_with_no_dp():
     summary = privacy_summary([base, tight])
     assert verdict("sslmem-privacy", 0, summary) == "reproduced"
     assert verdict("sslmem-privacy", 1, summary) == "reproduced"
-    overlapping = privacy_summary([base, tight | {"sslmem_ci_high": 0.3, "probe_accuracy": 0.8}])
-    # half-widths 0.05 and 0.125: apart with 80% probability only from a drop of 0.25 > 0.200
+    wide = tight | {"sslmem_mean": 0.25, "sslmem_ci_low": 0.05, "sslmem_ci_high": 0.45,
+                    "probe_accuracy": 0.8}  # fmt: skip
+    overlapping = privacy_summary([base, wide])
+    # half-widths 0.05 and 0.2: the test detects a drop of 2.486 x 0.105 = 0.26 > 0.200
     assert verdict("sslmem-privacy", 0, overlapping) == "underpowered"
     assert verdict("sslmem-privacy", 1, overlapping) == "undecided"  # a margin, not a test
     assert "epsilons is empty" in reason("sslmem-privacy", 0, privacy_summary([base]))
@@ -256,16 +258,24 @@ def test_privacy_is_underpowered_when_the_intervals_are_too_wide_for_table_5s_dr
                                                        row(epsilon, 0.28, half)]))  # fmt: skip
         return record.claims[0].measure(summary)
 
-    # half-widths h: apart with 80% probability at 2 h + 0.84 sqrt 2 h / 1.96 = 2.61 h
-    narrow, wide = measured(8.0, 0.05), measured(8.0, 0.1)
-    assert narrow.mde == pytest.approx(0.05 * (2 + 0.8416 * math.sqrt(2) / 1.96), rel=1e-3)
+    # half-widths h: the one-sided test detects (1.645 + 0.842) sqrt 2 h / 1.96 = 1.794 h
+    narrow, wide = measured(8.0, 0.05), measured(8.0, 0.15)
+    assert narrow.mde == pytest.approx(0.05 * (1.6449 + 0.8416) * math.sqrt(2) / 1.96, rel=1e-3)
     assert narrow.verdict == "undecided" and narrow.paper_effect == pytest.approx(0.200)
-    assert wide.verdict == "underpowered"  # 0.261 > 0.200
-    assert measured(20.0, 0.06).verdict == "underpowered"  # 0.157 > table 5's 0.125 at 20
-    assert measured(50.0, 0.1).verdict == "undecided"  # above the paper's epsilons: no number
-    assert measured(50.0, 0.1).paper_effect is None
+    assert wide.verdict == "underpowered"  # 0.269 > 0.200
+    assert measured(20.0, 0.08).verdict == "underpowered"  # 0.144 > table 5's 0.125 at 20
+    assert measured(50.0, 0.15).verdict == "undecided"  # above the paper's epsilons: no number
+    assert measured(50.0, 0.15).paper_effect is None
     assert paper_sslmem_drop(1.0) == pytest.approx(0.200)
     assert paper_sslmem_drop(10.0) == pytest.approx(0.125)
+    # no memorization without DP-SGD (its interval reaches 0): nothing to lower, whatever the
+    # power; a drop that separates the intervals still counts
+    flat = record.read_summary(privacy_summary([row(None, 0.01, 0.02), row(8.0, 0.0, 0.02)]))
+    found = record.claims[0].measure(flat)
+    assert found.verdict == "not at this scale" and "no memorization without DP" in found.value
+    assert found.mde < found.paper_effect  # powered, yet no finding
+    apart = record.read_summary(privacy_summary([row(None, 0.01, 0.02), row(8.0, -0.1, 0.02)]))
+    assert record.claims[0].measure(apart).verdict == "reproduced"
 
 
 def test_dejavu_is_underpowered_when_too_few_seeds_or_too_much_spread():

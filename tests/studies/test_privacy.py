@@ -70,9 +70,12 @@ def test_packaged_configs_validate_and_the_paper_one_is_mae_on_vit_tiny():
         config = privacy.Config.model_validate(packaged_config(f"sslmem-privacy-{scale}"))
         assert config.sslmem.train.objective.name == "mae"
     assert config.epsilons == [20, 8]  # table 5
+    assert config.sslmem.train.model.name == "vit-tiny"
     cpu = Path(__file__).parents[2] / "configs" / "sslmem-privacy.yaml"
-    cpu = yaml.safe_load(cpu.read_text())
-    assert privacy.Config.model_validate(cpu).sslmem.train.model.name == "vit-tiny"
+    cpu = privacy.Config.model_validate(yaml.safe_load(cpu.read_text()))
+    # the CPU config's deviation (its header says why): DP-SGD turns its BatchNorms into
+    # GroupNorm(32, C), which keeps a head of 128 units informative (4 values a group)
+    assert cpu.epsilons == [20, 8] and cpu.sslmem.train.model.projector_hidden >= 128
 
 
 def test_batch_coupled_training_is_refused_naming_the_method():

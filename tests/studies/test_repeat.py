@@ -228,3 +228,43 @@ def test_config_measured_block_gives_each_study_seeds_time_and_the_combined_verd
             assert flat.split(entry)[1].startswith(
                 f"{finding.measured.verdict}: {finding.measured.value}")  # fmt: skip
             assert "study seeds" in finding.measured.value
+
+
+def test_readme_claims_of_a_config_come_from_its_stored_run_between_its_markers(
+    repeated, tmp_path
+):
+    import yaml
+
+    config, result = repeated
+    results = demo_results()
+    path = tmp_path / "profiles-repeated.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    begin, end = results.claims_markers(path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# intro\n\n{begin}\nstale line\n{end}\n\n## after\n")
+    assert results.main([str(result.path), "--config", str(path), "--claims", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# intro\n\n") and text.endswith(f"{end}\n\n## after\n")
+    assert "stale line" not in text
+    lines = text.split(begin)[1].split(end)[0].strip().splitlines()
+    summary = json.loads((result.path / "summary.json").read_text())
+    measured = [f for f in PROFILES.findings(summary) if isinstance(f.measured, Measured)]
+    assert len(lines) == len(measured) + 1  # one line per measured claim, then the provenance
+    for line, finding in zip(lines, measured, strict=False):
+        assert line.startswith(f"- {finding.claim.text} ({finding.claim.paper}, ")
+        assert f": **{finding.measured.verdict}**; {finding.claim.effect}: " in line
+        assert finding.measured.value in line
+    assert lines[-1].strip().startswith(f"(`configs/{path.name}`: a stored run started ")
+    # a README without the config's markers, or a config the run is not of: refused, untouched
+    bare = tmp_path / "BARE.md"
+    bare.write_text("# nothing to replace\n")
+    config_text = path.read_text()
+    assert results.main([str(result.path), "--config", str(path), "--claims", str(bare)]) == 2
+    assert bare.read_text() == "# nothing to replace\n" and path.read_text() == config_text
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**config.model_dump(mode="json"), "seeds": [5, 6]}))
+    other_begin, other_end = results.claims_markers(other)
+    readme.write_text(f"{text}{other_begin}\n{other_end}\n")
+    before = readme.read_text()
+    assert results.main([str(result.path), "--config", str(other), "--claims", str(readme)]) == 2
+    assert readme.read_text() == before

@@ -13,7 +13,8 @@ Verdicts:
 * ``reproduced``: the effect has the paper's sign and clears the stated margin;
 * ``opposite``: the effect has the other sign and clears the same margin;
 * ``not at this scale``: the run did not reach the regime the claim is about (a paradigm that
-  never reached mean p_t = 0.5, random labels that were not fitted);
+  never reached mean p_t = 0.5, random labels that were not fitted, no memorization without
+  DP-SGD for DP-SGD to lower);
 * ``undecided``: the effect is within its margin although the run could have seen the paper's
   effect (its minimum detectable effect is at most the paper's): evidence against an effect of
   the paper's size at this scale;

@@ -22,11 +22,8 @@ noncentral t with df degrees of freedom and noncentrality lambda = Delta / se):
   MDE = (z_{1 - alpha} + z_{power}) sqrt(var_0).
 * ``mde_difference``: a difference of two independent means each reported with a two-sided
   (bootstrap) interval at ``confidence``: se_i = (high_i - low_i) / (2 z_{(1 + confidence)/2}),
-  MDE = (z_{1 - alpha} + z_{power}) sqrt(se_a^2 + se_b^2) (normal; symmetric intervals).
-* ``mde_intervals_apart``: the rule "the two intervals do not overlap" (half-widths h_a, h_b,
-  se_i as above) holds with probability ``power`` once the difference Delta ~ N(Delta,
-  se_a^2 + se_b^2) exceeds h_a + h_b that often: MDE = h_a + h_b + z_{power} sqrt(se_a^2 +
-  se_b^2) (larger than ``mde_difference``'s: non-overlap of 95% intervals is a stricter test).
+  MDE = (z_{1 - alpha} + z_{power}) sqrt(se_a^2 + se_b^2) (normal; symmetric intervals), the
+  power of ``analysis.stats.difference_p``.
 * ``mde_stouffer``: k independent one-sided tests combined by Stouffer's Z = sum z_i / sqrt k
   (``analysis.stats.combine_p_values``), test i with MDE m_i (so se_i = m_i / (z_{1 - alpha} +
   z_{power}), normal approximation): E[Z] = Delta sum(1 / se_i) / sqrt k reaches z_{1 - alpha} +
@@ -42,6 +39,8 @@ from typing import Literal
 
 from scipy import optimize
 from scipy import stats as scipy_stats
+
+from mnemoscope.analysis.stats import interval_se
 
 ALPHA, POWER = 0.05, 0.8
 
@@ -140,29 +139,8 @@ def mde_difference(
     power: float = POWER,
 ) -> float:
     """MDE of mean_a - mean_b from each mean's two-sided interval at ``confidence``."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1")
-    z = scipy_stats.norm.ppf((1 + confidence) / 2)
-    se_a, se_b = ((high - low) / (2 * z) for low, high in (interval_a, interval_b))
+    se_a, se_b = (interval_se(interval, confidence) for interval in (interval_a, interval_b))
     return _normal_mde(math.hypot(se_a, se_b), alpha, power)
-
-
-def mde_intervals_apart(
-    interval_a: tuple[float, float],
-    interval_b: tuple[float, float],
-    *,
-    confidence: float = 0.95,
-    power: float = POWER,
-) -> float:
-    """MDE of mean_a - mean_b for the rule "interval b lies wholly below interval a", each a
-    two-sided interval at ``confidence`` (module docstring)."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1")
-    _check(ALPHA, power)
-    z = scipy_stats.norm.ppf((1 + confidence) / 2)
-    halves = [(high - low) / 2 for low, high in (interval_a, interval_b)]
-    se = math.hypot(*(half / z for half in halves))
-    return sum(halves) + scipy_stats.norm.ppf(power) * se
 
 
 def mde_stouffer(mdes: list[float]) -> float:

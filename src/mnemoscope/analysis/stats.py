@@ -9,6 +9,8 @@
 * ``bootstrap_mean_ci``: confidence interval of a mean over points (``scipy.stats.bootstrap``).
 * ``bootstrap_difference_ci``: interval of mean(g) - mean(f) when the seeds are resampled,
   each side independently (the expectation over encoders of eq. 2).
+* ``difference_p``: one-sided test of mean_a > mean_b for two means reported with intervals
+  (``interval_se``: the standard error a two-sided normal interval implies).
 * ``ranking_agreement``: Kendall's tau with its p-value and top-k overlap (tables 12 and 13).
 * ``auroc``: how well a score separates known positives (planted atypical images) from the rest.
 * ``seed_interval``: the t interval of a mean over seeds (networks, or whole study repetitions)
@@ -18,6 +20,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -147,6 +150,37 @@ def bootstrap_difference_ci(
         method="percentile", rng=np.random.default_rng(seed), vectorized=True, paired=False,
     )  # fmt: skip
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def interval_se(interval: tuple[float, float], confidence: float = 0.95) -> float:
+    """The standard error a two-sided interval at ``confidence`` implies when it is normal:
+    (high - low) / (2 z), z = Phi^-1((1 + confidence) / 2)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1")
+    low, high = interval
+    return (high - low) / (2 * stats.norm.ppf((1 + confidence) / 2))
+
+
+def difference_p(
+    mean_a: float,
+    interval_a: tuple[float, float],
+    mean_b: float,
+    interval_b: tuple[float, float],
+    confidence: float = 0.95,
+) -> float:
+    """One-sided p-value of mean_a - mean_b > 0, each mean reported with a two-sided interval
+    at ``confidence`` (normal approximation):
+
+        z = (mean_a - mean_b) / sqrt(se_a^2 + se_b^2),  p = 1 - Phi(z),  se_i = ``interval_se``.
+
+    The two means are taken as independent; two means over the same points (the same images
+    scored by two trainings) are positively correlated, so the difference's true standard
+    error is smaller and this p-value is conservative."""
+    se = math.hypot(interval_se(interval_a, confidence), interval_se(interval_b, confidence))
+    difference = mean_a - mean_b
+    if se == 0:  # both intervals collapsed: the sign alone decides
+        return 0.0 if difference > 0 else 1.0 if difference < 0 else 0.5
+    return float(stats.norm.sf(difference / se))
 
 
 def _check_confidence(confidence: float, n_resamples: int) -> None:

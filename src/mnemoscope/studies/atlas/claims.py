@@ -3,20 +3,19 @@ on a pool of K models instead of one f / g pair, and judged against the atlas's 
 
 from __future__ import annotations
 
-import math
-
 from mnemoscope.analysis.claims import (
     Claim,
     Measured,
     NotMeasured,
     finite,
     one_sided,
+    settle,
     verdict_from_p,
 )
+from mnemoscope.analysis.power import mde_kendall
 from mnemoscope.studies.atlas.config import ATYPICAL
 from mnemoscope.studies.atlas.summary import AtlasSummary
-
-Z_95 = 1.6448536269514722  # the one-sided 5% point of the standard normal
+from mnemoscope.studies.sslmem.claims import FELDMAN_TAU
 
 
 def first_of(summary: AtlasSummary, role: str) -> str | None:
@@ -65,21 +64,14 @@ def atypical_memorized(summary: AtlasSummary) -> Measured | NotMeasured:
     return Measured(value, verdict, None, min(row.auroc for row in rows) - 0.5)
 
 
-def detectable_tau(images: int) -> float:
-    """The Kendall tau a one-sided 5% test detects over ``images`` images: 1.645 sd of tau
-    under independence, sqrt(2 (2n + 5) / (9 n (n - 1)))."""
-    if images < 3:
-        return math.inf
-    return Z_95 * math.sqrt(2 * (2 * images + 5) / (9 * images * (images - 1)))
-
-
 def sslmem_agrees_with_feldman(summary: AtlasSummary) -> Measured | NotMeasured:
     """Kendall's tau between the first SSL method's SSLMem and the first supervised method's
-    Feldman score over the ordinary candidates, tested one-sided (tau > 0): reproduced at
-    p < 0.05. Otherwise judged against the noise ceiling of the two scores' reliabilities: a
-    ceiling below the tau a one-sided 5% test could detect over these images
-    (``detectable_tau``) leaves no room for agreement to show, and is "not at this scale";
-    else p > 0.95 is opposite and anything between undecided."""
+    Feldman score over the ordinary candidates, tested one-sided (tau > 0) like the sslmem
+    study's ``feldman_agrees``: reproduced at p < 0.05, opposite at p > 0.95. Otherwise
+    undecided, or underpowered when the run could not have seen table 12's tau
+    (``FELDMAN_TAU``): the tau its test detects over these images (``power.mde_kendall``)
+    exceeds it, or exceeds the noise ceiling of the two scores' reliabilities (the largest tau
+    such noisy scores can show even when the true scores agree perfectly)."""
     a, b = first_of(summary, "ssl"), first_of(summary, "supervised")
     if a is None or b is None:
         return NotMeasured("needs an SSL and a supervised method in methods")
@@ -95,10 +87,11 @@ def sslmem_agrees_with_feldman(summary: AtlasSummary) -> Measured | NotMeasured:
     if finite(disattenuated):
         value += f"; disattenuated Pearson r {disattenuated:+.2f}"
     value += f" ({a} vs {b}, {row.n} candidates)"
-    verdict = verdict_from_p(p)
-    if verdict != "reproduced" and finite(ceiling) and ceiling < detectable_tau(row.n):
-        verdict = "not at this scale"
-    return Measured(value, verdict, None, row.kendall, p)
+    mde = mde_kendall(row.n)
+    verdict = settle(verdict_from_p(p), mde, FELDMAN_TAU)
+    if verdict == "undecided" and finite(ceiling) and ceiling < mde:
+        verdict = "underpowered"  # even perfect agreement would stay below the detectable tau
+    return Measured(value, verdict, None, row.kendall, p, mde=mde, paper_effect=FELDMAN_TAU)
 
 
 CLAIMS = (

@@ -9,8 +9,17 @@ the paper gives no number and the power stays unjudged.
 
 from __future__ import annotations
 
-from mnemoscope.analysis.claims import KNN_MARGIN, Claim, Measured, NotMeasured, settle, signed
-from mnemoscope.analysis.power import mde_intervals_apart
+from mnemoscope.analysis.claims import (
+    KNN_MARGIN,
+    Claim,
+    Measured,
+    NotMeasured,
+    settle,
+    signed,
+    verdict_from_p,
+)
+from mnemoscope.analysis.power import mde_difference
+from mnemoscope.analysis.stats import difference_p
 from mnemoscope.studies.privacy.summary import PrivacyRow, PrivacySummary
 
 # table 5: epsilon -> SSLMem without DP (0.307) minus SSLMem at that epsilon
@@ -32,30 +41,37 @@ def _rows(summary: PrivacySummary) -> tuple[PrivacyRow, PrivacyRow] | NotMeasure
 
 
 def privacy_lowers_memorization(summary: PrivacySummary) -> Measured | NotMeasured:
-    """SSLMem on S_C at the smallest epsilon against no DP: a difference counts when the two
-    bootstrap intervals (over the candidates) do not overlap. Otherwise undecided, or
-    underpowered when the drop at which the intervals come apart with 80% probability
-    (``power.mde_intervals_apart``) exceeds table 5's drop at that epsilon (0.200 at epsilon 8,
+    """SSLMem on S_C without DP minus at the smallest epsilon (the drop), tested one-sided from
+    the two rows' bootstrap intervals over the candidates (``stats.difference_p``, conservative:
+    both rows score the same candidates): reproduced at p < 0.05, opposite at p > 0.95.
+    Otherwise not at this scale when the run without DP-SGD memorizes nothing SSLMem detects
+    (its interval reaches 0: there is no memorization for DP-SGD to lower, and no power figure
+    can make that a finding), else undecided, or underpowered when the test's minimum detectable
+    drop (``power.mde_difference``) exceeds table 5's drop at that epsilon (0.200 at epsilon 8,
     0.125 at 20: ``paper_sslmem_drop``)."""
     rows = _rows(summary)
     if isinstance(rows, NotMeasured):
         return rows
     base, tight = rows
-    apart_below = tight.sslmem_ci_high < base.sslmem_ci_low
-    apart_above = tight.sslmem_ci_low > base.sslmem_ci_high
-    verdict = "reproduced" if apart_below else "opposite" if apart_above else "undecided"
-    value = (f"SSLMem {tight.sslmem_mean:+.3f} at epsilon {tight.epsilon_target:g} vs "
-             f"{base.sslmem_mean:+.3f} without DP")  # fmt: skip
-    interval = f"[{tight.sslmem_ci_low:+.3f}, {tight.sslmem_ci_high:+.3f}]"
     if base.confidence != tight.confidence:
         raise ValueError(f"the two rows' intervals differ in level: {base.confidence} and "
                          f"{tight.confidence}")  # fmt: skip
-    mde = mde_intervals_apart((base.sslmem_ci_low, base.sslmem_ci_high),
-                              (tight.sslmem_ci_low, tight.sslmem_ci_high),
-                              confidence=base.confidence)  # fmt: skip
+    intervals = [(row.sslmem_ci_low, row.sslmem_ci_high) for row in (base, tight)]
+    p = difference_p(base.sslmem_mean, intervals[0], tight.sslmem_mean, intervals[1],
+                     base.confidence)  # fmt: skip
+    verdict = verdict_from_p(p)
+    value = (f"SSLMem {tight.sslmem_mean:+.3f} at epsilon {tight.epsilon_target:g} vs "
+             f"{base.sslmem_mean:+.3f} without DP (one-sided p = {p:.2g})")  # fmt: skip
+    if verdict == "undecided" and base.sslmem_ci_low <= 0:
+        verdict = "not at this scale"
+        value += (f"; no memorization without DP: [{base.sslmem_ci_low:+.3f}, "
+                  f"{base.sslmem_ci_high:+.3f}]")  # fmt: skip
+    interval = f"[{tight.sslmem_ci_low:+.3f}, {tight.sslmem_ci_high:+.3f}]"
+    mde = mde_difference(*intervals, confidence=base.confidence)
     paper = paper_sslmem_drop(tight.epsilon_target)
-    return Measured(value, settle(verdict, mde, paper), interval,
-                    base.sslmem_mean - tight.sslmem_mean, mde=mde, paper_effect=paper)  # fmt: skip
+    drop = base.sslmem_mean - tight.sslmem_mean
+    return Measured(value, settle(verdict, mde, paper), interval, drop, p, mde=mde,
+                    paper_effect=paper)  # fmt: skip
 
 
 def privacy_lowers_accuracy(summary: PrivacySummary) -> Measured | NotMeasured:

@@ -137,7 +137,7 @@ TINY_PRIVACY = {
         # supervised convnet-tiny: DP's other per-example method, and seconds on a CPU (the
         # MAE path is tested in tests/training/test_privacy.py; the packaged configs use MAE)
         "train": {
-            "model": {"name": "convnet-tiny", "projector_hidden": 16},
+            "model": {"name": "convnet-tiny", "projector_hidden": 64},
             "objective": {"name": "supervised"},
             "epochs": 1,
             "batch_size": 8,

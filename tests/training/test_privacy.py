@@ -155,6 +155,28 @@ def test_mixup_and_the_regularizer_are_refused_with_privacy():
         })  # fmt: skip
 
 
+def test_a_head_groupnorm_would_make_constant_is_refused_for_methods_that_train_it():
+    # why: GroupNorm(min(32, C), C) on a projector 16 wide is one value a group, so the head's
+    # output is the same for every input (the network would train at chance without an error)
+    images = torch.rand(4, 3, 28, 28)
+    for hidden, dead in ((16, True), (64, False)):
+        network = models.build("convnet-tiny", projector_hidden=hidden, norm="groupnorm").eval()
+        spread = (network(images) - network(images)[:1]).abs().max().item()
+        assert (spread < 1e-4) == dead, (hidden, spread)  # float rounding only, when dead
+    for name in ("supervised", "random_labels"):
+        with pytest.raises(ValueError, match=r"projector_hidden=16 each group holds one value"):
+            TrainConfig.model_validate({"objective": {"name": name},
+                                        "model": {"name": "convnet-tiny", "projector_hidden": 16},
+                                        "privacy": {"epsilon": 8}})  # fmt: skip
+    # a head that keeps its input, no norm, or a method that does not train the head: allowed
+    for model, objective in (({"projector_hidden": 64}, "supervised"),
+                             ({"projector_hidden": 16, "projector_norm": "none"}, "supervised"),
+                             ({"name": "vit-tiny", "projector_hidden": 16}, "mae")):  # fmt: skip
+        TrainConfig.model_validate({"objective": {"name": objective},
+                                    "model": {"name": "convnet-tiny", **model},
+                                    "privacy": {"epsilon": 8}})  # fmt: skip
+
+
 @pytest.mark.parametrize("epsilon", [0, -1.0, float("inf"), float("nan"), "eight", None, True])
 def test_bad_epsilon_is_refused_naming_the_value(epsilon):
     with pytest.raises(ValueError, match=r"privacy\.epsilon must be a"):

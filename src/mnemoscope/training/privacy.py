@@ -32,7 +32,9 @@ What DP-SGD changes in a run, recorded in ``meta.json`` (``privacy``) and said h
   (every BatchNorm replaced by GroupNorm(min(32, C), C), Opacus' ``ModuleValidator.fix``;
   ``models.build``). A ViT has LayerNorm only (the projector's BatchNorm, if any, is replaced).
   On a projector's hidden vector GroupNorm normalizes groups of C / 32 values: keep C >= 128
-  there, or use ``projector_norm: none``. Measurements fold BatchNorm only (``models.folding``):
+  there, or use ``projector_norm: none``; C <= 32 (one value a group, normalized to a
+  constant) is refused for the methods that train the head (supervised, random labels; MAE
+  does not train it). Measurements fold BatchNorm only (``models.folding``):
   GroupNorm networks are measured as they are.
 * Parameters owned directly by a module Opacus has no per-example rule for are frozen at
   their initialization: a ViT's CLS token and position embedding (MAE's is a fixed sine-cosine
@@ -135,6 +137,17 @@ def refusal(config: Any) -> str | None:
         )
     if getattr(objective, "mixup_alpha", None) is not None:
         return "privacy (DP-SGD) with mixup: each mixed image carries another; set mixup_alpha null"
+    hidden, model = config.model.projector_hidden, config.model
+    if (method(objective.name).classification and model.projector_norm == "batchnorm"
+            and hidden and hidden <= 32):  # fmt: skip
+        # GroupNorm(min(32, C), C) with C <= 32 is one value a group, normalized to a constant
+        return (
+            f"privacy (DP-SGD) turns the projector's BatchNorm into GroupNorm(min(32, C), C): at "
+            f"projector_hidden={hidden} each group holds one value, which it normalizes to a "
+            f"constant, so the {objective.name} head would ignore its input and train at chance; "
+            "give projector_hidden >= 64 (128 or more keeps the head informative) or "
+            "projector_norm: none"
+        )
     if config.alignment_lambda > 0:
         return "privacy (DP-SGD) with alignment_lambda > 0 is not supported: set it to 0"
     if config.compile:

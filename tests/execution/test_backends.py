@@ -414,3 +414,25 @@ def test_a_backend_that_cannot_start_is_bad_input_naming_what_to_fix(tmp_path, m
     with pytest.raises(BadInput, match=r"execution.address \(--address\) '10.0.0.1:1'") as no:
         ray_backend.Ray(address="10.0.0.1:1")._connect()
     assert exit_code(no.value) == 2
+
+
+def test_run_refuses_an_unreachable_ray_address_before_writing_anything(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from mnemoscope.cli import app
+    from mnemoscope.config_file import packaged_config
+
+    with socket.socket() as free:  # a port nothing listens on, on this machine only
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    config = tmp_path / "quick.yaml"
+    config.write_text(yaml.safe_dump(packaged_config("sslmem-quick")))
+    out = tmp_path / "out"
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(out), "--backend", "ray",
+                                      "--address", f"127.0.0.1:{port}"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"'127.0.0.1:{port}': no Ray cluster could be reached there" in result.output
+    assert not out.exists()  # no config.yaml, meta.json or runs/ of a study that never ran
+    assert time.monotonic() - started < 10  # one refused connection, not ray.init's retries

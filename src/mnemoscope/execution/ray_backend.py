@@ -21,6 +21,7 @@ import contextlib
 import math
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -121,6 +122,28 @@ def _refused(address: str, presented: bool) -> str:
     )
 
 
+def _unreachable(address: str, error: BaseException) -> str:
+    return (f"execution.address (--address) {address!r}: no Ray cluster could be reached there "
+            f"({error}); start one ('ray start --head') or leave the address out for a local "
+            "instance")  # fmt: skip
+
+
+def check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Raise ``BadInput`` at once when nothing accepts a TCP connection at ``address``
+    ("host:port"), so that a study refuses before it writes anything into its directory
+    (``ray.init`` finds out only after ~30 s of retries, by when the run directory exists).
+    Other forms (none, "auto", "ray://...", no port) are left to ``ray.init``."""
+    if address is None or "://" in address:
+        return
+    host, colon, port = address.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise BadInput(_unreachable(address, error)) from None
+
+
 class Ray(Backend):
     name = "ray"
 
@@ -146,11 +169,7 @@ class Ray(Backend):
             try:
                 ray.init(address=self.address, **QUIET)
             except ConnectionError as error:  # nothing ran: the address is the user's to fix
-                raise BadInput(
-                    f"execution.address (--address) {self.address!r}: no Ray cluster could be "
-                    f"reached there ({error}); start one ('ray start --head') or leave the "
-                    "address out for a local instance"
-                ) from error
+                raise BadInput(_unreachable(self.address, error)) from error
         self._started = True
         return ray
 

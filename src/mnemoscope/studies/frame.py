@@ -123,6 +123,10 @@ class Frame:
 def run(study: Study, config: Any, out: str | Path, *, progress: Progress | None = None,
         quiet: bool = False) -> RunDir:  # fmt: skip
     """Run ``study`` with ``config`` into ``out`` (module docstring) and return its RunDir."""
+    if config.execution.backend == "ray":  # an unreachable cluster: refused before any write
+        from mnemoscope.execution.ray_backend import check_reachable
+
+        check_reachable(config.execution.address)
     with claim(out, kind="study") as store, running(study, config, store, progress, quiet) as frame:
         if config.repeat is not None:
             from mnemoscope.studies.repeat import run_repeated
